@@ -1,0 +1,2 @@
+//! The OCI runtime.
+#![forbid(unsafe_code)]

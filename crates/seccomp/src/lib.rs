@@ -1,0 +1,2 @@
+//! Compiles OCI seccomp profiles into classic BPF programs.
+#![forbid(unsafe_code)]
