@@ -5,3 +5,5 @@
 //! It knows nothing of OCI, images or HTTP: every function takes plain values
 //! and returns `std::io::Error` or a small typed error. Every `unsafe` block
 //! carries a `// SAFETY:` comment explaining why the call is sound.
+
+pub mod bpf;
