@@ -1,0 +1,32 @@
+//! Wharf's test kit: the pieces every runtime test needs, written once.
+//!
+//! - `wharf-probe` (a binary of this package) runs as a container's process
+//!   and prints what it sees as JSON; [`Report`] and [`ActionResult`] are the
+//!   shapes it prints.
+//! - [`Bundle`] makes an OCI bundle in a temporary directory: a busybox root
+//!   filesystem holding the probe, and a `config.json` written from a
+//!   [`Spec`](oci_spec::runtime::Spec) close to `runc spec` ([`default_spec`]).
+//! - [`Runtime`] drives the `wharf runtime` command line (or any runc-like
+//!   binary) with its own state root, and force-deletes on drop every
+//!   container it made.
+//! - [`leaks`] / [`assert_no_leaks`] check that a container left no cgroup,
+//!   mount or process behind.
+//!
+//! The kit knows the runtime only through its command line, so it depends on
+//! no other Wharf crate.
+#![forbid(unsafe_code)]
+
+pub mod bundle;
+pub mod caps;
+pub mod leaks;
+pub mod paths;
+pub mod report;
+pub mod runtime;
+pub mod spec;
+
+pub use bundle::{Bundle, BundleError};
+pub use leaks::{assert_no_leaks, leaks};
+pub use paths::{bin_dir, probe_path, wharf_path};
+pub use report::{ActionResult, CapSet, CapSets, MountEntry, Report, Rlimit};
+pub use runtime::{ContainerState, Runtime, RuntimeError};
+pub use spec::default_spec;
