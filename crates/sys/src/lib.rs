@@ -7,3 +7,4 @@
 //! carries a `// SAFETY:` comment explaining why the call is sound.
 
 pub mod bpf;
+pub mod seccomp;
