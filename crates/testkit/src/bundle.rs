@@ -57,6 +57,7 @@ pub enum BundleError {
 pub struct Bundle {
     dir: PathBuf,
     spec: Spec,
+    keep: bool,
 }
 
 impl Bundle {
@@ -72,7 +73,26 @@ impl Bundle {
             .tempdir()
             .map_err(BundleError::TempDir)?
             .keep();
-        let bundle = Bundle { dir, spec };
+        let bundle = Bundle {
+            dir,
+            spec,
+            keep: false,
+        };
+        build_rootfs(&bundle.rootfs())?;
+        bundle.write_config()?;
+        Ok(bundle)
+    }
+
+    /// Makes a bundle in `dir` (created if missing) that is kept after
+    /// drop: for scripts (`wharf-mkbundle`, the demo, the benchmark).
+    pub fn create_at(dir: &Path, spec: Spec) -> Result<Bundle, BundleError> {
+        fs::create_dir_all(dir).map_err(write_err(dir))?;
+        let dir = fs::canonicalize(dir).map_err(write_err(dir))?;
+        let bundle = Bundle {
+            dir,
+            spec,
+            keep: true,
+        };
         build_rootfs(&bundle.rootfs())?;
         bundle.write_config()?;
         Ok(bundle)
@@ -137,6 +157,9 @@ impl Bundle {
 
 impl Drop for Bundle {
     fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
         // A mount a runtime leaked under the bundle (a bind of a host path,
         // say) must not be deleted through: detach every such mount first,
         // and keep the directory if one will not go.
@@ -216,7 +239,12 @@ fn build_rootfs(root: &Path) -> Result<(), BundleError> {
     fs::copy(BUSYBOX, &busybox).map_err(BundleError::Busybox)?;
     for applet in applets()? {
         let link = bin.join(applet);
-        symlink("busybox", &link).map_err(write_err(&link))?;
+        match symlink("busybox", &link) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+                return Err(write_err(&link)(e));
+            }
+            _ => {}
+        }
     }
     let probe = bin.join("wharf-probe");
     fs::copy(probe_path().map_err(BundleError::Probe)?, &probe).map_err(write_err(&probe))?;

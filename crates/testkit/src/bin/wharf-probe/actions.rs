@@ -103,7 +103,7 @@ pub fn sleep(secs: f64) -> Outcome {
 
 /// `forkbomb [MAX]`: starts sleeping copies of the probe until the kernel
 /// refuses one (a pids limit, RLIMIT_NPROC) or MAX are running, reports
-/// the count and the errno, then kills them all. It succeeds when a fork
+/// the count and the errno (`fork_errno`), then kills them all. It succeeds when a fork
 /// was refused.
 pub fn forkbomb(max: usize) -> Outcome {
     let exe = std::env::current_exe()?;
@@ -134,8 +134,8 @@ pub fn forkbomb(max: usize) -> Outcome {
     match failure {
         Some(e) => Ok(data(json!({
             "count": count,
-            "errno": e.raw_os_error(),
-            "error": e.to_string(),
+            "fork_errno": e.raw_os_error(),
+            "fork_error": e.to_string(),
         }))),
         None => Err(io::Error::other(format!(
             "started {count} processes without being refused"
