@@ -214,3 +214,33 @@ pub fn create_file_at(dirfd: BorrowedFd<'_>, name: &Path, perm: u32) -> io::Resu
         Mode::from_raw_mode(perm),
     )?)
 }
+
+/// `fchmod(fd, perm)` (not on `O_PATH` fds).
+pub fn fchmod(fd: BorrowedFd<'_>, perm: u32) -> io::Result<()> {
+    Ok(rustix::fs::fchmod(fd, Mode::from_raw_mode(perm))?)
+}
+
+/// `fchown(fd, uid, gid)` (not on `O_PATH` fds).
+pub fn fchown(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
+    Ok(rustix::fs::fchown(
+        fd,
+        Some(rustix::fs::Uid::from_raw(uid)),
+        Some(rustix::fs::Gid::from_raw(gid)),
+    )?)
+}
+
+/// The names in the directory `dir` (opened for reading, not `O_PATH`),
+/// without `.` and `..`.
+pub fn read_dir_names(dir: BorrowedFd<'_>) -> io::Result<Vec<std::ffi::OsString>> {
+    let mut names = Vec::new();
+    for entry in rustix::fs::Dir::read_from(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            names.push(
+                <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(name.to_vec()),
+            );
+        }
+    }
+    Ok(names)
+}
