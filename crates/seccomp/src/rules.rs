@@ -12,10 +12,13 @@
 //!   wins and conditional rules for that syscall are dropped (libseccomp's
 //!   database keeps the larger rule); otherwise conditional rules are tried in
 //!   profile order and the first that matches decides;
+//! - x86_64 is always filtered (libseccomp filters contain the native ABI),
+//!   x32 and i386 only when listed; calls of other ABIs get the bad-arch
+//!   action, `KILL_THREAD`;
 //! - runc's `-ENOSYS` patch: unless the default action allows the call, a
-//!   syscall numbered above the highest one the profile names for an ABI
-//!   fails with `ENOSYS`, so that programs fall back from syscalls newer than
-//!   the profile instead of seeing `EPERM`.
+//!   syscall numbered above the highest one the profile names for a listed
+//!   ABI fails with `ENOSYS`, so that programs fall back from syscalls newer
+//!   than the profile instead of seeing `EPERM`.
 
 use std::collections::BTreeMap;
 
@@ -95,16 +98,25 @@ pub fn action_value(action: Act, errno_ret: Option<u32>) -> Result<u32, CompileE
     })
 }
 
-/// The ABIs a profile asks for; the native ABI when it names none.
-fn arches(profile: &LinuxSeccomp) -> Vec<SubArch> {
-    let mut out: Vec<SubArch> = match profile.architectures() {
-        Some(list) if !list.is_empty() => {
-            list.iter().filter_map(|a| SubArch::from_oci(*a)).collect()
-        }
-        _ => vec![SubArch::X86_64],
-    };
+/// The ABIs a filter covers, each with whether the profile lists it.
+///
+/// libseccomp's `seccomp_init` always includes the native ABI, and runc
+/// only adds the listed ones to it, so x86_64 is always filtered; the
+/// `-ENOSYS` patch, however, only covers the listed ABIs.
+fn arches(profile: &LinuxSeccomp) -> Vec<(SubArch, bool)> {
+    let listed: Vec<SubArch> = profile
+        .architectures()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|a| SubArch::from_oci(*a))
+        .collect();
+    let mut out: Vec<(SubArch, bool)> = SubArch::ALL
+        .into_iter()
+        .filter(|a| *a == SubArch::X86_64 || listed.contains(a))
+        .map(|a| (a, listed.contains(&a)))
+        .collect();
     out.sort();
-    out.dedup();
     out
 }
 
@@ -161,7 +173,7 @@ pub(crate) fn plan(profile: &LinuxSeccomp) -> Result<Plan, CompileError> {
                 return Err(CompileError::NotifyWrite);
             }
             let groups = cond_groups(name, args)?;
-            for (i, arch) in arches.iter().enumerate() {
+            for (i, (arch, _)) in arches.iter().enumerate() {
                 let Some(nr) = arch.syscall_nr(name) else {
                     continue;
                 };
@@ -194,7 +206,7 @@ pub(crate) fn plan(profile: &LinuxSeccomp) -> Result<Plan, CompileError> {
         .into_iter()
         .zip(tables)
         .zip(max_nr)
-        .map(|((arch, table), max)| ArchPlan {
+        .map(|(((arch, listed), table), max)| ArchPlan {
             arch,
             syscalls: table
                 .into_iter()
@@ -206,7 +218,7 @@ pub(crate) fn plan(profile: &LinuxSeccomp) -> Result<Plan, CompileError> {
                     (nr, d)
                 })
                 .collect(),
-            enosys_above: if enosys { max } else { None },
+            enosys_above: if enosys && listed { max } else { None },
         })
         .collect();
     Ok(Plan {

@@ -141,6 +141,7 @@ fn rule_equal_to_default_is_redundant() {
     // runc skips it, but it still counts for the -ENOSYS boundary.
     let f = filter(json!({
         "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64"],
         "syscalls": [
             {"names": ["read"], "action": "SCMP_ACT_ALLOW"},
             {"names": ["openat"], "action": "SCMP_ACT_ERRNO"}
@@ -210,10 +211,26 @@ fn x32_and_i386_use_their_own_tables() {
 }
 
 #[test]
-fn x32_only_kills_native_calls() {
-    let f = filter(json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X32"]}));
+fn native_abi_is_always_filtered() {
+    // As with libseccomp, whose filters always contain the native ABI.
+    let f = filter(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X32"],
+        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]
+    }));
     assert_eq!(call(&f, SubArch::X32, "read", &[]), ALLOW);
-    assert_eq!(call(&f, SubArch::X86_64, "read", &[]), KILL);
+    assert_eq!(call(&f, SubArch::X32, "mkdir", &[]), EPERM);
+    assert_eq!(call(&f, SubArch::X86_64, "mkdir", &[]), EPERM);
+    assert_eq!(call(&f, SubArch::X86_64, "read", &[]), ALLOW);
+    assert_eq!(call(&f, SubArch::I386, "read", &[]), KILL);
+    let f = filter(json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_AARCH64"],
+        "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]
+    }));
+    assert_eq!(call(&f, SubArch::X86_64, "read", &[]), ALLOW);
+    // runc's -ENOSYS patch only covers listed ABIs.
+    assert_eq!(call(&f, SubArch::X86_64, "openat", &[]), EPERM);
 }
 
 #[test]
