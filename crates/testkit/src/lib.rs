@@ -28,5 +28,5 @@ pub use bundle::{Bundle, BundleError};
 pub use leaks::{assert_no_leaks, leaks};
 pub use paths::{bin_dir, probe_path, wharf_path};
 pub use report::{ActionResult, CapSet, CapSets, MountEntry, Report, Rlimit};
-pub use runtime::{ContainerState, Runtime, RuntimeError};
+pub use runtime::{output_with_timeout, ContainerState, Runtime, RuntimeError};
 pub use spec::default_spec;

@@ -35,8 +35,8 @@ pub enum RuntimeError {
         #[source]
         source: io::Error,
     },
-    /// The runtime could not be started.
-    #[error("failed to start runtime {bin}")]
+    /// The runtime could not be run, or its output not read.
+    #[error("failed to run runtime {bin}")]
     Spawn {
         /// The binary.
         bin: PathBuf,
@@ -172,40 +172,12 @@ impl Runtime {
     }
 
     fn run_to(&self, args: &[&str], name: &str) -> Result<Output, RuntimeError> {
-        let out_path = self.io_dir().join(format!("{name}.out"));
-        let err_path = self.io_dir().join(format!("{name}.err"));
-        let io_err = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| RuntimeError::Io { path, source }
-        };
-        let out = File::create(&out_path).map_err(io_err(&out_path))?;
-        let err = File::create(&err_path).map_err(io_err(&err_path))?;
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|source| RuntimeError::Spawn {
+        let mut cmd = self.command(args);
+        output_with_timeout(&mut cmd, &self.io_dir(), name, COMMAND_TIMEOUT).map_err(|source| {
+            RuntimeError::Spawn {
                 bin: self.bin.clone(),
                 source,
-            })?;
-        let deadline = Instant::now() + COMMAND_TIMEOUT;
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() > deadline => {
-                    let _ = child.kill();
-                    break child.wait().map_err(io_err(&self.bin))?;
-                }
-                Ok(None) => sleep(Duration::from_millis(5)),
-                Err(source) => return Err(io_err(&self.bin)(source)),
             }
-        };
-        Ok(Output {
-            status,
-            stdout: fs::read(&out_path).map_err(io_err(&out_path))?,
-            stderr: fs::read(&err_path).map_err(io_err(&err_path))?,
         })
     }
 
@@ -320,4 +292,39 @@ impl Drop for Runtime {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Runs `cmd` with stdin from /dev/null and stdout and stderr in the files
+/// `dir/name.out` and `dir/name.err` (a container started by the command
+/// may keep them open, so pipes might never reach EOF), kills it after
+/// `timeout` (a hang guard), and returns what the files held when it exited.
+pub fn output_with_timeout(
+    cmd: &mut Command,
+    dir: &Path,
+    name: &str,
+    timeout: Duration,
+) -> io::Result<Output> {
+    let out_path = dir.join(format!("{name}.out"));
+    let err_path = dir.join(format!("{name}.err"));
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(File::create(&out_path)?)
+        .stderr(File::create(&err_path)?)
+        .spawn()?;
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait()? {
+            Some(status) => break status,
+            None if Instant::now() > deadline => {
+                let _ = child.kill();
+                break child.wait()?;
+            }
+            None => sleep(Duration::from_millis(5)),
+        }
+    };
+    Ok(Output {
+        status,
+        stdout: fs::read(&out_path)?,
+        stderr: fs::read(&err_path)?,
+    })
 }
