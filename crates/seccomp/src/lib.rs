@@ -15,6 +15,7 @@ mod arch;
 mod asm;
 pub mod bpf;
 mod codegen;
+mod docker;
 mod profile;
 mod rules;
 mod table;
@@ -28,7 +29,8 @@ use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag
 
 pub use arch::{SubArch, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
 pub use bpf::SockFilter;
-pub use profile::{docker_default, features};
+pub use docker::{docker_default, docker_profile, DOCKER_DEFAULT_CAPS};
+pub use profile::features;
 pub use rules::action_value;
 
 /// `SECCOMP_FILTER_FLAG_TSYNC`: apply the filter to every thread.

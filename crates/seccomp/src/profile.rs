@@ -1,33 +1,6 @@
-//! Built-in data: Docker's default profile and the feature list that
-//! `runc features` reports.
+//! The feature list that `runc features` reports for seccomp.
 
-use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompAction as Act, Seccomp};
-
-/// Docker's default profile for amd64, as `docker_default.json`.
-const DOCKER_DEFAULT: &str = include_str!("docker_default.json");
-
-/// Docker's (moby's) default seccomp profile as `docker run` applies it on
-/// amd64 with the default capability set.
-///
-/// The data follows `moby/profiles` `seccomp/default.json` (2026: kernel 6.13
-/// syscalls, no `io_uring_*`, `socket(2)` limited to the address families
-/// still in the kernel except `AF_ALG` and `AF_VSOCK`). Its conditional parts
-/// are resolved the way moby resolves them for amd64 and Docker's default
-/// capabilities (CAP_CHOWN, DAC_OVERRIDE, FSETID, FOWNER, MKNOD, NET_RAW,
-/// SETGID, SETUID, SETFCAP, SETPCAP, NET_BIND_SERVICE, SYS_CHROOT, KILL,
-/// AUDIT_WRITE) on a kernel newer than 4.8:
-///
-/// - architectures x86_64 with its sub-architectures x86 and x32;
-/// - `arch_prctl` and `modify_ldt` (amd64 rules), `chroot` (CAP_SYS_CHROOT),
-///   `ptrace`, `process_vm_readv`, `process_vm_writev` (kernel ≥ 4.8);
-/// - without CAP_SYS_ADMIN: `clone` only without namespace flags
-///   (`flags & 0x7E020000 == 0`) and `clone3` failing with `ENOSYS` so that
-///   libc falls back to `clone`;
-/// - everything else fails with `EPERM`.
-pub fn docker_default() -> LinuxSeccomp {
-    // The JSON is part of the crate and checked by the tests; it cannot fail.
-    serde_json::from_str(DOCKER_DEFAULT).expect("embedded docker_default.json is a valid profile")
-}
+use oci_spec::runtime::{Arch, LinuxSeccompAction as Act, Seccomp};
 
 /// The seccomp part of `runc features`: the actions, operators,
 /// architectures and flags this crate understands. `supportedFlags` is

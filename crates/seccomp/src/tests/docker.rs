@@ -138,3 +138,24 @@ fn hot_path_is_short() {
     }
     assert_eq!(RET_ERRNO | 1, EPERM);
 }
+#[test]
+fn capabilities_widen_the_profile() {
+    let mut caps: Vec<&str> = crate::DOCKER_DEFAULT_CAPS.to_vec();
+    caps.extend(["CAP_SYS_ADMIN", "CAP_SYS_PTRACE"]);
+    let f = compile(&crate::docker_profile(&caps)).unwrap();
+    interp::check(&f.program);
+    let x = SubArch::X86_64;
+    for name in [
+        "mount", "unshare", "setns", "clone3", "ptrace", "kcmp", "bpf",
+    ] {
+        assert_eq!(call(&f, x, name, &[]), ALLOW, "{name}");
+    }
+    assert_eq!(call(&f, x, "clone", &[CLONE_NEWUSER]), ALLOW);
+    assert_eq!(call(&f, x, "reboot", &[]), EPERM);
+
+    let none: [&str; 0] = [];
+    let f = compile(&crate::docker_profile(&none)).unwrap();
+    assert_eq!(call(&f, x, "chroot", &[]), EPERM);
+    assert_eq!(call(&f, x, "read", &[]), ALLOW);
+    assert_eq!(call(&f, x, "clone", &[CLONE_NEWUSER]), EPERM);
+}
