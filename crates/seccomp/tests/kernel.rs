@@ -73,6 +73,11 @@ fn notify_returns_listener_fd() {
 }
 
 #[test]
+fn notify_round_trip() {
+    assert_child_ok("notify");
+}
+
+#[test]
 fn docker_default_profile_on_kernel() {
     assert_child_ok("docker");
 }
@@ -99,6 +104,7 @@ fn child_entry() {
         "kill_process" => kill_process(),
         "log" => log(),
         "listener" => listener(),
+        "notify" => notify(),
         "docker" => docker(),
         "tsync" => tsync(true),
         "no_tsync" => tsync(false),
@@ -209,6 +215,36 @@ fn listener() -> Result<(), String> {
         return Err(format!("listener fd is {link:?}"));
     }
     Ok(())
+}
+
+fn notify() -> Result<(), String> {
+    use wharf_sys::seccomp::{notif_id_valid, notif_recv, notif_send, NotifResponse};
+    let fd = install(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_NOTIFY"}]
+    }))?
+    .ok_or("no listener fd returned")?;
+    // The thread inherits the filter; its getcwd calls wait for this thread.
+    let thread = std::thread::spawn(|| {
+        let first = std::env::current_dir().map_err(|e| e.raw_os_error());
+        let second = std::env::current_dir().map_err(|e| e.raw_os_error());
+        (first, second)
+    });
+    use std::os::fd::AsFd;
+    let n = notif_recv(fd.as_fd()).map_err(|e| format!("recv: {e}"))?;
+    if n.nr != 79 || n.arch != wharf_seccomp::AUDIT_ARCH_X86_64 || n.pid == 0 {
+        return Err(format!("unexpected notification {n:?}"));
+    }
+    if !notif_id_valid(fd.as_fd(), n.id).map_err(|e| e.to_string())? {
+        return Err("pending notification reported invalid".into());
+    }
+    notif_send(fd.as_fd(), n.id, NotifResponse::Error(2)).map_err(|e| format!("send: {e}"))?;
+    let n = notif_recv(fd.as_fd()).map_err(|e| format!("recv: {e}"))?;
+    notif_send(fd.as_fd(), n.id, NotifResponse::Continue).map_err(|e| format!("send: {e}"))?;
+    match thread.join().map_err(|_| "thread panicked")? {
+        (Err(Some(2)), Ok(_)) => Ok(()),
+        other => Err(format!("getcwd results {other:?}")),
+    }
 }
 
 fn docker() -> Result<(), String> {

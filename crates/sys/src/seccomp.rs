@@ -12,7 +12,7 @@
 //! refused with `EINVAL`.
 
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 /// `SECCOMP_SET_MODE_FILTER`.
 const SET_MODE_FILTER: libc::c_ulong = 1;
@@ -166,4 +166,115 @@ pub fn flag_supported(flag: u32) -> bool {
         )
     };
     ret < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EFAULT)
+}
+
+/// A system call waiting on a seccomp listener for its verdict
+/// (`struct seccomp_notif`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Notification {
+    /// Cookie identifying the request; pass it back to [`notif_send`].
+    pub id: u64,
+    /// The calling thread, in the listener's pid namespace (0 if invisible).
+    pub pid: u32,
+    /// Syscall number.
+    pub nr: i32,
+    /// `AUDIT_ARCH_*` of the call.
+    pub arch: u32,
+    /// Instruction pointer at the call.
+    pub instruction_pointer: u64,
+    /// Raw arguments.
+    pub args: [u64; 6],
+}
+
+/// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`: let the kernel run the call.
+const USER_NOTIF_FLAG_CONTINUE: u32 = 1;
+
+/// Waits for the next notification on a listener fd
+/// (`SECCOMP_IOCTL_NOTIF_RECV`). Blocks; fails with `ENOENT` when the
+/// target died before the notification could be read.
+pub fn notif_recv(listener: BorrowedFd<'_>) -> io::Result<Notification> {
+    // SAFETY: an all-zero `seccomp_notif` is a valid value (plain integers);
+    // the kernel requires the buffer to be zeroed on entry.
+    let mut n: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+    // SAFETY: `n` is a writable `seccomp_notif`, the size the ioctl number
+    // encodes; the fd is borrowed for the duration of the call.
+    let ret = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_RECV,
+            &mut n as *mut libc::seccomp_notif,
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(Notification {
+        id: n.id,
+        pid: n.pid,
+        nr: n.data.nr,
+        arch: n.data.arch,
+        instruction_pointer: n.data.instruction_pointer,
+        args: n.data.args,
+    })
+}
+
+/// The listener's verdict on a notification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotifResponse {
+    /// The call returns `val` without running.
+    Return(i64),
+    /// The call fails with this (positive) errno without running.
+    Error(i32),
+    /// The kernel runs the call as if no filter had stopped it.
+    Continue,
+}
+
+/// Answers notification `id` (`SECCOMP_IOCTL_NOTIF_SEND`).
+pub fn notif_send(listener: BorrowedFd<'_>, id: u64, response: NotifResponse) -> io::Result<()> {
+    let (val, error, flags) = match response {
+        NotifResponse::Return(v) => (v, 0, 0),
+        NotifResponse::Error(e) => (0, -e, 0),
+        NotifResponse::Continue => (0, 0, USER_NOTIF_FLAG_CONTINUE),
+    };
+    let mut resp = libc::seccomp_notif_resp {
+        id,
+        val,
+        error,
+        flags,
+    };
+    // SAFETY: `resp` is a valid `seccomp_notif_resp` of the size the ioctl
+    // number encodes; the kernel reads it during the call only.
+    let ret = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_SEND,
+            &mut resp as *mut libc::seccomp_notif_resp,
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Whether notification `id` is still pending (`SECCOMP_IOCTL_NOTIF_ID_VALID`);
+/// an agent checks this after reading the target's memory, which may have
+/// been reused if the target died.
+pub fn notif_id_valid(listener: BorrowedFd<'_>, id: u64) -> io::Result<bool> {
+    // SAFETY: the kernel reads one u64 from `&id` during the call.
+    let ret = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_ID_VALID,
+            &id as *const u64,
+        )
+    };
+    if ret == 0 {
+        return Ok(true);
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::ENOENT) => Ok(false),
+        _ => Err(err),
+    }
 }
