@@ -1,0 +1,97 @@
+//! The runtime's use of `wharf-cgroups`: opening a container's cgroup, what
+//! its `cgroup` mounts show, and emptying it.
+
+use std::time::{Duration, Instant};
+
+use oci_spec::runtime::{Linux, LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
+use wharf_cgroups::{Cgroup, Layout, Version};
+
+use crate::error::Result;
+use crate::rootfs::CgroupMount;
+
+/// The cgroup of container `id` for `cgroups_path` (`None`: the default).
+pub fn open(cgroups_path: Option<&str>, id: &str) -> Result<Cgroup> {
+    Ok(Cgroup::new(Layout::detect()?, cgroups_path, id)?)
+}
+
+/// linux.resources with the device rules every container needs appended,
+/// as runc does: the default devices (/dev/null, zero, full, random,
+/// urandom, tty, console, ptmx, the pty slaves) and each of linux.devices,
+/// so that a deny-all rule does not make the container's own /dev unusable.
+pub fn with_default_devices(linux: &Linux) -> LinuxResources {
+    let mut res = linux.resources().clone().unwrap_or_default();
+    let rule = |typ, major: i64, minor: Option<i64>| {
+        let mut r = LinuxDeviceCgroup::default();
+        r.set_allow(true);
+        r.set_typ(Some(typ));
+        r.set_major(Some(major));
+        r.set_minor(minor);
+        r.set_access(Some("rwm".to_string()));
+        r
+    };
+    let mut rules = res.devices().clone().unwrap_or_default();
+    let c = LinuxDeviceType::C;
+    for (major, minor) in [
+        (1, Some(3)),
+        (1, Some(5)),
+        (1, Some(7)),
+        (1, Some(8)),
+        (1, Some(9)),
+        (5, Some(0)),
+        (5, Some(1)),
+        (5, Some(2)),
+        (136, None),
+    ] {
+        rules.push(rule(c, major, minor));
+    }
+    for d in linux.devices().iter().flatten() {
+        rules.push(rule(d.typ(), d.major(), Some(d.minor())));
+    }
+    res.set_devices(Some(rules));
+    res
+}
+
+/// One entry per hierarchy: what `/sys/fs/cgroup` shows in the container.
+pub fn mounts(cg: &Cgroup) -> Vec<CgroupMount> {
+    let v1_present = cg.dirs().any(|(h, _)| h.version == Version::V1);
+    cg.dirs()
+        .map(|(h, dir)| {
+            let v2 = h.version == Version::V2;
+            let name = if v2 && !v1_present {
+                String::new()
+            } else {
+                h.mount_point
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            };
+            CgroupMount {
+                v2,
+                name,
+                options: h.mount_options(),
+                host_dir: dir.to_path_buf(),
+            }
+        })
+        .collect()
+}
+
+/// Kills every process in the cgroup and removes it. Waits up to a few
+/// seconds for the processes to go (SIGKILL cannot be ignored, but a frozen
+/// cgroup must be thawed first, and exit takes a moment).
+pub fn kill_and_destroy(cg: &Cgroup) -> Result<()> {
+    let _ = cg.thaw();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let procs = cg.procs()?;
+        if procs.is_empty() || Instant::now() > deadline {
+            break;
+        }
+        for pid in procs {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(cg.destroy()?)
+}

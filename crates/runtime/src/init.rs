@@ -1,0 +1,301 @@
+//! The two processes that turn a bundle into a running container.
+//!
+//! Stage 1 is forked by the runtime. It joins the namespaces named by path,
+//! creates the user namespace (the runtime writes its id maps), then the
+//! other new namespaces, and forks stage 2 with `CLONE_PARENT`, so that the
+//! container's init is the runtime's child (and, once the runtime exits, the
+//! child of the caller's subreaper, e.g. conmon or a shim). A new pid
+//! namespace applies only to children of the process that unshared it,
+//! which is why two stages are needed.
+//!
+//! Stage 2 is the container's init: it sets up the root filesystem, the
+//! console and the process's identity, reports `Ready`, blocks on the exec
+//! fifo until `start`, and executes the user's program.
+
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::io::Write;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use rustix::fs::{Mode, OFlags};
+
+use crate::channel::{error_chain, Channel, ChannelError, Message};
+use crate::config::Bundle;
+use crate::namespaces::{self, NamespaceError, Plan};
+use crate::rootfs::{self, CgroupMount, RootfsConfig, RootfsError};
+use crate::setup::{self, SetupError};
+use crate::state::EXEC_FIFO;
+use crate::{console, hooks};
+use wharf_seccomp::Filter;
+
+/// Everything the setup processes need, prepared by the runtime before the
+/// first fork (the children get a copy of it).
+#[derive(Debug)]
+pub struct InitContext<'a> {
+    /// The container id.
+    pub id: &'a str,
+    /// The validated bundle.
+    pub bundle: &'a Bundle,
+    /// The namespace plan.
+    pub plan: &'a Plan,
+    /// The container's state directory (`O_PATH`), to reach the exec fifo
+    /// after pivot_root.
+    pub state_dir: OwnedFd,
+    /// A connected `--console-socket`, when process.terminal is set.
+    pub console_socket: Option<OwnedFd>,
+    /// The compiled seccomp filter.
+    pub seccomp: Option<Filter>,
+    /// What a `cgroup` mount shows.
+    pub cgroup_mounts: Vec<CgroupMount>,
+    /// runc's `--no-pivot`.
+    pub no_pivot: bool,
+    /// runc's `--no-new-keyring`.
+    pub no_new_keyring: bool,
+    /// runc's `--preserve-fds`: descriptors 3..3+N are passed on.
+    pub preserve_fds: u32,
+}
+
+/// A failure in stage 1 or 2.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// Entering namespaces failed.
+    #[error(transparent)]
+    Namespace(#[from] NamespaceError),
+    /// The root filesystem could not be set up.
+    #[error(transparent)]
+    Rootfs(#[from] RootfsError),
+    /// Process setup failed.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// The runtime went away or said something unexpected.
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    /// A createContainer or startContainer hook failed.
+    #[error(transparent)]
+    Hook(#[from] hooks::HookError),
+    /// The console could not be set up.
+    #[error(transparent)]
+    Console(#[from] console::ConsoleError),
+    /// The seccomp filter could not be loaded.
+    #[error(transparent)]
+    Seccomp(#[from] wharf_seccomp::SeccompError),
+    /// Another step failed.
+    #[error("failed to {step}")]
+    Step {
+        /// What was attempted.
+        step: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn step(step: impl Into<String>) -> impl FnOnce(std::io::Error) -> InitError {
+    let step = step.into();
+    move |source| InitError::Step { step, source }
+}
+
+fn errno(step_name: impl Into<String>) -> impl FnOnce(rustix::io::Errno) -> InitError {
+    let f = step(step_name);
+    move |e| f(e.into())
+}
+
+/// Runs a child stage: on failure the error goes back over the channel.
+/// Never returns.
+pub fn run_child(chan: &Channel, f: impl FnOnce() -> Result<(), InitError>) -> ! {
+    let code = match f() {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = chan.send(&Message::Error(error_chain(&e)));
+            1
+        }
+    };
+    wharf_sys::process::exit_now(code)
+}
+
+/// Stage 1: namespaces, then fork init. Sends `InitPid`.
+pub fn stage1(ctx: &InitContext<'_>, chan: &Channel) -> Result<(), InitError> {
+    // Wait until the runtime has put us into the container's cgroup, so the
+    // cgroup namespace created below is rooted there.
+    chan.expect(Message::Continue)?;
+    namespaces::join_all(ctx.plan)?;
+    if ctx.plan.new_user {
+        namespaces::unshare(libc::CLONE_NEWUSER)?;
+        chan.send(&Message::MapIds)?;
+        chan.expect(Message::Continue)?;
+        become_root()?;
+    }
+    namespaces::unshare(ctx.plan.new_flags)?;
+    if ctx.plan.is_new(LinuxNamespaceType::Time) {
+        write_time_offsets(&ctx.bundle.spec)?;
+    }
+    let fork = wharf_sys::process::clone3_single_threaded(wharf_sys::process::CloneArgs {
+        flags: libc::CLONE_PARENT as u64,
+        ..Default::default()
+    })
+    .map_err(step("fork the container's init"))?;
+    match fork {
+        wharf_sys::process::Fork::Child => run_child(chan, || match stage2(ctx, chan) {
+            Ok(never) => match never {},
+            Err(e) => Err(e),
+        }),
+        wharf_sys::process::Fork::Parent(pid) => chan.send(&Message::InitPid(pid))?,
+    }
+    Ok(())
+}
+
+fn become_root() -> Result<(), InitError> {
+    let root = rustix::process::Uid::ROOT;
+    let gid = rustix::process::Gid::ROOT;
+    rustix::thread::set_thread_res_gid(gid, gid, gid)
+        .map_err(errno("become gid 0 in the user namespace"))?;
+    rustix::thread::set_thread_res_uid(root, root, root)
+        .map_err(errno("become uid 0 in the user namespace"))?;
+    Ok(())
+}
+
+fn write_time_offsets(spec: &Spec) -> Result<(), InitError> {
+    let offsets = spec.linux().as_ref().and_then(|l| l.time_offsets().clone());
+    let mut text = String::new();
+    for (clock, off) in offsets.iter().flatten() {
+        text.push_str(&format!(
+            "{clock} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    if !text.is_empty() {
+        std::fs::write("/proc/self/timens_offsets", text)
+            .map_err(step("write /proc/self/timens_offsets"))?;
+    }
+    Ok(())
+}
+
+/// Stage 2, the container's init. Returns only with an error.
+fn stage2(ctx: &InitContext<'_>, chan: &Channel) -> Result<Infallible, InitError> {
+    let host_pid = match chan.recv()? {
+        Message::Start { host_pid } => host_pid,
+        other => return Err(ChannelError::Unexpected(other).into()),
+    };
+    // Die with the runtime while being set up; cleared before `Ready`.
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .map_err(errno("set the parent death signal"))?;
+    rustix::process::setsid().map_err(errno("start a new session"))?;
+    let spec = &ctx.bundle.spec;
+    let process = spec
+        .process()
+        .as_ref()
+        .expect("validated: process is present");
+    if let Some(adj) = process.oom_score_adj() {
+        // The host's /proc is still mounted here and /proc/self is us.
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(step(format!("set oom_score_adj to {adj}")))?;
+    }
+    let cfg = RootfsConfig {
+        spec,
+        rootfs: &ctx.bundle.rootfs,
+        bundle: &ctx.bundle.dir,
+        no_pivot: ctx.no_pivot,
+        in_user_ns: ctx.plan.has(LinuxNamespaceType::User),
+        cgroup_ns: ctx.plan.has(LinuxNamespaceType::Cgroup),
+        cgroup_mounts: &ctx.cgroup_mounts,
+    };
+    rootfs::prepare(&cfg)?;
+    let hooks = spec.hooks().as_ref();
+    if hooks.is_some_and(|h| h.prestart().is_some() || h.create_runtime().is_some()) {
+        chan.send(&Message::RunHooks)?;
+        chan.expect(Message::Continue)?;
+    }
+    if let Some(create_container) = hooks.and_then(|h| h.create_container().as_ref()) {
+        let state = crate::create::hook_state(ctx.id, host_pid, ctx.bundle, "created");
+        hooks::run("createContainer", Some(create_container), &state)?;
+    }
+    rootfs::pivot(&cfg)?;
+    if let Some(name) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        rustix::system::sethostname(name.as_bytes())
+            .map_err(errno(format!("set hostname {name:?}")))?;
+    }
+    if let Some(name) = spec.domainname().as_deref().filter(|h| !h.is_empty()) {
+        rustix::system::setdomainname(name.as_bytes())
+            .map_err(errno(format!("set domainname {name:?}")))?;
+    }
+    if process.terminal() == Some(true) {
+        let socket = ctx
+            .console_socket
+            .as_ref()
+            .ok_or(console::ConsoleError::NoSocket)?;
+        console::setup_pty(socket.as_fd(), process.console_size(), true)?;
+    }
+    rootfs::finalize(&cfg)?;
+    if !ctx.no_new_keyring {
+        let name = CString::new(ctx.id).unwrap_or_default();
+        // An unsupported keyring (ENOSYS, or EACCES in some user namespaces)
+        // is not fatal, as in runc.
+        let _ = wharf_sys::process::join_session_keyring(&name);
+    }
+    setup::set_rlimits(process)?;
+    let target = setup::resolve_exec(process)?;
+    let no_new_privs = process.no_new_privileges() == Some(true);
+    if let Some(filter) = ctx.seccomp.as_ref().filter(|_| !no_new_privs) {
+        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
+        // before the capabilities are dropped.
+        filter.install()?;
+    }
+    setup::set_identity(process)?;
+    setup::enter_cwd(process.cwd())?;
+    if no_new_privs {
+        rustix::thread::set_no_new_privs(true).map_err(errno("set no_new_privs"))?;
+    }
+    rustix::process::set_parent_process_death_signal(None)
+        .map_err(errno("clear the parent death signal"))?;
+    chan.send(&Message::Ready)?;
+
+    wait_for_start(ctx)?;
+    if let Some(start_container) = hooks.and_then(|h| h.start_container().as_ref()) {
+        let state = crate::create::hook_state(ctx.id, host_pid, ctx.bundle, "running");
+        hooks::run("startContainer", Some(start_container), &state)?;
+    }
+    exec_final(ctx.seccomp.as_ref(), ctx.preserve_fds, target, no_new_privs)
+}
+
+/// Blocks until `start` opens the exec fifo, then tells it we are going.
+fn wait_for_start(ctx: &InitContext<'_>) -> Result<(), InitError> {
+    let fifo = rustix::fs::openat(
+        ctx.state_dir.as_fd(),
+        EXEC_FIFO,
+        OFlags::WRONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(errno("open the exec fifo"))?;
+    let mut fifo = std::fs::File::from(fifo);
+    fifo.write_all(b"0")
+        .map_err(step("write to the exec fifo"))?;
+    Ok(())
+}
+
+/// The end of setup: no descriptor but stdio and the preserved ones
+/// survives the exec, and the seccomp filter goes on last.
+pub fn exec_final(
+    seccomp: Option<&Filter>,
+    preserve_fds: u32,
+    target: setup::ExecTarget,
+    no_new_privs: bool,
+) -> Result<Infallible, InitError> {
+    let first_closed = 3 + preserve_fds;
+    for fd in 3..first_closed {
+        // The caller passed these on purpose: they stay open across exec.
+        wharf_sys::process::clear_cloexec(fd as i32)
+            .map_err(step(format!("keep preserved descriptor {fd} open")))?;
+    }
+    wharf_sys::process::cloexec_from(first_closed)
+        .map_err(step("mark descriptors close-on-exec"))?;
+    if let Some(filter) = seccomp.filter(|_| no_new_privs) {
+        filter.install()?;
+    }
+    let err = wharf_sys::process::execve(&target.path, &target.args, &target.env);
+    Err(InitError::Setup(SetupError::NotExecutable {
+        path: PathBuf::from(target.path.to_string_lossy().into_owned()),
+        reason: err.to_string(),
+    }))
+}
