@@ -2,13 +2,18 @@
 //!
 //! ```text
 //!   ld arch
-//!   jeq AUDIT_ARCH_X86_64 → x86_64 section        (x86_64 and/or x32 listed)
+//!   jeq AUDIT_ARCH_X86_64 → x86_64 section        (always: the native ABI)
 //!   jeq AUDIT_ARCH_I386   → i386 section          (x86 listed)
 //!   ret bad-arch action                           (KILL_THREAD, as libseccomp)
-//! x86_64 section: ld nr; jge X32_SYSCALL_BIT → x32 dispatch | bad arch
-//!                 else x86_64 dispatch | bad arch
-//! dispatch: a binary search over intervals of syscall numbers
+//! x86_64 section: ld nr; jge X32_SYSCALL_BIT → x32 dispatch (x32 listed) | bad arch
+//!                 else x86_64 dispatch
+//! dispatch: a binary search over intervals of syscall numbers, each
+//!           followed by the `ret`s it jumps to and the argument checks
 //! ```
+//!
+//! The high bit of x86_64 numbers is tested with `jge`, as libseccomp does:
+//! a number with bit 30 set is an x32 call, and so is an invalid number such
+//! as -1 (which the kernel would reject with `ENOSYS`).
 //!
 //! Each ABI's number space is cut into intervals that share one outcome: a
 //! fixed return value (merged across neighbouring numbers, so a run of

@@ -9,6 +9,14 @@
 //! [`SockFilter`] instructions. Loading a program into the kernel is done by
 //! `wharf_sys::seccomp`, which [`Filter::install`] wraps. It must not depend
 //! on the runtime, images or the engine.
+//!
+//! Using it from a runtime, as runc does: compile the profile before
+//! forking (errors reach the user early); in the container's init, install
+//! the filter as late as possible, after `no_new_privs` is set and just
+//! before `execve`, so that the runtime's own set-up calls are not filtered
+//! (without `no_new_privs` the filter must be installed while the process
+//! still holds `CAP_SYS_ADMIN`, i.e. before capabilities are dropped). When
+//! [`Filter::needs_listener`], send the returned fd to `listenerPath`.
 #![forbid(unsafe_code)]
 
 mod arch;
