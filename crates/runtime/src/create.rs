@@ -168,7 +168,10 @@ impl Runtime {
         cg.create()?;
         cg.apply(&cgroup::with_default_devices(linux))?;
 
+        let threads = wharf_sys::process::SingleThreaded::check()
+            .map_err(sys_err("check that the runtime is single-threaded"))?;
         let ctx = InitContext {
+            threads,
             id,
             bundle: &bundle,
             plan: &plan,
@@ -181,7 +184,7 @@ impl Runtime {
             preserve_fds: opts.preserve_fds,
         };
         let (parent, child) = Channel::pair()?;
-        let fork = wharf_sys::process::clone3_single_threaded(Default::default())
+        let fork = wharf_sys::process::clone3_single_threaded(&ctx.threads, Default::default())
             .map_err(sys_err("fork the container's setup process"))?;
         let stage1 = match fork {
             wharf_sys::process::Fork::Child => {

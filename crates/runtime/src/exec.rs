@@ -151,6 +151,7 @@ impl Tap for LinuxCapabilities {}
 
 /// What the exec stages need (copied into them by fork).
 struct ExecContext {
+    threads: wharf_sys::process::SingleThreaded,
     process: Process,
     init_pidfd: OwnedFd,
     ns_flags: i32,
@@ -205,7 +206,10 @@ impl Runtime {
             opts.console_socket.as_deref(),
             process.terminal() == Some(true),
         )?;
+        let threads = wharf_sys::process::SingleThreaded::check()
+            .map_err(sys_err("check that the runtime is single-threaded"))?;
         let ctx = ExecContext {
+            threads,
             process,
             init_pidfd,
             ns_flags,
@@ -215,7 +219,7 @@ impl Runtime {
         };
         let cg = c.cgroup()?;
         let (parent, child) = Channel::pair()?;
-        let fork = wharf_sys::process::clone3_single_threaded(Default::default())
+        let fork = wharf_sys::process::clone3_single_threaded(&ctx.threads, Default::default())
             .map_err(sys_err("fork the exec setup process"))?;
         let stage1 = match fork {
             wharf_sys::process::Fork::Child => {
@@ -275,10 +279,13 @@ fn exec_stage1(ctx: &ExecContext, chan: &Channel) -> Result<(), InitError> {
             source,
         }
     })?;
-    let fork = wharf_sys::process::clone3_single_threaded(wharf_sys::process::CloneArgs {
-        flags: libc::CLONE_PARENT as u64,
-        ..Default::default()
-    })
+    let fork = wharf_sys::process::clone3_single_threaded(
+        &ctx.threads,
+        wharf_sys::process::CloneArgs {
+            flags: libc::CLONE_PARENT as u64,
+            ..Default::default()
+        },
+    )
     .map_err(|source| InitError::Step {
         step: "fork the exec'd process".into(),
         source,

@@ -34,6 +34,8 @@ use wharf_seccomp::Filter;
 /// first fork (the children get a copy of it).
 #[derive(Debug)]
 pub struct InitContext<'a> {
+    /// Proof that forking is sound here.
+    pub threads: wharf_sys::process::SingleThreaded,
     /// The container id.
     pub id: &'a str,
     /// The validated bundle.
@@ -130,10 +132,13 @@ pub fn stage1(ctx: &InitContext<'_>, chan: &Channel) -> Result<(), InitError> {
     if ctx.plan.is_new(LinuxNamespaceType::Time) {
         write_time_offsets(&ctx.bundle.spec)?;
     }
-    let fork = wharf_sys::process::clone3_single_threaded(wharf_sys::process::CloneArgs {
-        flags: libc::CLONE_PARENT as u64,
-        ..Default::default()
-    })
+    let fork = wharf_sys::process::clone3_single_threaded(
+        &ctx.threads,
+        wharf_sys::process::CloneArgs {
+            flags: libc::CLONE_PARENT as u64,
+            ..Default::default()
+        },
+    )
     .map_err(step("fork the container's init"))?;
     match fork {
         wharf_sys::process::Fork::Child => run_child(chan, || match stage2(ctx, chan) {

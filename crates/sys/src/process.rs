@@ -262,15 +262,32 @@ pub fn thread_count() -> io::Result<usize> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad /proc/self/stat"))
 }
 
-/// [`clone3`] made safe by checking first that the process is
-/// single-threaded, which is what makes forking sound.
-pub fn clone3_single_threaded(args: CloneArgs<'_>) -> io::Result<Fork> {
-    let threads = thread_count()?;
-    if threads != 1 {
-        return Err(io::Error::other(MultiThreaded { threads }));
+/// Proof that the process was single-threaded when it was checked, which
+/// makes forking sound. It cannot be sent to another thread; a child forked
+/// from a single-threaded process is single-threaded too, so a token may be
+/// used in forked children (where /proc may no longer show the process).
+#[derive(Debug)]
+pub struct SingleThreaded {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl SingleThreaded {
+    /// Checks the thread count in /proc/self/stat.
+    pub fn check() -> io::Result<SingleThreaded> {
+        let threads = thread_count()?;
+        if threads != 1 {
+            return Err(io::Error::other(MultiThreaded { threads }));
+        }
+        Ok(SingleThreaded {
+            _not_send: std::marker::PhantomData,
+        })
     }
-    // SAFETY: the process has exactly one thread, checked just above; no
-    // thread can be started between the check and the fork because this
-    // thread is the only one that could start it.
+}
+
+/// [`clone3`] made safe by a [`SingleThreaded`] token.
+pub fn clone3_single_threaded(_token: &SingleThreaded, args: CloneArgs<'_>) -> io::Result<Fork> {
+    // SAFETY: the token proves the process had one thread when checked; the
+    // runtime starts no threads, and children of a single-threaded process
+    // are single-threaded.
     unsafe { clone3(args) }
 }
