@@ -191,7 +191,7 @@ fn kill_process() -> Result<(), String> {
 fn log() -> Result<(), String> {
     install(json!({
         "defaultAction": "SCMP_ACT_ALLOW",
-        "flags": ["SECCOMP_FILTER_FLAG_LOG"],
+        "flags": ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
         "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_LOG"}]
     }))?;
     expect_ok("getcwd", std::env::current_dir())?;
@@ -205,6 +205,7 @@ fn listener() -> Result<(), String> {
     }
     let fd = install(json!({
         "defaultAction": "SCMP_ACT_ALLOW",
+        "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", "SECCOMP_FILTER_FLAG_TSYNC"],
         "syscalls": [{"names": ["acct"], "action": "SCMP_ACT_NOTIFY"}]
     }))?
     .ok_or("no listener fd returned")?;
