@@ -108,7 +108,7 @@ impl Hierarchy {
     }
 
     /// The key deciding whether two mounts show the same hierarchy.
-    fn key(&self) -> (Version, Vec<String>, Option<String>) {
+    fn key(&self) -> Key {
         let mut c = self.controllers.clone();
         c.sort();
         (
@@ -122,6 +122,9 @@ impl Hierarchy {
         )
     }
 }
+
+/// What identifies a hierarchy: version, sorted v1 controllers, v1 name.
+type Key = (Version, Vec<String>, Option<String>);
 
 /// The set of hierarchies of a host, as seen by this process.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -269,10 +272,7 @@ fn parse_mountinfo(text: &str, path: &Path) -> Result<Vec<Hierarchy>> {
 }
 
 /// The lines of `/proc/<pid>/cgroup` as (hierarchy key, path).
-fn parse_proc_cgroup(
-    text: &str,
-    path: &Path,
-) -> Result<Vec<((Version, Vec<String>, Option<String>), PathBuf)>> {
+fn parse_proc_cgroup(text: &str, path: &Path) -> Result<Vec<(Key, PathBuf)>> {
     let mut out = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let mut it = line.splitn(3, ':');
