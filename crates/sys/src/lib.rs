@@ -7,4 +7,9 @@
 //! carries a `// SAFETY:` comment explaining why the call is sound.
 
 pub mod bpf;
+pub mod cloned_binary;
+pub mod fs;
+pub mod mount;
+pub mod process;
 pub mod seccomp;
+pub mod signal;

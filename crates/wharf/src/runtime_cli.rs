@@ -240,6 +240,13 @@ fn dispatch(cli: RuntimeCli) -> Result<u8> {
     if cli.systemd_cgroup {
         bail!("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use cgroupfs");
     }
+    if matches!(cli.command, Cmd::Create(_) | Cmd::Run { .. } | Cmd::Exec(_)) {
+        // Processes that enter a container run from a sealed copy of the
+        // binary (CVE-2019-5736).
+        wharf_sys::cloned_binary::reexec_from_sealed_copy()
+            .context("failed to re-execute from a sealed copy of the runtime binary")?;
+        let _ = rustix::thread::set_name(c"wharf");
+    }
     let rt = Runtime::new(&cli.root);
     match cli.command {
         Cmd::Create(args) => {
