@@ -42,8 +42,10 @@ pub(super) fn mount(
             return Ok(mnt);
         }
     }
-    let mut tmp_opts = MountOptions::default();
-    tmp_opts.attrs = opts.attrs;
+    let mut tmp_opts = MountOptions {
+        attrs: opts.attrs,
+        ..MountOptions::default()
+    };
     tmp_opts.attrs.set &= !attr::RDONLY;
     tmp_opts.data.push("mode=755".into());
     let tmp = new_fs_detached("tmpfs", "tmpfs", &tmp_opts).map_err(|e| job.err(e))?;

@@ -63,7 +63,11 @@ fn dev_null(root: &OwnedFd) -> Result<OwnedFd, RootfsError> {
         path: "/dev/null".into(),
         reason: "it is not the null device (char 1:3)",
     };
-    let fd = open_target(root, Path::new("/dev/null"), "mask with")?.ok_or_else(not_null)?;
+    let fd = match open_target(root, Path::new("/dev/null"), "mask with") {
+        Ok(Some(fd)) => fd,
+        Ok(None) | Err(RootfsError::Unsafe { .. }) => return Err(not_null()),
+        Err(e) => return Err(e),
+    };
     let st = sysfs::fstat(fd.as_fd()).map_err(|source| RootfsError::Path {
         op: "stat",
         path: "/dev/null".into(),

@@ -63,34 +63,65 @@ pub(crate) fn resolve_nofollow(root: BorrowedFd<'_>, path: &Path) -> io::Result<
 
 /// Opens the directory `path` inside `root`, creating every missing
 /// component with mode `mode` (`mkdir -p`). Returns an `O_PATH` fd.
+///
+/// A dangling symlink on the way is followed the way the container would
+/// follow it (its target read with `readlinkat` and resolved again from
+/// `root`), so `/var/run` → `/run` with `/run` missing creates `/run` in
+/// the rootfs; never anything outside it.
 pub(crate) fn mkdir_all(root: BorrowedFd<'_>, path: &Path, mode: u32) -> io::Result<OwnedFd> {
-    let rel = clean(path);
+    mkdir_all_depth(root, &clean(path), mode, 0)
+}
+
+/// The kernel's own limit on nested symlinks (`MAXSYMLINKS`).
+const MAX_SYMLINKS: usize = 40;
+
+fn mkdir_all_depth(
+    root: BorrowedFd<'_>,
+    rel: &Path,
+    mode: u32,
+    depth: usize,
+) -> io::Result<OwnedFd> {
     let dir = OFlags::PATH | OFlags::DIRECTORY;
-    match sysfs::openat2(Some(root), &rel, dir, 0, in_root()) {
+    match sysfs::openat2(Some(root), rel, dir, 0, in_root()) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
         other => return other,
     }
     let mut cur = sysfs::openat2(Some(root), Path::new("."), dir, 0, in_root())?;
     let mut prefix = PathBuf::new();
-    for name in rel.iter() {
+    let names: Vec<&OsStr> = rel.iter().collect();
+    for (i, name) in names.iter().enumerate() {
+        let parent = prefix.clone();
         prefix.push(name);
         match sysfs::openat2(Some(root), &prefix, dir, 0, in_root()) {
             Ok(fd) => cur = fd,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                // `name` is missing (or is a symlink to something missing):
-                // create it right here, under the verified parent, and never
-                // follow a symlink in its place.
+                // `name` is missing, or a symlink to something missing:
+                // create it right here, under the verified parent.
                 match sysfs::mkdirat(cur.as_fd(), Path::new(name), mode) {
                     Err(e) if e.raw_os_error() != Some(libc::EEXIST) => return Err(e),
                     _ => {}
                 }
-                cur = sysfs::openat2(
+                let entry = sysfs::openat2(
                     Some(cur.as_fd()),
                     Path::new(name),
-                    dir | OFlags::NOFOLLOW,
+                    OFlags::PATH | OFlags::NOFOLLOW,
                     0,
                     beneath_nofollow(),
                 )?;
+                match sysfs::fstat(entry.as_fd())?.kind {
+                    sysfs::Kind::Dir => cur = entry,
+                    sysfs::Kind::Symlink => {
+                        if depth >= MAX_SYMLINKS {
+                            return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                        }
+                        // Continue at the symlink's target, inside the root.
+                        let target = sysfs::readlinkat(cur.as_fd(), Path::new(name))?;
+                        let mut next = clean(&parent.join(target));
+                        next.extend(&names[i + 1..]);
+                        return mkdir_all_depth(root, &next, mode, depth + 1);
+                    }
+                    _ => return Err(io::Error::from_raw_os_error(libc::ENOTDIR)),
+                }
             }
             Err(e) => return Err(e),
         }
