@@ -488,3 +488,48 @@ fn console_and_tmpcopyup() {
         |_| {},
     );
 }
+
+#[test]
+fn bad_mounts_fail_with_clear_errors() {
+    in_child(
+        "bad_mounts_fail_with_clear_errors",
+        &["--pid", "--fork"],
+        |_| {},
+        |dir| {
+            let rootfs = dir.join("rootfs");
+            let fail = |m: serde_json::Value| {
+                let s = spec(json!([m]), json!({}));
+                let err = rootfs::prepare(&config(&s, dir, &rootfs)).unwrap_err();
+                let cause = std::error::Error::source(&err)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default();
+                (err.to_string(), cause)
+            };
+            let (msg, cause) = fail(
+                json!({"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["mode=zzz"]}),
+            );
+            assert_eq!(msg, "failed to mount tmpfs on /x (type tmpfs)");
+            assert!(cause.contains("tmpfs: Bad value for 'mode'"), "{cause}");
+            let (msg, _) = fail(
+                json!({"destination": "/y", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"]}),
+            );
+            assert_eq!(msg, "mount option \"idmap\" on /y is not supported");
+            let (msg, _) = fail(
+                json!({"destination": "/proc/self/attr", "type": "bind", "source": "/tmp", "options": ["bind"]}),
+            );
+            assert!(
+                msg.starts_with("refusing to mount on /proc/self/attr"),
+                "{msg}"
+            );
+            let (msg, _) = fail(
+                json!({"destination": "/proc", "type": "bind", "source": "/tmp", "options": ["bind"]}),
+            );
+            assert!(msg.contains("only a procfs"), "{msg}");
+            let (msg, cause) =
+                fail(json!({"destination": "/z", "type": "nosuchfs", "source": "x"}));
+            assert_eq!(msg, "failed to mount x on /z (type nosuchfs)");
+            assert!(cause.contains("No such device"), "{cause}");
+        },
+        |_| {},
+    );
+}

@@ -93,22 +93,50 @@ pub fn fs_mount(
     attrs: u64,
 ) -> io::Result<OwnedFd> {
     let fs = fsopen(fstype, FsOpenFlags::FSOPEN_CLOEXEC)?;
-    if let Some(source) = source.filter(|s| !s.is_empty()) {
-        fsconfig_set_string(&fs, "source", source)?;
-    }
-    for param in params {
-        match *param {
-            FsParam::Flag(key) => fsconfig_set_flag(&fs, key)?,
-            FsParam::Value(key, value) => fsconfig_set_string(&fs, key, value)?,
-        }
-    }
-    fsconfig_create(&fs)?;
+    configure(&fs, source, params).map_err(|e| with_fs_log(&fs, e))?;
     let attrs = u32::try_from(attrs).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     Ok(fsmount(
         &fs,
         FsMountFlags::FSMOUNT_CLOEXEC,
         MountAttrFlags::from_bits_retain(attrs),
     )?)
+}
+
+fn configure(fs: &OwnedFd, source: Option<&str>, params: &[FsParam<'_>]) -> rustix::io::Result<()> {
+    if let Some(source) = source.filter(|s| !s.is_empty()) {
+        fsconfig_set_string(fs, "source", source)?;
+    }
+    for param in params {
+        match *param {
+            FsParam::Flag(key) => fsconfig_set_flag(fs, key)?,
+            FsParam::Value(key, value) => fsconfig_set_string(fs, key, value)?,
+        }
+    }
+    fsconfig_create(fs)
+}
+
+/// Adds the filesystem's own explanation to an `fsconfig` failure: the
+/// kernel queues messages such as `e tmpfs: Bad value for 'mode'` on the
+/// context fd (`fsopen(2)`, "Message retrieval interface"). The error keeps
+/// its kind; its text becomes `<message> (os error N)`.
+fn with_fs_log(fs: &OwnedFd, err: rustix::io::Errno) -> io::Error {
+    let mut messages = Vec::new();
+    let mut buf = [0u8; 1024];
+    while let Ok(n) = rustix::io::read(fs, &mut buf) {
+        let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if let Some(msg) = line.strip_prefix("e ") {
+            messages.push(msg.to_owned());
+        }
+    }
+    let err = io::Error::from(err);
+    if messages.is_empty() {
+        return err;
+    }
+    let code = err.raw_os_error().unwrap_or(0);
+    io::Error::new(
+        err.kind(),
+        format!("{} (os error {code})", messages.join("; ")),
+    )
 }
 
 /// Clones the mount at `path` (resolved from the current directory, following

@@ -145,7 +145,7 @@ impl<'a> Ctx<'a> {
             safe_path::mkdir_all(self.root(), &job.dest, 0o755).map_err(job.path_err("create"))?;
         let source = source.and_then(Path::to_str).unwrap_or(fstype);
         let mnt = match new_fs_detached(fstype, source, opts) {
-            Err(e) if fstype == "sysfs" && e.raw_os_error() == Some(libc::EPERM) => {
+            Err(e) if fstype == "sysfs" && e.kind() == std::io::ErrorKind::PermissionDenied => {
                 let mut ro = opts.clone();
                 ro.recursive = true;
                 ro.rec_attrs.set |= attr::RDONLY;
