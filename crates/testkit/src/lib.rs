@@ -18,14 +18,18 @@
 
 pub mod bundle;
 pub mod caps;
+pub mod console;
 pub mod leaks;
+pub mod output;
 pub mod paths;
 pub mod report;
 pub mod runtime;
 pub mod spec;
 
 pub use bundle::{Bundle, BundleError};
+pub use console::ConsoleSocket;
 pub use leaks::{assert_no_leaks, leaks};
+pub use output::{action_in, report_in};
 pub use paths::{bin_dir, probe_path, wharf_path};
 pub use report::{ActionResult, CapSet, CapSets, MountEntry, Report, Rlimit};
 pub use runtime::{output_with_timeout, ContainerState, Runtime, RuntimeError};

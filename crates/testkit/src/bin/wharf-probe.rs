@@ -8,12 +8,14 @@
 mod actions;
 #[path = "wharf-probe/collect.rs"]
 mod collect;
+#[path = "wharf-probe/extra.rs"]
+mod extra;
 
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: wharf-probe report | write PATH [DATA] | read PATH | stat PATH \
 | ls DIR | exit N | sleep SECS | forkbomb [MAX] | alloc MIB | mount-tmpfs DIR \
-| sysctl NAME [VALUE]";
+| sysctl NAME [VALUE] | clock | tty | count PATH";
 
 /// Default cap on `forkbomb` when no limit stops it first.
 const FORKBOMB_MAX: usize = 4096;
@@ -51,6 +53,9 @@ fn main() -> ExitCode {
         ["mount-tmpfs", dir] => actions::mount_tmpfs(dir),
         ["sysctl", name] => actions::sysctl(name, None),
         ["sysctl", name, value] => actions::sysctl(name, Some(value)),
+        ["clock"] => extra::clock(),
+        ["tty"] => extra::tty(),
+        ["count", path] => extra::count(path),
         _ => return usage(),
     };
     let result = actions::finish(argv[0], outcome);
