@@ -31,6 +31,11 @@
 #   VM_QUIET  1: hide the guest console's kernel messages (default 1)
 set -euo pipefail
 
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+  exit 0
+fi
+
 die() { echo "cgroup2-vm: $*" >&2; exit 125; }
 
 KERNEL=${KERNEL:-$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)}

@@ -18,6 +18,17 @@ use crate::convert::{max_or, shares_to_weight, swap_to_v2};
 use crate::error::Result;
 use crate::files::{invalid, read_value, unsupported, write_res};
 
+/// Control files that `unified` may not write: they move processes, change
+/// the tree or freeze it, which this crate does through its own methods.
+const NOT_RESOURCES: &[&str] = &[
+    "cgroup.procs",
+    "cgroup.threads",
+    "cgroup.subtree_control",
+    "cgroup.freeze",
+    "cgroup.kill",
+    "cgroup.type",
+];
+
 impl Cgroup {
     /// Writes `res` into this cgroup. A resource that no mounted hierarchy
     /// can enforce fails with [`crate::CgroupError::Unsupported`] naming it.
@@ -88,6 +99,9 @@ impl Cgroup {
                     || !key.contains('.')
                 {
                     return Err(invalid(&res, "not a cgroup control file name"));
+                }
+                if NOT_RESOURCES.contains(&key.as_str()) {
+                    return Err(invalid(&res, "membership and freezing are not resources"));
                 }
                 write_res(dir, key, value, &res)?;
             }

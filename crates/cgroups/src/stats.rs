@@ -30,6 +30,9 @@ pub struct Stats {
     pub pids_limit: Option<u64>,
 }
 
+/// v1 memory limits at or above this are "no limit".
+const V1_UNLIMITED: u64 = 0x7fff_ffff_ffff_f000;
+
 /// v1 `cpuacct.stat` counts in USER_HZ ticks, which is 100 on Linux.
 const NS_PER_TICK: u64 = 10_000_000;
 
@@ -41,7 +44,9 @@ impl Cgroup {
             Some(Place::V1(d)) => {
                 s.memory_usage = read_u64(d, "memory.usage_in_bytes")?;
                 s.memory_max_usage = read_u64(d, "memory.max_usage_in_bytes")?;
-                s.memory_limit = read_u64(d, "memory.limit_in_bytes")?;
+                // v1 shows "unlimited" as the largest page multiple below 2^63.
+                s.memory_limit =
+                    read_u64(d, "memory.limit_in_bytes")?.filter(|&l| l < V1_UNLIMITED);
                 s.oom_kills = read_keyed(d, "memory.oom_control", "oom_kill")?;
             }
             Some(Place::V2(d)) => {

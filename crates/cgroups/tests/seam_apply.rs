@@ -251,6 +251,7 @@ fn invalid_values_are_rejected_before_writing() {
     let cases = [
         (Kind::V2, json!({"unified": {"../memory.max": "1"}})),
         (Kind::V2, json!({"unified": {"memory/max": "1"}})),
+        (Kind::V2, json!({"unified": {"cgroup.procs": "1"}})),
         (Kind::V2, json!({"memory": {"limit": 100, "swap": 50}})),
         (Kind::V1, json!({"memory": {"swappiness": 101}})),
         (Kind::V1, json!({"blockIO": {"weight": 5}})),

@@ -144,24 +144,36 @@ fn owned(fd: i64) -> OwnedFd {
 
 /// Loads `insns` as a `BPF_PROG_TYPE_CGROUP_DEVICE` program under `license`
 /// (use `c"Apache-2.0"` or `c"GPL"`), returning the program's descriptor.
+///
+/// The first attempt runs without a verifier log (a long program's log could
+/// overflow any buffer and fail the load with `ENOSPC`); only a refused
+/// program is loaded again with a log, to say why.
 pub fn load_cgroup_device_prog(insns: &[BpfInsn], license: &CStr) -> Result<OwnedFd, BpfLoadError> {
-    let mut log = vec![0u8; 64 * 1024];
-    let mut attr = ProgLoadAttr {
+    let attr = |log: &mut [u8]| ProgLoadAttr {
         prog_type: PROG_TYPE_CGROUP_DEVICE,
         insn_cnt: insns.len() as u32,
         insns: insns.as_ptr() as u64,
         license: license.as_ptr() as u64,
-        log_level: 1,
+        log_level: u32::from(!log.is_empty()),
         log_size: log.len() as u32,
-        log_buf: log.as_mut_ptr() as u64,
+        log_buf: if log.is_empty() {
+            0
+        } else {
+            log.as_mut_ptr() as u64
+        },
         ..Default::default()
     };
-    match bpf(BPF_PROG_LOAD, &mut attr) {
+    let first = match bpf(BPF_PROG_LOAD, &mut attr(&mut [])) {
+        Ok(fd) => return Ok(owned(fd)),
+        Err(e) => e,
+    };
+    let mut log = vec![0u8; 256 * 1024];
+    match bpf(BPF_PROG_LOAD, &mut attr(&mut log)) {
         Ok(fd) => Ok(owned(fd)),
-        Err(source) => {
+        Err(_) => {
             let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
             let log = String::from_utf8_lossy(&log[..end]).trim().to_string();
-            Err(BpfLoadError { log, source })
+            Err(BpfLoadError { log, source: first })
         }
     }
 }
