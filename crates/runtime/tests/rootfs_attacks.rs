@@ -267,3 +267,40 @@ fn masked_path_symlink_does_not_redirect() {
         },
     );
 }
+
+#[test]
+fn symlink_into_procfs_is_refused() {
+    in_child(
+        "symlink_into_procfs_is_refused",
+        &["--pid", "--fork"],
+        |fx| {
+            symlink("/proc", fx.rootfs().join("foo")).unwrap();
+            fs::write(fx.host().join("pattern"), "|/tmp/evil").unwrap();
+        },
+        |dir| {
+            let rootfs = dir.join("rootfs");
+            let pattern = dir.join("host/pattern");
+            for m in [
+                json!({"destination": "/foo/sys/kernel/core_pattern", "type": "bind", "source": pattern, "options": ["bind"]}),
+                json!({"destination": "/foo/sys", "type": "tmpfs", "source": "tmpfs"}),
+            ] {
+                let s = spec(
+                    json!([{"destination": "/proc", "type": "proc", "source": "proc"}, m]),
+                    json!({}),
+                );
+                let err = rootfs::prepare(&config(&s, dir, &rootfs))
+                    .unwrap_err()
+                    .to_string();
+                assert!(err.contains("resolves into procfs"), "{err}");
+            }
+            let r = rootfs.to_str().unwrap();
+            let all = mounts();
+            assert!(
+                !all.iter()
+                    .any(|m| m.point.starts_with(&format!("{r}/proc/sys"))),
+                "a mount landed in procfs: {all:#?}"
+            );
+        },
+        |_| {},
+    );
+}

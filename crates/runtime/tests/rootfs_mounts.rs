@@ -533,3 +533,30 @@ fn bad_mounts_fail_with_clear_errors() {
         |_| {},
     );
 }
+
+#[test]
+fn rootfs_propagation_applies_to_the_new_root() {
+    in_child(
+        "rootfs_propagation_applies_to_the_new_root",
+        &["--pid", "--fork"],
+        |_| {},
+        |dir| {
+            let rootfs = dir.join("rootfs");
+            let mounts = json!([{"destination": "/proc", "type": "proc", "source": "proc"}]);
+            let shared = spec(mounts.clone(), json!({"rootfsPropagation": "rshared"}));
+            all_phases(&config(&shared, dir, &rootfs));
+            assert!(
+                mount_at("/").unwrap().optional.contains("shared:"),
+                "{:?}",
+                mount_at("/")
+            );
+            let private = spec(mounts.clone(), json!({"rootfsPropagation": "rprivate"}));
+            rootfs::finalize(&config(&private, dir, &rootfs)).unwrap();
+            assert_eq!(mount_at("/").unwrap().optional, "");
+            let bad = spec(mounts, json!({"rootfsPropagation": "sideways"}));
+            let err = rootfs::finalize(&config(&bad, dir, &rootfs)).unwrap_err();
+            assert_eq!(err.to_string(), "invalid rootfs propagation \"sideways\"");
+        },
+        |_| {},
+    );
+}

@@ -18,7 +18,7 @@ use wharf_sys::mount::{self as sysmount, attr};
 
 use super::mounts::{new_fs_detached, set_flags, Ctx, Job};
 use super::options::MountOptions;
-use super::{safe_path, CgroupMount, RootfsConfig, RootfsError};
+use super::{CgroupMount, RootfsConfig, RootfsError};
 
 /// Mounts the cgroup view at the job's destination; returns the top mount.
 pub(super) fn mount(
@@ -33,8 +33,7 @@ pub(super) fn mount(
             reason: "no cgroup hierarchies were given for a cgroup mount",
         });
     }
-    let target =
-        safe_path::mkdir_all(ctx.root(), &job.dest, 0o755).map_err(job.path_err("create"))?;
+    let target = ctx.target(job, true)?;
     if let [only] = list {
         if only.name.is_empty() {
             let mnt = hierarchy(ctx.cfg, job, only, opts)?;

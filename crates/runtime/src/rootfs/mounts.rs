@@ -30,6 +30,10 @@ const PROC_BIND_ALLOWED: &[&str] = &[
     "proc/slabinfo",
     "proc/net/dev",
     "proc/sys/kernel/ns_last_pid",
+    "proc/sys/crypto/fips_enabled",
+    "proc/pressure/cpu",
+    "proc/pressure/io",
+    "proc/pressure/memory",
 ];
 
 /// State shared by the mounts of one container.
@@ -72,6 +76,28 @@ impl<'a> Ctx<'a> {
     /// The rootfs, as an `O_PATH` fd.
     pub fn root(&self) -> BorrowedFd<'_> {
         self.root.as_fd()
+    }
+
+    /// Opens (creating it if missing: a directory, or an empty file when
+    /// `dir` is false) the destination of `job` inside the rootfs. A
+    /// destination that only reaches procfs through a symlink (`/foo` →
+    /// `/proc`, then `/foo/sys/kernel/core_pattern`) is refused: the
+    /// lexical `/proc` check cannot see it, the fd can.
+    pub fn target(&self, job: &Job<'_>, dir: bool) -> Result<OwnedFd, RootfsError> {
+        let fd = if dir {
+            safe_path::mkdir_all(self.root(), &job.dest, 0o755)
+        } else {
+            safe_path::create_file(self.root(), &job.dest)
+        }
+        .map_err(job.path_err("create"))?;
+        let magic = sysfs::fs_magic(fd.as_fd()).map_err(job.path_err("stat"))?;
+        if magic == sysfs::PROC_SUPER_MAGIC && !safe_path::clean(&job.dest).starts_with("proc") {
+            return Err(RootfsError::Refused {
+                destination: job.dest.clone(),
+                reason: "it resolves into procfs through a symlink",
+            });
+        }
+        Ok(fd)
     }
 
     /// Performs one spec mount.
@@ -120,12 +146,7 @@ impl<'a> Ctx<'a> {
         let tree = sysmount::clone_path(src, opts.recursive).map_err(|e| job.err(e))?;
         set_flags(job, tree.as_fd(), opts)?;
         let is_dir = sysfs::fstat(tree.as_fd()).map_err(|e| job.err(e))?.kind == sysfs::Kind::Dir;
-        let target = if is_dir {
-            safe_path::mkdir_all(self.root(), &job.dest, 0o755)
-        } else {
-            safe_path::create_file(self.root(), &job.dest)
-        }
-        .map_err(job.path_err("create"))?;
+        let target = self.target(job, is_dir)?;
         sysmount::attach(tree.as_fd(), target.as_fd()).map_err(|e| job.err(e))?;
         Ok(tree)
     }
@@ -141,8 +162,7 @@ impl<'a> Ctx<'a> {
         source: Option<&Path>,
         opts: &MountOptions,
     ) -> Result<OwnedFd, RootfsError> {
-        let target =
-            safe_path::mkdir_all(self.root(), &job.dest, 0o755).map_err(job.path_err("create"))?;
+        let target = self.target(job, true)?;
         let source = source.and_then(Path::to_str).unwrap_or(fstype);
         let mnt = match new_fs_detached(fstype, source, opts) {
             Err(e) if fstype == "sysfs" && e.kind() == std::io::ErrorKind::PermissionDenied => {
