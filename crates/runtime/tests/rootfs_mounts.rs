@@ -560,3 +560,35 @@ fn rootfs_propagation_applies_to_the_new_root() {
         |_| {},
     );
 }
+
+#[test]
+fn sysfs_in_user_namespace_without_netns_falls_back_to_ro_rbind() {
+    in_child(
+        "sysfs_in_user_namespace_without_netns_falls_back_to_ro_rbind",
+        &["--user", "--map-root-user", "--pid", "--fork"],
+        |_| {},
+        |dir| {
+            let rootfs = dir.join("rootfs");
+            let spec = spec(
+                json!([
+                    {"destination": "/proc", "type": "proc", "source": "proc"},
+                    {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev"]}
+                ]),
+                json!({}),
+            );
+            let mut cfg = config(&spec, dir, &rootfs);
+            cfg.in_user_ns = true;
+            rootfs::prepare(&cfg).unwrap();
+            rootfs::pivot(&cfg).unwrap();
+            rootfs::finalize(&cfg).unwrap();
+            let sys = mount_at("/sys").unwrap();
+            assert_eq!(sys.fstype, "sysfs");
+            assert!(sys.opts.starts_with("ro,"), "{sys:?}");
+            // The host's submounts came along, read-only too.
+            let cg = mount_at("/sys/fs/cgroup").expect("rbind carries /sys/fs/cgroup");
+            assert!(cg.opts.starts_with("ro,"), "{cg:?}");
+            assert_erofs("/sys/fs/cgroup/newfile");
+        },
+        |_| {},
+    );
+}
