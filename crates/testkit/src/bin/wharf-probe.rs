@@ -8,6 +8,8 @@
 mod actions;
 #[path = "wharf-probe/collect.rs"]
 mod collect;
+#[path = "wharf-probe/overwrite.rs"]
+mod overwrite;
 #[path = "wharf-probe/extra.rs"]
 mod extra;
 
@@ -15,7 +17,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: wharf-probe report | write PATH [DATA] | read PATH | stat PATH \
 | ls DIR | exit N | sleep SECS | forkbomb [MAX] | alloc MIB | mount-tmpfs DIR \
-| sysctl NAME [VALUE] | clock | tty | count PATH";
+| sysctl NAME [VALUE] | overwrite-exe FIFO STOP | clock | tty | count PATH";
 
 /// Default cap on `forkbomb` when no limit stops it first.
 const FORKBOMB_MAX: usize = 4096;
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
             Err(_) => return usage(),
         },
         ["mount-tmpfs", dir] => actions::mount_tmpfs(dir),
+        ["overwrite-exe", fifo, stop] => overwrite::overwrite_exe(fifo, stop),
         ["sysctl", name] => actions::sysctl(name, None),
         ["sysctl", name, value] => actions::sysctl(name, Some(value)),
         ["clock"] => extra::clock(),
