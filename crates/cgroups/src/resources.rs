@@ -308,7 +308,13 @@ impl Cgroup {
                     &res,
                 )?,
                 Place::V2(d) => {
-                    write_res(d, &format!("hugetlb.{size}.max"), &max_or(l.limit()), &res)?
+                    write_res(d, &format!("hugetlb.{size}.max"), &max_or(l.limit()), &res)?;
+                    // Since Linux 5.7 reservations are limited separately; keep
+                    // them in step, as runc does, so that mmap fails early.
+                    let rsvd = format!("hugetlb.{size}.rsvd.max");
+                    if d.join(&rsvd).exists() {
+                        write_res(d, &rsvd, &max_or(l.limit()), &res)?;
+                    }
                 }
             }
         }

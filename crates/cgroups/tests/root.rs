@@ -190,3 +190,41 @@ fn generic_root_tests_in_cgroup2_guest() {
     }
     kernel::run_in_guest("real_", false);
 }
+
+#[test]
+fn real_generated_device_programs_pass_the_verifier() {
+    use oci_spec::runtime::LinuxDeviceCgroup;
+    use wharf_cgroups::devices::{program, rules};
+    use wharf_sys::bpf::{load_cgroup_device_prog, BpfInsn};
+
+    kernel::require_root();
+    let parse =
+        |v: serde_json::Value| -> Vec<LinuxDeviceCgroup> { serde_json::from_value(v).unwrap() };
+    let many: Vec<serde_json::Value> = (0..300)
+        .map(|i| {
+            let (typ, access) = (["a", "b", "c"][i % 3], ["r", "w", "rm", "rwm"][i % 4]);
+            json!({"allow": i % 3 != 0, "type": typ, "major": i, "minor": i * 7, "access": access})
+        })
+        .collect();
+    let sets = [
+        json!([]),
+        json!([{"allow": true, "access": "rwm"}]),
+        json!([{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}]),
+        json!([{"allow": true, "access": "rwm"}, {"allow": false, "type": "b", "access": "w"}]),
+        serde_json::Value::Array(many),
+    ];
+    for set in sets {
+        let insns = program(&rules(&parse(set.clone())).unwrap());
+        if let Err(e) = load_cgroup_device_prog(&insns, c"Apache-2.0") {
+            panic!(
+                "{} rules, {} insns: {e}",
+                set.as_array().unwrap().len(),
+                insns.len()
+            );
+        }
+    }
+    // A refused program comes back with the verifier's reason.
+    let no_exit = [BpfInsn::new(0xb7, 0, 0, 0, 1)];
+    let err = load_cgroup_device_prog(&no_exit, c"Apache-2.0").unwrap_err();
+    assert!(!err.log.is_empty(), "{err}");
+}
