@@ -152,6 +152,11 @@ impl Runtime {
         let fifo = dir.join(EXEC_FIFO);
         rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, Mode::from_raw_mode(0o622))
             .map_err(|e| io_err("create exec fifo", &fifo)(e.into()))?;
+        // The umask took bits off: set 0622 again so that init can write to
+        // it as a uid mapped in a user namespace, where root's capabilities
+        // do not reach host-owned files.
+        rustix::fs::chmod(&fifo, Mode::from_raw_mode(0o622))
+            .map_err(|e| io_err("chmod exec fifo", &fifo)(e.into()))?;
         let state_dir = rustix::fs::open(
             &dir,
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
