@@ -124,9 +124,8 @@ impl Runtime {
             };
             let _ = rustix::event::poll(&mut pfd, Some(&timeout));
             let mut buf = [0u8; 1];
-            match file.read(&mut buf) {
-                Ok(1) => break,
-                Ok(_) | Err(_) => {}
+            if let Ok(1) = file.read(&mut buf) {
+                break;
             }
             if !c.state.init_alive() || Instant::now() > deadline {
                 return Err(RuntimeError::Init {

@@ -227,6 +227,7 @@ struct ExecArgs {
 /// Runs the runtime CLI; errors become one line on stderr and exit 1.
 pub fn main(cli: RuntimeCli) -> ExitCode {
     log::init(cli.log.clone(), cli.log_format, cli.debug);
+    log::debug(&format!("{:?}", cli.command));
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
