@@ -16,8 +16,10 @@ pub fn open(cgroups_path: Option<&str>, id: &str) -> Result<Cgroup> {
 
 /// linux.resources with the device rules every container needs appended,
 /// as runc does: the default devices (/dev/null, zero, full, random,
-/// urandom, tty, console, ptmx, the pty slaves) and each of linux.devices,
-/// so that a deny-all rule does not make the container's own /dev unusable.
+/// urandom, tty, console, ptmx, the pty slaves), so that a deny-all rule
+/// does not make the container's own /dev unusable. A node of linux.devices
+/// is only created, not allowed: access to it is what linux.resources.devices
+/// says (as in runc; an engine that passes a device adds its allow rule).
 pub fn with_default_devices(linux: &Linux) -> LinuxResources {
     let mut res = linux.resources().clone().unwrap_or_default();
     let rule = |typ, major: i64, minor: Option<i64>| {
@@ -43,9 +45,6 @@ pub fn with_default_devices(linux: &Linux) -> LinuxResources {
         (136, None),
     ] {
         rules.push(rule(c, major, minor));
-    }
-    for d in linux.devices().iter().flatten() {
-        rules.push(rule(d.typ(), d.major(), Some(d.minor())));
     }
     res.set_devices(Some(rules));
     res
