@@ -181,6 +181,11 @@ pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
         }
         validate_mappings("linux.uidMappings", uid_maps)?;
         validate_mappings("linux.gidMappings", gid_maps)?;
+    } else if has(LinuxNamespaceType::User) {
+        // A joined user namespace has its mappings already; runc wants them
+        // repeated in the spec, so accept them (and use the namespace's).
+        validate_mappings("linux.uidMappings", uid_maps)?;
+        validate_mappings("linux.gidMappings", gid_maps)?;
     } else if !uid_maps.is_empty() || !gid_maps.is_empty() {
         return Err(invalid(
             "linux.uidMappings",

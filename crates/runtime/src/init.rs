@@ -127,6 +127,10 @@ pub fn stage1(ctx: &InitContext<'_>, chan: &Channel) -> Result<(), InitError> {
         chan.send(&Message::MapIds)?;
         chan.expect(Message::Continue)?;
         become_root()?;
+    } else if ctx.plan.has(LinuxNamespaceType::User) {
+        // setns(2) into a user namespace keeps the host ids, unmapped
+        // there: become its root as a new one's is become.
+        become_root()?;
     }
     namespaces::unshare(ctx.plan.new_flags)?;
     if ctx.plan.is_new(LinuxNamespaceType::Time) {
