@@ -116,10 +116,10 @@ impl Runtime {
             .map(wharf_seccomp::compile)
             .transpose()?;
         let plan = Plan::new(spec);
-        if !plan.is_new(LinuxNamespaceType::Mount) {
+        if !plan.has(LinuxNamespaceType::Mount) {
             return Err(crate::config::ConfigError::Invalid {
                 field: "linux.namespaces".into(),
-                reason: "a new mount namespace is required".into(),
+                reason: "a mount namespace (new or joined) is required".into(),
             }
             .into());
         }
