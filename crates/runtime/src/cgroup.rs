@@ -46,6 +46,15 @@ pub fn with_default_devices(linux: &Linux) -> LinuxResources {
     ] {
         rules.push(rule(c, major, minor));
     }
+    // mknod of any node (as runc allows): the nodes of linux.devices are
+    // made inside the container after it joined the cgroup.
+    for typ in [LinuxDeviceType::C, LinuxDeviceType::B] {
+        let mut r = LinuxDeviceCgroup::default();
+        r.set_allow(true);
+        r.set_typ(Some(typ));
+        r.set_access(Some("m".to_string()));
+        rules.push(r);
+    }
     res.set_devices(Some(rules));
     res
 }
