@@ -184,10 +184,12 @@ impl Cgroup {
         Ok(pids.into_iter().collect())
     }
 
-    /// Removes the cgroup from every hierarchy, child cgroups first. `EBUSY`
-    /// (a process that was just killed is still leaving) is retried a few
-    /// times; directories that do not exist are fine. On v2 the device filter
-    /// programs are detached first.
+    /// Removes the cgroup from every hierarchy, child cgroups first. Its
+    /// processes must have exited (kill them, e.g. every pid of
+    /// [`Cgroup::procs`], and reap them first). `EBUSY` (a process that was
+    /// just killed is still leaving) is retried a few times with short
+    /// sleeps; directories that do not exist are fine, so calling it twice
+    /// is too. On v2 the device filter programs are detached first.
     pub fn destroy(&self) -> Result<()> {
         for (h, dir) in self.dirs() {
             if h.version == Version::V2 && dir.is_dir() {
