@@ -18,7 +18,9 @@
 
 pub mod bundle;
 pub mod caps;
+pub mod cgroups;
 pub mod console;
+pub mod host;
 pub mod leaks;
 pub mod output;
 pub mod paths;

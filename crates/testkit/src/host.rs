@@ -1,0 +1,57 @@
+//! What tests look at from the host: a spec edited as JSON, a process's
+//! namespaces and status lines, and polling with a hang guard.
+
+use std::fs;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::bundle::{Bundle, BundleError};
+
+/// Changes the bundle's spec as JSON (for fields the typed builder makes
+/// long-winded) and writes `config.json`; panics if the edited JSON is no
+/// longer a spec, as a test assertion would.
+pub fn edit_spec(bundle: &mut Bundle, f: impl FnOnce(&mut Value)) -> Result<(), BundleError> {
+    let mut json = serde_json::to_value(bundle.spec()).expect("spec serializes");
+    f(&mut json);
+    *bundle.spec_mut() =
+        serde_json::from_value(json).unwrap_or_else(|e| panic!("edited spec is invalid: {e}"));
+    bundle.write_config()
+}
+
+/// The inode of `/proc/<pid>/ns/<kind>` (`kind` as in `/proc`: `mnt`,
+/// `net`, ...); `pid` may be `self`.
+pub fn ns_inode(pid: &str, kind: &str) -> Option<u64> {
+    let link = fs::read_link(format!("/proc/{pid}/ns/{kind}")).ok()?;
+    let text = link.to_string_lossy().into_owned();
+    let (_, rest) = text.split_once('[')?;
+    rest.trim_end_matches(']').parse().ok()
+}
+
+/// The fields of a line of `/proc/<pid>/status` (`Uid`, `Gid`, ...), split
+/// on whitespace.
+pub fn status_field(pid: i32, key: &str) -> Vec<String> {
+    let text = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    text.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k == key).then(|| v.split_whitespace().map(str::to_string).collect())
+        })
+        .unwrap_or_default()
+}
+
+/// Polls `f` every 10 ms until it returns `Some`, for at most `limit` (a
+/// hang guard, not a timing assertion).
+pub fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        sleep(Duration::from_millis(10));
+    }
+}
