@@ -221,6 +221,9 @@ fn stage2(ctx: &InitContext<'_>, chan: &Channel) -> Result<Infallible, InitError
         hooks::run("createContainer", Some(create_container), &state)?;
     }
     rootfs::pivot(&cfg)?;
+    // A missing cwd is made now, as root and before the root turns
+    // read-only in finalize (runc does it in prepareRootfs).
+    setup::create_cwd(process.cwd())?;
     if let Some(name) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         rustix::system::sethostname(name.as_bytes())
             .map_err(errno(format!("set hostname {name:?}")))?;

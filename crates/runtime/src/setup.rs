@@ -144,6 +144,23 @@ pub fn set_rlimits(process: &Process) -> Result<(), SetupError> {
     Ok(())
 }
 
+/// Creates process.cwd (mode 0755) if it is missing; called inside the new
+/// root while still root and before the root is remounted read-only.
+pub fn create_cwd(cwd: &Path) -> Result<(), SetupError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if std::fs::symlink_metadata(cwd).is_err() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(cwd)
+            .map_err(|source| SetupError::Cwd {
+                path: cwd.to_path_buf(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
 /// Changes into process.cwd (creating it if missing, as runc does) and
 /// checks that the result is inside the container's root: a working
 /// directory reached through a leaked host descriptor (`/proc/self/fd/N`)
