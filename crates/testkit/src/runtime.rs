@@ -202,6 +202,12 @@ impl Runtime {
         }
     }
 
+    /// Remembers `id` for force-deletion on drop: for a container made by
+    /// a command run with [`Runtime::run`] or [`Runtime::command`].
+    pub fn track(&self, id: &str) {
+        self.remember(id);
+    }
+
     /// `run --bundle B ID`: runs the container in the foreground; the
     /// output holds what the container and the runtime printed.
     pub fn run_container(&self, bundle: &Bundle, id: &str) -> Result<Output, RuntimeError> {
