@@ -16,7 +16,8 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
 
-const SEALS: libc::c_int = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+const SEALS: libc::c_int =
+    libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
 
 /// Whether this process runs from a sealed memfd.
 pub fn running_from_sealed_copy() -> bool {
@@ -32,7 +33,12 @@ pub fn running_from_sealed_copy() -> bool {
 pub fn sealed_copy() -> io::Result<OwnedFd> {
     let mut exe = File::open("/proc/self/exe")?;
     // SAFETY: the name is a valid C string; the flags are plain integers.
-    let fd = unsafe { libc::memfd_create(c"wharf".as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    let fd = unsafe {
+        libc::memfd_create(
+            c"wharf".as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        )
+    };
     if fd == -1 {
         return Err(io::Error::last_os_error());
     }
@@ -58,7 +64,10 @@ pub fn reexec_from_sealed_copy() -> io::Result<()> {
     let memfd = sealed_copy()?;
     let cstrings = |v: Vec<OsString>| -> io::Result<Vec<CString>> {
         v.into_iter()
-            .map(|s| CString::new(s.into_vec()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e)))
+            .map(|s| {
+                CString::new(s.into_vec())
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+            })
             .collect()
     };
     let args = cstrings(std::env::args_os().collect())?;
