@@ -182,6 +182,33 @@ fn cve_2024_21626_no_host_fd_in_init_or_exec() {
     assert_no_leaks(&id, Some(bundle.path()));
 }
 
+#[test]
+fn cve_2024_21626_only_preserved_fds_pass() {
+    let rt = Runtime::new().unwrap();
+    let mut bundle = Bundle::new().unwrap();
+    bundle.set_probe_args(&["report"]).unwrap();
+    let id = rt.unique_id("preserve");
+    let b = bundle.path().to_string_lossy().into_owned();
+    // A shell opens fd 3 (and 4, not preserved) without close-on-exec and
+    // runs the runtime with --preserve-fds 1.
+    let runtime = rt.command(&["run", "--preserve-fds", "1", "--bundle", &b, &id]);
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.args(["-c", r#"exec 3</etc/hostname 4</etc; exec "$@""#, "sh"])
+        .arg(runtime.get_program())
+        .args(runtime.get_args());
+    let io = tempfile::tempdir().unwrap();
+    let out =
+        wharf_testkit::output_with_timeout(&mut cmd, io.path(), "run", Duration::from_secs(60))
+            .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = report_in(&String::from_utf8_lossy(&out.stdout));
+    let extra = extra_fds(&r);
+    assert_eq!(extra.len(), 1, "only fd 3 is preserved: {extra:?}");
+    assert!(extra[0].starts_with("3 -> "), "{extra:?}");
+    assert!(!r.fds.contains_key(&4), "fd 4 (a host directory) leaked");
+    assert_no_leaks(&id, Some(bundle.path()));
+}
+
 /// A cwd reached through /proc/self/fd/N is either refused or inside the
 /// container: getcwd(3) names a directory outside the root
 /// `(unreachable)/...`.
@@ -257,6 +284,7 @@ fn symlinked_mount_destinations_stay_in_the_rootfs() {
     let host_etc = PathBuf::from(format!("/etc/{tag}"));
     let _cleanup = Remove(vec![host_dir.clone(), host_file.clone(), host_etc.clone()]);
     let r = bundle.rootfs();
+    // Symlinks in the image aiming at host paths, absolute and relative.
     symlink(&host_dir, r.join("evil_abs")).unwrap();
     symlink(
         format!("../../../../../../../../tmp/{tag}-file"),
@@ -266,48 +294,54 @@ fn symlinked_mount_destinations_stay_in_the_rootfs() {
     symlink("../../../../../../../../etc", r.join("evil_etc")).unwrap();
     let source = bundle.path().join("source.txt");
     fs::write(&source, "bound").unwrap();
-    edit(&mut bundle, |s| {
-        let mounts = s["mounts"].as_array_mut().unwrap();
-        mounts.push(json!({"destination": "/evil_abs/mnt", "type": "tmpfs", "source": "tmpfs"}));
-        mounts.push(json!({"destination": "/evil_rel", "type": "bind",
-                           "source": source, "options": ["bind"]}));
-        mounts.push(
-            json!({"destination": format!("/evil_etc/{tag}"), "type": "tmpfs",
-                           "source": "tmpfs"}),
-        );
-        s["process"]["args"] = json!([
-            "/bin/sh",
-            "-c",
-            format!("/bin/wharf-probe report; /bin/wharf-probe read /tmp/{tag}-file")
-        ]);
-    });
-    let id = rt.unique_id("symdest");
-    let out = rt.run_container(&bundle, &id).unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for p in [&host_dir, &host_file, &host_etc] {
-        assert!(!p.exists(), "{} was created on the host", p.display());
-    }
-    let host = host_mounts();
-    assert!(
-        !host.iter().any(|m| m.mount_point.contains(&tag)),
-        "a mount landed on the host"
-    );
-    if out.status.success() {
-        // Followed inside the root: the container sees all three there.
-        let report = report_in(stdout.lines().find(|l| l.starts_with("{\"pid")).unwrap());
-        for inside in [
+    let cases = [
+        (
+            json!({"destination": "/evil_abs/mnt", "type": "tmpfs", "source": "tmpfs"}),
             format!("{}/mnt", host_dir.display()),
+        ),
+        (
+            json!({"destination": "/evil_rel", "type": "bind", "source": source,
+                   "options": ["bind"]}),
             host_file.display().to_string(),
+        ),
+        (
+            json!({"destination": format!("/evil_etc/{tag}"), "type": "tmpfs",
+                   "source": "tmpfs"}),
             host_etc.display().to_string(),
-        ] {
-            assert!(report.mount(&inside).is_some(), "no mount at {inside}");
+        ),
+    ];
+    let base = serde_json::to_value(bundle.spec()).unwrap()["mounts"].clone();
+    for (mount, inside) in cases {
+        edit(&mut bundle, |s| {
+            s["mounts"] = base.clone();
+            s["mounts"].as_array_mut().unwrap().push(mount.clone());
+        });
+        let id = rt.unique_id("symdest");
+        let out = rt.run_container(&bundle, &id).unwrap();
+        for p in [&host_dir, &host_file, &host_etc] {
+            assert!(!p.exists(), "{} was created on the host", p.display());
         }
-        let read = actions(&stdout);
-        assert_eq!(read[0].data["value"], "bound");
-    } else {
-        assert!(!stderr(&out).trim().is_empty());
+        let host = host_mounts();
+        assert!(
+            !host.iter().any(|m| m.mount_point.contains(&tag)),
+            "a mount landed on the host"
+        );
+        let dest = &mount["destination"];
+        if out.status.success() {
+            // Followed inside the root: the container sees it there.
+            let report = report_in(&String::from_utf8_lossy(&out.stdout));
+            assert!(
+                report.mount(&inside).is_some(),
+                "{dest}: no mount at {inside}"
+            );
+            println!("{dest}: followed inside the rootfs to {inside}");
+        } else {
+            let err = stderr(&out);
+            assert_eq!(err.trim().lines().count(), 1, "{err}");
+            println!("{dest}: refused: {}", err.trim());
+        }
+        assert_no_leaks(&id, Some(bundle.path()));
     }
-    assert_no_leaks(&id, Some(bundle.path()));
 }
 
 #[test]
