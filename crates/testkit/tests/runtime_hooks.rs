@@ -1,0 +1,177 @@
+//! OCI hooks end to end: every kind runs with the state JSON on stdin, in
+//! the order of the lifecycle; createContainer runs in the container's
+//! mount namespace before pivot_root (host paths work), startContainer
+//! inside the container (its path is the rootfs's busybox); a failing or
+//! timed-out createRuntime hook fails `create` and leaves nothing behind.
+//! Runs `wharf runtime`; `WHARF_TEST_RUNTIME=/usr/sbin/runc` runs them on
+//! runc.
+
+use std::fs;
+use std::path::Path;
+
+use serde_json::{json, Value};
+use wharf_testkit::bundle::BUSYBOX;
+use wharf_testkit::host::edit_spec;
+use wharf_testkit::{assert_no_leaks, Bundle, Runtime};
+
+/// Where container-side hooks see the output directory.
+const INSIDE: &str = "/hooks-out";
+
+/// A hook that appends its name to `order` and saves its stdin as
+/// `<name>.json` in `out` (a path as the hook sees it).
+fn recording_hook(name: &str, busybox: &str, out: &str) -> Value {
+    json!({
+        "path": busybox,
+        "args": [
+            "busybox", "sh", "-c",
+            format!("echo {name} >> {out}/order && /bin/busybox cat > {out}/{name}.json"),
+        ],
+        "env": ["PATH=/bin:/usr/bin"],
+    })
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}: {text:?}", path.display()))
+}
+
+#[test]
+fn every_hook_kind_runs_in_order_with_the_state() {
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = Bundle::new().expect("bundle");
+    bundle.set_probe_args(&["exit", "0"]).expect("config");
+    let out_dir = bundle.path().join("hooks-out");
+    fs::create_dir(&out_dir).expect("out dir");
+    let host = out_dir.to_string_lossy().into_owned();
+    edit_spec(&mut bundle, |v| {
+        v["mounts"].as_array_mut().expect("mounts").push(json!({
+            "destination": INSIDE, "type": "bind", "source": host, "options": ["rbind", "rw"]
+        }));
+        v["hooks"] = json!({
+            "prestart": [recording_hook("prestart", BUSYBOX, &host)],
+            "createRuntime": [recording_hook("createRuntime", BUSYBOX, &host)],
+            "createContainer": [recording_hook("createContainer", BUSYBOX, &host)],
+            // Runs after pivot_root: the path and the directory are the
+            // container's.
+            "startContainer": [recording_hook("startContainer", "/bin/busybox", INSIDE)],
+            "poststart": [recording_hook("poststart", BUSYBOX, &host)],
+            "poststop": [recording_hook("poststop", BUSYBOX, &host)],
+        });
+    })
+    .expect("config");
+
+    let id = rt.unique_id("hooks");
+    let out = rt.create(&bundle, &id).expect("create");
+    assert!(
+        out.status.success(),
+        "create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pid = rt.state(&id).expect("state").pid.expect("pid");
+    let order = || fs::read_to_string(out_dir.join("order")).unwrap_or_default();
+    assert_eq!(
+        order().lines().collect::<Vec<_>>(),
+        ["prestart", "createRuntime", "createContainer"],
+        "hooks run by create"
+    );
+    rt.run_ok(&["start", &id]).expect("start");
+    rt.wait_status(&id, "stopped").expect("stopped");
+    rt.run_ok(&["delete", &id]).expect("delete");
+    assert_no_leaks(&id, Some(bundle.path()));
+
+    let all = order();
+    let lines: Vec<&str> = all.lines().collect();
+    assert_eq!(lines.len(), 6, "each hook once: {lines:?}");
+    assert_eq!(
+        &lines[..3],
+        ["prestart", "createRuntime", "createContainer"]
+    );
+    // startContainer (in init, after `start` opened the fifo) and
+    // poststart (in `start`) run concurrently; poststop comes last.
+    let mut middle = lines[3..5].to_vec();
+    middle.sort();
+    assert_eq!(middle, ["poststart", "startContainer"]);
+    assert_eq!(lines[5], "poststop");
+
+    for name in [
+        "prestart",
+        "createRuntime",
+        "createContainer",
+        "startContainer",
+        "poststart",
+        "poststop",
+    ] {
+        let state = read_json(&out_dir.join(format!("{name}.json")));
+        assert_eq!(state["id"], json!(id), "{name}: {state}");
+        assert!(
+            state["ociVersion"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("1.")),
+            "{name}: {state}"
+        );
+        assert_eq!(
+            Path::new(state["bundle"].as_str().unwrap_or("")),
+            bundle.path(),
+            "{name}: {state}"
+        );
+        if name != "poststop" {
+            assert_eq!(
+                state["pid"].as_i64(),
+                Some(i64::from(pid)),
+                "{name}: {state}"
+            );
+        }
+    }
+    let poststart = read_json(&out_dir.join("poststart.json"));
+    assert_eq!(poststart["status"], json!("running"));
+    let poststop = read_json(&out_dir.join("poststop.json"));
+    assert_eq!(poststop["status"], json!("stopped"));
+}
+
+/// Creates a bundle whose createRuntime hook is `script` (busybox sh)
+/// with `timeout`; returns the stderr of the failed create.
+fn failing_create(script: &str, timeout: Option<i64>) -> String {
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = Bundle::new().expect("bundle");
+    edit_spec(&mut bundle, |v| {
+        let mut hook = json!({
+            "path": BUSYBOX,
+            "args": ["busybox", "sh", "-c", script],
+        });
+        if let Some(t) = timeout {
+            hook["timeout"] = json!(t);
+        }
+        v["hooks"] = json!({ "createRuntime": [hook] });
+    })
+    .expect("config");
+    let id = rt.unique_id("badhook");
+    let out = rt.create(&bundle, &id).expect("create");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "create with a failing hook succeeded"
+    );
+    assert!(rt.state(&id).is_err(), "no container after a failed create");
+    assert_no_leaks(&id, Some(bundle.path()));
+    stderr
+}
+
+#[test]
+fn failing_create_runtime_hook_fails_create_and_leaves_nothing() {
+    let stderr = failing_create("echo hook-says-no >&2; exit 3", None);
+    assert!(
+        stderr.contains("hook-says-no"),
+        "the hook's message: {stderr}"
+    );
+    assert!(
+        stderr.contains("createRuntime"),
+        "the hook's kind: {stderr}"
+    );
+}
+
+#[test]
+fn hook_timeout_kills_the_hook_and_fails_create() {
+    // exec: the shell becomes the sleep, so the kill reaches it.
+    let stderr = failing_create("exec /bin/busybox sleep 30", Some(1));
+    assert!(stderr.contains("timed out"), "{stderr}");
+}
