@@ -11,6 +11,9 @@
 //!   container it made.
 //! - [`leaks`] / [`assert_no_leaks`] check that a container left no cgroup,
 //!   mount or process behind.
+//! - [`cgroups`] finds a process's cgroup directories on the host and runs
+//!   the calling test binary again in the pure cgroup v2 guest
+//!   (`tools/cgroup2-vm.sh`).
 //!
 //! The kit knows the runtime only through its command line, so it depends on
 //! no other Wharf crate.
