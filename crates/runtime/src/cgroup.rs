@@ -83,6 +83,40 @@ pub fn mounts(cg: &Cgroup) -> Vec<CgroupMount> {
         .collect()
 }
 
+/// Forks a setup process that is to join `cg`. Where the cgroup has a v2
+/// part, the child is born in it (clone3 `CLONE_INTO_CGROUP`, no migration
+/// at all); the returned flag says so. The child then calls
+/// [`Cgroup::enter_self`] for the rest, which is fast on v1 because a
+/// thread moving itself skips the kernel's global threadgroup lock.
+pub fn fork_into(
+    threads: &wharf_sys::process::SingleThreaded,
+    cg: &Cgroup,
+) -> std::io::Result<(wharf_sys::process::Fork, bool)> {
+    use rustix::fs::{Mode, OFlags};
+    use std::os::fd::AsFd;
+    let v2 = cg.v2_dir().and_then(|dir| {
+        rustix::fs::open(
+            dir,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()
+    });
+    if let Some(fd) = &v2 {
+        let args = wharf_sys::process::CloneArgs {
+            cgroup: Some(fd.as_fd()),
+            ..Default::default()
+        };
+        // Refused e.g. when the cgroup has controllers enabled for its
+        // children (the "no internal processes" rule): then migrate.
+        if let Ok(fork) = wharf_sys::process::clone3_single_threaded(threads, args) {
+            return Ok((fork, true));
+        }
+    }
+    let fork = wharf_sys::process::clone3_single_threaded(threads, Default::default())?;
+    Ok((fork, false))
+}
+
 /// Kills every process in the cgroup and removes it. Waits up to a few
 /// seconds for the processes to go (SIGKILL cannot be ignored, but a frozen
 /// cgroup must be thawed first, and exit takes a moment).

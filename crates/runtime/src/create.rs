@@ -189,19 +189,22 @@ impl Runtime {
             preserve_fds: opts.preserve_fds,
         };
         let (parent, child) = Channel::pair()?;
-        let fork = wharf_sys::process::clone3_single_threaded(&ctx.threads, Default::default())
+        let (fork, in_v2) = cgroup::fork_into(&ctx.threads, &cg)
             .map_err(sys_err("fork the container's setup process"))?;
         let stage1 = match fork {
             wharf_sys::process::Fork::Child => {
                 drop(parent);
-                init::run_child(&child, || init::stage1(&ctx, &child))
+                init::run_child(&child, || {
+                    cg.enter_self(in_v2)?;
+                    init::stage1(&ctx, &child)
+                })
             }
             wharf_sys::process::Fork::Parent(pid) => pid,
         };
         drop(child);
         cleanup.pids.push(stage1);
         let init_pid = self
-            .drive_setup(&ctx, &cg, &parent, stage1, &mut cleanup)
+            .drive_setup(&ctx, &parent, stage1, &mut cleanup)
             .map_err(|e| match e {
                 RuntimeError::Channel(ChannelError::Remote(message)) => RuntimeError::Init {
                     id: id.to_string(),
@@ -239,13 +242,10 @@ impl Runtime {
     fn drive_setup(
         &self,
         ctx: &InitContext<'_>,
-        cg: &wharf_cgroups::Cgroup,
         chan: &Channel,
         stage1: i32,
         cleanup: &mut Cleanup<'_>,
     ) -> Result<i32> {
-        cg.add_process(stage1)?;
-        chan.send(&Message::Continue)?;
         let init_pid = loop {
             match chan.recv()? {
                 Message::MapIds => {

@@ -219,19 +219,20 @@ impl Runtime {
         };
         let cg = c.cgroup()?;
         let (parent, child) = Channel::pair()?;
-        let fork = wharf_sys::process::clone3_single_threaded(&ctx.threads, Default::default())
+        let (fork, in_v2) = crate::cgroup::fork_into(&ctx.threads, &cg)
             .map_err(sys_err("fork the exec setup process"))?;
         let stage1 = match fork {
             wharf_sys::process::Fork::Child => {
                 drop(parent);
-                init::run_child(&child, || exec_stage1(&ctx, &child))
+                init::run_child(&child, || {
+                    cg.enter_self(in_v2)?;
+                    exec_stage1(&ctx, &child)
+                })
             }
             wharf_sys::process::Fork::Parent(pid) => pid,
         };
         drop(child);
         let result = (|| -> Result<i32> {
-            cg.add_process(stage1)?;
-            parent.send(&Message::Continue)?;
             let pid = match parent.recv()? {
                 Message::InitPid(pid) => pid,
                 other => return Err(ChannelError::Unexpected(other).into()),
@@ -267,7 +268,6 @@ impl Runtime {
 }
 
 fn exec_stage1(ctx: &ExecContext, chan: &Channel) -> Result<(), InitError> {
-    chan.expect(Message::Continue)?;
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .map_err(|e| InitError::Step {
             step: "make the exec process non-dumpable".into(),

@@ -71,6 +71,9 @@ pub enum InitError {
     /// Process setup failed.
     #[error(transparent)]
     Setup(#[from] SetupError),
+    /// Joining the container's cgroup failed.
+    #[error(transparent)]
+    Cgroup(#[from] wharf_cgroups::CgroupError),
     /// The runtime went away or said something unexpected.
     #[error(transparent)]
     Channel(#[from] ChannelError),
@@ -118,9 +121,8 @@ pub fn run_child(chan: &Channel, f: impl FnOnce() -> Result<(), InitError>) -> !
 
 /// Stage 1: namespaces, then fork init. Sends `InitPid`.
 pub fn stage1(ctx: &InitContext<'_>, chan: &Channel) -> Result<(), InitError> {
-    // Wait until the runtime has put us into the container's cgroup, so the
-    // cgroup namespace created below is rooted there.
-    chan.expect(Message::Continue)?;
+    // The caller has put us into the container's cgroup, so the cgroup
+    // namespace created below is rooted there.
     namespaces::join_all(ctx.plan)?;
     if ctx.plan.new_user {
         namespaces::unshare(libc::CLONE_NEWUSER)?;

@@ -123,7 +123,7 @@ impl ContainerState {
         serde_json::from_slice(&data).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
-    /// Writes `<dir>/state.json` atomically (temporary file, fsync, rename).
+    /// Writes `<dir>/state.json` atomically (temporary file, rename).
     pub fn save(&self, dir: &Path) -> io::Result<()> {
         let data = serde_json::to_vec(self).map_err(io::Error::other)?;
         write_atomic(&dir.join(STATE_FILE), &data)
@@ -139,7 +139,10 @@ impl ContainerState {
     }
 }
 
-/// Writes a file atomically: a temporary file beside it, fsync, rename.
+/// Writes a file atomically: a temporary file beside it, then rename, so a
+/// reader sees the old or the new content, never a part. There is no fsync:
+/// runtime state lives under /run and does not outlive a reboot, so
+/// surviving a power cut buys nothing (runc does the same).
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
@@ -147,7 +150,6 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(data)?;
-        f.sync_all()?;
         fs::rename(&tmp, path)
     })();
     if result.is_err() {
