@@ -6,6 +6,7 @@
 //! the runc-compatible runtime CLI, so engines can use it as a drop-in.
 
 mod log;
+mod runc_args;
 mod runtime_cli;
 
 use std::ffi::OsString;
@@ -23,9 +24,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// The OCI runtime, with runc's command line.
-    #[command(disable_help_flag = false)]
-    Runtime(runtime_cli::RuntimeCli),
+    /// The OCI runtime, with runc's command line (`wharf runtime --help`).
+    Runtime {
+        /// runc's global flags, command and arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -35,10 +39,14 @@ fn main() -> ExitCode {
         .and_then(|a| std::path::Path::new(a).file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // The runtime path skips clap: it is on every container's hot path.
     if invoked_as.ends_with("runc") {
-        return runtime_cli::main(runtime_cli::RuntimeCli::parse_from(args));
+        return runtime_cli::main(args[1..].to_vec());
+    }
+    if args.get(1).is_some_and(|a| a == "runtime") {
+        return runtime_cli::main(args[2..].to_vec());
     }
     match Cli::parse_from(args).command {
-        Command::Runtime(cli) => runtime_cli::main(cli),
+        Command::Runtime { args } => runtime_cli::main(args),
     }
 }

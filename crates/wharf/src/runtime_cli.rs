@@ -4,231 +4,39 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::ffi::OsString;
+
 use anyhow::{bail, Context, Result};
-use clap::{Args, Parser, Subcommand};
 use wharf_runtime::exec::ExecOptions;
 use wharf_runtime::{CreateOptions, Runtime};
 
 use crate::log;
+use crate::runc_args::{self, Args};
 
-/// The OCI runtime (runc-compatible command line).
-#[derive(Debug, Parser)]
-#[command(
-    name = "wharf-runc",
-    version,
-    about = "Wharf's OCI runtime (runc-compatible)"
-)]
-pub struct RuntimeCli {
-    /// Root directory for storage of container state.
-    #[arg(long, global = true, default_value = Runtime::DEFAULT_ROOT)]
-    root: PathBuf,
-    /// Write the runtime's log to this file.
-    #[arg(long, global = true)]
-    log: Option<PathBuf>,
-    /// Log format.
-    #[arg(long = "log-format", global = true, value_enum, default_value_t)]
-    log_format: log::Format,
-    /// Log debug output.
-    #[arg(long, global = true)]
-    debug: bool,
-    /// Manage cgroups through systemd.
-    #[arg(long = "systemd-cgroup", global = true)]
-    systemd_cgroup: bool,
-    /// Accepted for compatibility with runc (rootless mode is detected).
-    #[arg(long = "rootless", id = "global_rootless")]
-    rootless: Option<String>,
-    /// Accepted for compatibility with runc (checkpointing is not supported).
-    #[arg(long, hide = true)]
-    criu: Option<String>,
-    #[command(subcommand)]
-    command: Cmd,
-}
-
-#[derive(Debug, Args, Clone)]
-struct CreateArgs {
-    /// Path to the bundle directory.
-    #[arg(short, long, default_value = ".")]
-    bundle: PathBuf,
-    /// Unix socket that receives the pty master when process.terminal is set.
-    #[arg(long = "console-socket")]
-    console_socket: Option<PathBuf>,
-    /// File to write the container's init pid to.
-    #[arg(long = "pid-file")]
-    pid_file: Option<PathBuf>,
-    /// Use MS_MOVE and chroot instead of pivot_root.
-    #[arg(long = "no-pivot")]
-    no_pivot: bool,
-    /// Do not create a new session keyring for the container.
-    #[arg(long = "no-new-keyring")]
-    no_new_keyring: bool,
-    /// Pass N more file descriptors (from 3) to the container.
-    #[arg(long = "preserve-fds", default_value_t = 0)]
-    preserve_fds: u32,
-    /// Container id.
-    id: String,
-}
-
-impl CreateArgs {
-    fn options(&self) -> CreateOptions {
-        CreateOptions {
-            bundle: self.bundle.clone(),
-            console_socket: self.console_socket.clone(),
-            pid_file: self.pid_file.clone(),
-            preserve_fds: self.preserve_fds,
-            no_pivot: self.no_pivot,
-            no_new_keyring: self.no_new_keyring,
+/// Runs the runtime CLI on `args` (without argv[0]); errors become one
+/// line on stderr (and in the log file) and exit status 1.
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let args = match runc_args::parse(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("wharf: {e}");
+            return ExitCode::FAILURE;
         }
-    }
-}
-
-#[derive(Debug, Subcommand)]
-enum Cmd {
-    /// Create a container; its process waits for `start`.
-    Create(CreateArgs),
-    /// Start the user process of a created container.
-    Start {
-        /// Container id.
-        id: String,
-    },
-    /// Create and start a container (and wait for it unless --detach).
-    Run {
-        #[command(flatten)]
-        create: CreateArgs,
-        /// Do not wait for the container.
-        #[arg(short, long)]
-        detach: bool,
-        /// Keep the container's state after it exits.
-        #[arg(long)]
-        keep: bool,
-    },
-    /// Print the state of a container as JSON.
-    State {
-        /// Container id.
-        id: String,
-    },
-    /// Send a signal to a container's init (default SIGTERM).
-    Kill {
-        /// Send to every process of the container.
-        #[arg(short, long)]
-        all: bool,
-        /// Container id.
-        id: String,
-        /// Signal name or number.
-        #[arg(default_value = "SIGTERM")]
-        signal: String,
-    },
-    /// Delete a container.
-    Delete {
-        /// Kill a running container first.
-        #[arg(short, long)]
-        force: bool,
-        /// Container id.
-        id: String,
-    },
-    /// List containers.
-    List {
-        /// table or json.
-        #[arg(short, long, default_value = "table")]
-        format: String,
-        /// Print only ids.
-        #[arg(short, long)]
-        quiet: bool,
-    },
-    /// List the processes of a container.
-    Ps {
-        /// table or json.
-        #[arg(short, long, default_value = "table")]
-        format: String,
-        /// Container id.
-        id: String,
-        /// Options for ps(1) (default -ef).
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        ps_args: Vec<String>,
-    },
-    /// Run a new process in a container.
-    Exec(ExecArgs),
-    /// Freeze every process of a container.
-    Pause {
-        /// Container id.
-        id: String,
-    },
-    /// Thaw a paused container.
-    Resume {
-        /// Container id.
-        id: String,
-    },
-    /// Write a default config.json with secure defaults.
-    Spec {
-        /// Where to write config.json.
-        #[arg(short, long, default_value = ".")]
-        bundle: PathBuf,
-        /// A spec for a container run by an unprivileged user.
-        #[arg(long)]
-        rootless: bool,
-    },
-    /// Print what this runtime supports, as JSON.
-    Features,
-}
-
-#[derive(Debug, Args)]
-struct ExecArgs {
-    /// Unix socket that receives the pty master.
-    #[arg(long = "console-socket")]
-    console_socket: Option<PathBuf>,
-    /// Working directory in the container.
-    #[arg(long)]
-    cwd: Option<PathBuf>,
-    /// Environment variables (KEY=value).
-    #[arg(short, long)]
-    env: Vec<String>,
-    /// Allocate a pty.
-    #[arg(short, long)]
-    tty: bool,
-    /// uid[:gid].
-    #[arg(short, long)]
-    user: Option<String>,
-    /// Additional gids.
-    #[arg(short = 'g', long = "additional-gids")]
-    additional_gids: Vec<u32>,
-    /// A process.json to run instead of the arguments.
-    #[arg(short, long)]
-    process: Option<PathBuf>,
-    /// Do not wait for the process.
-    #[arg(short, long)]
-    detach: bool,
-    /// File to write the process's pid to.
-    #[arg(long = "pid-file")]
-    pid_file: Option<PathBuf>,
-    /// Set no_new_privs for the process.
-    #[arg(long = "no-new-privs")]
-    no_new_privs: bool,
-    /// Add a capability to the process.
-    #[arg(short, long)]
-    cap: Vec<String>,
-    /// Pass N more file descriptors (from 3).
-    #[arg(long = "preserve-fds", default_value_t = 0)]
-    preserve_fds: u32,
-    /// Run even in a paused container.
-    #[arg(long = "ignore-paused")]
-    ignore_paused: bool,
-    /// Accepted for compatibility (SELinux is not supported).
-    #[arg(long = "process-label", hide = true)]
-    process_label: Option<String>,
-    /// Accepted for compatibility (AppArmor is not supported).
-    #[arg(long, hide = true)]
-    apparmor: Option<String>,
-    /// Container id.
-    id: String,
-    /// The command and its arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    command: Vec<String>,
-}
-
-/// Runs the runtime CLI; errors become one line on stderr and exit 1.
-pub fn main(cli: RuntimeCli) -> ExitCode {
-    log::init(cli.log.clone(), cli.log_format, cli.debug);
-    log::debug(&format!("{:?}", cli.command));
-    match dispatch(cli) {
+    };
+    let format = match args.global.value("log-format").unwrap_or("text") {
+        "text" => log::Format::Text,
+        "json" => log::Format::Json,
+        other => {
+            eprintln!("wharf: --log-format: {other:?} is not text or json");
+            return ExitCode::FAILURE;
+        }
+    };
+    log::init(args.global.path("log"), format, args.global.on("debug"));
+    log::debug(&format!(
+        "{:?} {:?} {:?}",
+        args.command, args.flags, args.positional
+    ));
+    match dispatch(args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             log::error(&format!("{e:#}"));
@@ -237,62 +45,111 @@ pub fn main(cli: RuntimeCli) -> ExitCode {
     }
 }
 
-fn dispatch(cli: RuntimeCli) -> Result<u8> {
-    if cli.systemd_cgroup {
+/// The one container id a command takes.
+fn id(args: &Args) -> Result<&str> {
+    match args.positional.first() {
+        Some(id) if !id.is_empty() => Ok(id),
+        _ => bail!(
+            "{}: a container id is required",
+            args.command.as_deref().unwrap_or("")
+        ),
+    }
+}
+
+fn create_options(args: &Args) -> Result<CreateOptions> {
+    let f = &args.flags;
+    Ok(CreateOptions {
+        bundle: f.path("bundle").unwrap_or_else(|| PathBuf::from(".")),
+        console_socket: f.path("console-socket"),
+        pid_file: f.path("pid-file"),
+        preserve_fds: f.number("preserve-fds").map_err(anyhow::Error::msg)?,
+        no_pivot: f.on("no-pivot"),
+        no_new_keyring: f.on("no-new-keyring"),
+    })
+}
+
+fn dispatch(args: Args) -> Result<u8> {
+    if args.global.on("help") || args.command.as_deref() == Some("help") {
+        print!("{}", runc_args::HELP);
+        return Ok(0);
+    }
+    if args.global.on("version") {
+        println!(
+            "wharf-runc version {}\nspec: {}",
+            env!("CARGO_PKG_VERSION"),
+            wharf_runtime::state::OCI_VERSION
+        );
+        return Ok(0);
+    }
+    if args.global.on("systemd-cgroup") {
         bail!("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use cgroupfs");
     }
-    if matches!(cli.command, Cmd::Create(_) | Cmd::Run { .. } | Cmd::Exec(_)) {
-        // Processes that enter a container run from a sealed copy of the
-        // binary (CVE-2019-5736).
+    let Some(command) = args.command.as_deref() else {
+        print!("{}", runc_args::HELP);
+        return Ok(0);
+    };
+    if matches!(command, "create" | "run" | "exec") {
+        // Processes that enter a container run from a copy of the binary
+        // that cannot be written (CVE-2019-5736).
         wharf_sys::cloned_binary::reexec_from_sealed_copy()
-            .context("failed to re-execute from a sealed copy of the runtime binary")?;
+            .context("failed to re-execute from a read-only copy of the runtime binary")?;
         let _ = rustix::thread::set_name(c"wharf");
     }
-    let rt = Runtime::new(&cli.root);
-    match cli.command {
-        Cmd::Create(args) => {
-            rt.create(&args.id, &args.options())?;
+    let root = args
+        .global
+        .path("root")
+        .unwrap_or_else(|| PathBuf::from(Runtime::DEFAULT_ROOT));
+    let rt = Runtime::new(root);
+    let f = &args.flags;
+    match command {
+        "create" => {
+            rt.create(id(&args)?, &create_options(&args)?)?;
         }
-        Cmd::Start { id } => rt.start(&id)?,
-        Cmd::Run {
-            create,
-            detach,
-            keep,
-        } => {
-            let code = rt.run(&create.id, &create.options(), detach, keep)?;
+        "start" => rt.start(id(&args)?)?,
+        "run" => {
+            let code = rt.run(
+                id(&args)?,
+                &create_options(&args)?,
+                f.on("detach"),
+                f.on("keep"),
+            )?;
             return Ok(code.clamp(0, 255) as u8);
         }
-        Cmd::State { id } => std::io::stdout().write_all(&rt.state(&id)?)?,
-        Cmd::Kill { all, id, signal } => {
-            let sig = wharf_runtime::lifecycle::parse_signal(&signal)?;
-            rt.kill(&id, sig, all)?;
+        "state" => std::io::stdout().write_all(&rt.state(id(&args)?)?)?,
+        "kill" => {
+            let signal = args.positional.get(1).map_or("SIGTERM", String::as_str);
+            let sig = wharf_runtime::lifecycle::parse_signal(signal)?;
+            rt.kill(id(&args)?, sig, f.on("all"))?;
         }
-        Cmd::Delete { force, id } => rt.delete(&id, force)?,
-        Cmd::List { format, quiet } => list(&rt, &format, quiet)?,
-        Cmd::Ps {
-            format,
-            id,
-            ps_args,
-        } => ps(&rt, &format, &id, &ps_args)?,
-        Cmd::Exec(args) => return exec(&rt, args),
-        Cmd::Pause { id } => rt.pause(&id)?,
-        Cmd::Resume { id } => rt.resume(&id)?,
-        Cmd::Spec { bundle, rootless } => {
+        "delete" => rt.delete(id(&args)?, f.on("force"))?,
+        "list" => list(&rt, f.value("format").unwrap_or("table"), f.on("quiet"))?,
+        "ps" => ps(
+            &rt,
+            f.value("format").unwrap_or("table"),
+            id(&args)?,
+            &args.positional[1..],
+        )?,
+        "exec" => return exec(&rt, &args),
+        "pause" => rt.pause(id(&args)?)?,
+        "resume" => rt.resume(id(&args)?)?,
+        "spec" => {
+            let bundle = f.path("bundle").unwrap_or_else(|| PathBuf::from("."));
             let path = bundle.join("config.json");
             if path.exists() {
                 bail!("{} already exists: remove it first", path.display());
             }
-            let spec = wharf_runtime::spec::default_spec(rootless);
+            let spec = wharf_runtime::spec::default_spec(f.on("rootless"));
             let mut text = serde_json::to_string_pretty(&spec)?;
             text.push('\n');
             std::fs::write(&path, text)
                 .with_context(|| format!("failed to write {}", path.display()))?;
         }
-        Cmd::Features => {
+        "features" => {
             let mut out = serde_json::to_string_pretty(&wharf_runtime::features::features())?;
             out.push('\n');
             std::io::stdout().write_all(out.as_bytes())?;
         }
+        other => bail!("unknown command {other:?}"),
     }
     Ok(0)
 }
@@ -379,23 +236,33 @@ fn ps(rt: &Runtime, format: &str, id: &str, ps_args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn exec(rt: &Runtime, args: ExecArgs) -> Result<u8> {
+fn exec(rt: &Runtime, args: &Args) -> Result<u8> {
+    let f = &args.flags;
+    let id = id(args)?;
+    let gids = f
+        .values("additional-gids")
+        .iter()
+        .map(|g| {
+            g.parse::<u32>()
+                .with_context(|| format!("--additional-gids: {g:?} is not a number"))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let opts = ExecOptions {
-        process_json: args.process,
-        args: args.command,
-        cwd: args.cwd,
-        env: args.env,
-        tty: args.tty,
-        user: args.user,
-        additional_gids: args.additional_gids,
-        caps: args.cap,
-        no_new_privs: args.no_new_privs,
-        console_socket: args.console_socket,
-        pid_file: args.pid_file,
-        detach: args.detach,
-        preserve_fds: args.preserve_fds,
-        ignore_paused: args.ignore_paused,
+        process_json: f.path("process"),
+        args: args.positional[1..].to_vec(),
+        cwd: f.path("cwd"),
+        env: f.values("env"),
+        tty: f.on("tty"),
+        user: f.value("user").map(str::to_string),
+        additional_gids: gids,
+        caps: f.values("cap"),
+        no_new_privs: f.on("no-new-privs"),
+        console_socket: f.path("console-socket"),
+        pid_file: f.path("pid-file"),
+        detach: f.on("detach"),
+        preserve_fds: f.number("preserve-fds").map_err(anyhow::Error::msg)?,
+        ignore_paused: f.on("ignore-paused"),
     };
-    let code = rt.exec(&args.id, &opts)?;
+    let code = rt.exec(id, &opts)?;
     Ok(code.clamp(0, 255) as u8)
 }
