@@ -130,7 +130,8 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Runs the running test executable again inside the cgroup2 guest with
-/// `args` (a libtest filter and flags), with [`IN_GUEST_ENV`] set there,
+/// `args` (a libtest filter and flags), with [`IN_GUEST_ENV`] set there
+/// (and `WHARF_BIN`, `WHARF_PROBE`, `WHARF_TEST_RUNTIME` passed on),
 /// from the workspace root (the guest's read-write share), and returns
 /// what the harness printed and its status (the guest command's).
 pub fn run_self_in_guest(args: &[&str]) -> std::io::Result<Output> {
@@ -141,7 +142,10 @@ pub fn run_self_in_guest(args: &[&str]) -> std::io::Result<Output> {
         .args(args)
         .current_dir(&root)
         .env(IN_GUEST_ENV, "1")
-        .env("VM_ENV", format!("{IN_GUEST_ENV} RUST_BACKTRACE"))
+        .env(
+            "VM_ENV",
+            format!("{IN_GUEST_ENV} RUST_BACKTRACE WHARF_BIN WHARF_PROBE WHARF_TEST_RUNTIME"),
+        )
         .output()
 }
 
