@@ -43,6 +43,8 @@ pub struct Created {
     pub state: ContainerState,
     /// A pidfd of init, which is the caller's child.
     pub pidfd: OwnedFd,
+    /// Whether init has a terminal (process.terminal).
+    pub terminal: bool,
 }
 
 /// Removes what a failed create made, in reverse order.
@@ -106,6 +108,18 @@ pub fn hook_state(id: &str, pid: i32, bundle: &Bundle, status: &str) -> Vec<u8> 
 impl Runtime {
     /// Creates container `id` from a bundle; init waits for `start`.
     pub fn create(&self, id: &str, opts: &CreateOptions) -> Result<Created> {
+        self.create_with_console(id, opts, None)
+    }
+
+    /// Like [`Runtime::create`]; when process.terminal is set and no
+    /// `--console-socket` was given, `console` (one end of a socket pair,
+    /// see [`crate::tty_proxy`]) receives the pty master instead.
+    pub fn create_with_console(
+        &self,
+        id: &str,
+        opts: &CreateOptions,
+        console: Option<OwnedFd>,
+    ) -> Result<Created> {
         validate_id(id)?;
         let bundle = Bundle::load(&opts.bundle)?;
         let spec = &bundle.spec;
@@ -127,10 +141,11 @@ impl Runtime {
             .process()
             .as_ref()
             .expect("validated: process is present");
-        let console_socket = connect_console(
-            opts.console_socket.as_deref(),
-            process.terminal() == Some(true),
-        )?;
+        let terminal = process.terminal() == Some(true);
+        let console_socket = match console {
+            Some(fd) if terminal && opts.console_socket.is_none() => Some(fd),
+            _ => connect_console(opts.console_socket.as_deref(), terminal)?,
+        };
 
         std::fs::create_dir_all(&self.root).map_err(io_err("create state root", &self.root))?;
         let dir = self.root.join(id);
@@ -235,7 +250,11 @@ impl Runtime {
         )
         .map_err(sys_err(format!("open pidfd of init {init_pid}")))?;
         cleanup.armed = false;
-        Ok(Created { state, pidfd })
+        Ok(Created {
+            state,
+            pidfd,
+            terminal,
+        })
     }
 
     /// The runtime's half of the setup conversation. Returns init's pid.

@@ -202,10 +202,16 @@ impl Runtime {
                 op: "exec in",
             });
         }
-        let console_socket = crate::create::connect_console(
-            opts.console_socket.as_deref(),
-            process.terminal() == Some(true),
-        )?;
+        let terminal = process.terminal() == Some(true);
+        // In the foreground without --console-socket, the pty comes to us.
+        let mut receiver = None;
+        let console_socket = if terminal && opts.console_socket.is_none() && !opts.detach {
+            let (r, theirs) = crate::tty_proxy::pair()?;
+            receiver = Some(r);
+            Some(theirs)
+        } else {
+            crate::create::connect_console(opts.console_socket.as_deref(), terminal)?
+        };
         let threads = wharf_sys::process::SingleThreaded::check()
             .map_err(sys_err("check that the runtime is single-threaded"))?;
         let ctx = ExecContext {
@@ -263,7 +269,15 @@ impl Runtime {
         if opts.detach {
             return Ok(0);
         }
-        crate::run::wait_forwarding(pid)
+        match receiver {
+            Some(r) => {
+                let master = r.recv_master()?;
+                let signals = wharf_sys::signal::SignalSet::block_forwardable()
+                    .map_err(sys_err("block signals"))?;
+                crate::tty_proxy::proxy_until_exit(master, &signals, pid)
+            }
+            None => crate::run::wait_forwarding(pid),
+        }
     }
 }
 

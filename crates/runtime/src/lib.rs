@@ -27,6 +27,7 @@ pub mod setup;
 pub mod signals;
 pub mod spec;
 pub mod state;
+pub mod tty_proxy;
 
 pub use create::CreateOptions;
 pub use error::{Result, RuntimeError};

@@ -6,14 +6,22 @@ use rustix::process::{Pid, WaitOptions};
 use wharf_sys::signal::SignalSet;
 
 use crate::error::{sys_err, Result};
-use crate::{CreateOptions, Runtime};
+use crate::{tty_proxy, CreateOptions, Runtime};
 
 impl Runtime {
     /// Runs container `id`. Detached: returns 0 once it started. In the
     /// foreground: returns its exit code (128 + signal if killed).
     /// With `keep`, the stopped container's state stays for inspection.
     pub fn run(&self, id: &str, opts: &CreateOptions, detach: bool, keep: bool) -> Result<i32> {
-        let created = self.create(id, opts)?;
+        // In the foreground without --console-socket, a terminal comes to us.
+        let (receiver, console) = match detach || opts.console_socket.is_some() {
+            true => (None, None),
+            false => {
+                let (r, c) = tty_proxy::pair()?;
+                (Some(r), Some(c))
+            }
+        };
+        let created = self.create_with_console(id, opts, console)?;
         if detach {
             if let Err(e) = self.start(id) {
                 let _ = self.delete(id, true);
@@ -31,7 +39,14 @@ impl Runtime {
             let _ = self.delete(id, true);
             return Err(e);
         }
-        let code = forward_until_exit(&signals, init)?;
+        let master = match (&receiver, created.terminal) {
+            (Some(r), true) => Some(r.recv_master()?),
+            _ => None,
+        };
+        let code = match master {
+            Some(m) => tty_proxy::proxy_until_exit(m, &signals, init)?,
+            None => forward_until_exit(&signals, init)?,
+        };
         if !keep {
             self.delete(id, true)?;
         }
@@ -59,7 +74,7 @@ fn forward_until_exit(signals: &SignalSet, pid: i32) -> Result<i32> {
 }
 
 /// Reaps every exited child; returns init's exit code once it has exited.
-fn reap(init: i32) -> Option<i32> {
+pub(crate) fn reap(init: i32) -> Option<i32> {
     let mut result = None;
     loop {
         match rustix::process::wait(WaitOptions::NOHANG) {

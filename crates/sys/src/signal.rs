@@ -78,3 +78,34 @@ pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
     }
     Ok(())
 }
+
+impl SignalSet {
+    /// A signalfd(2) for the (blocked) set, for waiting on signals together
+    /// with other descriptors in poll(2).
+    pub fn signalfd(&self) -> io::Result<std::os::fd::OwnedFd> {
+        // SAFETY: `set` is initialised; -1 asks for a new descriptor.
+        let fd = unsafe { libc::signalfd(-1, &self.set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
+        if fd == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: signalfd returned a new descriptor that nothing else owns.
+        Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+    }
+}
+
+/// Reads one pending signal number from a signalfd; `None` when none is
+/// pending.
+pub fn read_signalfd(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<Option<i32>> {
+    let mut info = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
+    match rustix::io::read(fd, &mut info) {
+        Ok(n) if n == info.len() => {
+            // ssi_signo is the first field, a u32 in native byte order.
+            Ok(Some(
+                u32::from_ne_bytes([info[0], info[1], info[2], info[3]]) as i32,
+            ))
+        }
+        Ok(_) => Ok(None),
+        Err(rustix::io::Errno::AGAIN) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
