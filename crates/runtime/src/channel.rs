@@ -5,10 +5,14 @@
 //! with its whole cause chain, so it reaches the user's terminal instead of
 //! being lost in a child's stderr (youki's `process/message.rs` idea).
 
-use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::io::{self, IoSliceMut};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+use rustix::net::{
+    AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendFlags, SocketFlags,
+    SocketType,
+};
 use serde::{Deserialize, Serialize};
 
 /// What the processes tell each other while a container is being set up.
@@ -29,6 +33,9 @@ pub enum Message {
     },
     /// Init has done its mounts: run the createRuntime (and prestart) hooks.
     RunHooks,
+    /// The seccomp listener descriptor comes with this message
+    /// (SCM_RIGHTS): hand it to linux.seccomp.listenerPath.
+    SeccompListener,
     /// Init is ready and waits for `start` (or, for exec, is about to exec).
     Ready,
     /// Something failed; the text carries the whole cause chain.
@@ -91,12 +98,30 @@ impl Channel {
         Ok(())
     }
 
+    /// Sends one message with a descriptor attached (SCM_RIGHTS).
+    pub fn send_with_fd(&self, msg: &Message, fd: BorrowedFd<'_>) -> Result<(), ChannelError> {
+        let data = serde_json::to_vec(msg).expect("messages always serialize");
+        crate::console::send_fd(self.fd.as_fd(), fd, &data).map_err(|e| ChannelError::Io {
+            op: "send",
+            source: e.into(),
+        })
+    }
+
     /// Receives one message; an [`Message::Error`] becomes `Err(Remote)`.
     pub fn recv(&self) -> Result<Message, ChannelError> {
+        self.recv_with_fd().map(|(msg, _)| msg)
+    }
+
+    /// Receives one message and the descriptor sent with it, if any.
+    pub fn recv_with_fd(&self) -> Result<(Message, Option<OwnedFd>), ChannelError> {
         let mut buf = vec![0u8; 64 * 1024];
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut anc = RecvAncillaryBuffer::new(&mut space);
         let n = loop {
-            match rustix::net::recv(self.fd.as_fd(), &mut buf, RecvFlags::empty()) {
-                Ok((n, _)) => break n,
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            match rustix::net::recvmsg(self.fd.as_fd(), &mut iov, &mut anc, RecvFlags::CMSG_CLOEXEC)
+            {
+                Ok(r) => break r.bytes,
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => {
                     return Err(ChannelError::Io {
@@ -106,12 +131,18 @@ impl Channel {
                 }
             }
         };
+        let mut fd = None;
+        for msg in anc.drain() {
+            if let RecvAncillaryMessage::ScmRights(mut fds) = msg {
+                fd = fds.next();
+            }
+        }
         if n == 0 {
             return Err(ChannelError::Closed);
         }
         match serde_json::from_slice(&buf[..n]) {
             Ok(Message::Error(text)) => Err(ChannelError::Remote(text)),
-            Ok(msg) => Ok(msg),
+            Ok(msg) => Ok((msg, fd)),
             Err(_) => Err(ChannelError::Closed),
         }
     }

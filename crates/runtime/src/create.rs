@@ -281,8 +281,19 @@ impl Runtime {
         cleanup.pids.retain(|p| *p != stage1);
         chan.send(&Message::Start { host_pid: init_pid })?;
         loop {
-            match chan.recv()? {
-                Message::RunHooks => {
+            match chan.recv_with_fd()? {
+                (Message::SeccompListener, Some(fd)) => {
+                    let spec = &ctx.bundle.spec;
+                    crate::seccomp_listener::hand_over(
+                        spec,
+                        ctx.id,
+                        &ctx.bundle.dir,
+                        init_pid,
+                        fd,
+                    )?;
+                    chan.send(&Message::Continue)?;
+                }
+                (Message::RunHooks, _) => {
                     let hooks = ctx.bundle.spec.hooks().as_ref();
                     let state = hook_state(ctx.id, init_pid, ctx.bundle, "created");
                     hooks::run(
@@ -297,8 +308,8 @@ impl Runtime {
                     )?;
                     chan.send(&Message::Continue)?;
                 }
-                Message::Ready => return Ok(init_pid),
-                other => return Err(ChannelError::Unexpected(other).into()),
+                (Message::Ready, _) => return Ok(init_pid),
+                (other, _) => return Err(ChannelError::Unexpected(other).into()),
             }
         }
     }

@@ -245,13 +245,23 @@ impl Runtime {
             };
             let _ = rustix::process::waitpid(Pid::from_raw(stage1), WaitOptions::empty());
             parent.send(&Message::Start { host_pid: pid })?;
-            parent.expect(Message::Ready).map_err(|e| match e {
+            let remote = |e: ChannelError| match e {
                 ChannelError::Remote(message) => RuntimeError::Init {
                     id: id.to_string(),
                     message,
                 },
                 other => other.into(),
-            })?;
+            };
+            loop {
+                match parent.recv_with_fd().map_err(remote)? {
+                    (Message::Ready, _) => break,
+                    (Message::SeccompListener, Some(fd)) => {
+                        crate::seccomp_listener::hand_over(&spec, id, &c.state.bundle, pid, fd)?;
+                        parent.send(&Message::Continue)?;
+                    }
+                    (other, _) => return Err(ChannelError::Unexpected(other).into()),
+                }
+            }
             Ok(pid)
         })();
         let pid = match result {
@@ -333,18 +343,7 @@ fn exec_stage2(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, InitErro
     }
     setup::set_rlimits(process)?;
     let target = setup::resolve_exec(process)?;
-    let no_new_privs = process.no_new_privileges() == Some(true);
-    if let Some(filter) = ctx.seccomp.as_ref().filter(|_| !no_new_privs) {
-        filter.install()?;
-    }
-    setup::set_identity(process)?;
-    setup::enter_cwd(process.cwd())?;
-    if no_new_privs {
-        rustix::thread::set_no_new_privs(true).map_err(|e| InitError::Step {
-            step: "set no_new_privs".into(),
-            source: e.into(),
-        })?;
-    }
+    let late_filter = init::secure_process(process, ctx.seccomp.as_ref(), chan)?;
     chan.send(&Message::Ready)?;
-    init::exec_final(ctx.seccomp.as_ref(), ctx.preserve_fds, target, no_new_privs)
+    init::exec_final(late_filter, ctx.preserve_fds, target)
 }

@@ -250,17 +250,7 @@ fn stage2(ctx: &InitContext<'_>, chan: &Channel) -> Result<Infallible, InitError
     }
     setup::set_rlimits(process)?;
     let target = setup::resolve_exec(process)?;
-    let no_new_privs = process.no_new_privileges() == Some(true);
-    if let Some(filter) = ctx.seccomp.as_ref().filter(|_| !no_new_privs) {
-        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
-        // before the capabilities are dropped.
-        filter.install()?;
-    }
-    setup::set_identity(process)?;
-    setup::enter_cwd(process.cwd())?;
-    if no_new_privs {
-        rustix::thread::set_no_new_privs(true).map_err(errno("set no_new_privs"))?;
-    }
+    let late_filter = secure_process(process, ctx.seccomp.as_ref(), chan)?;
     rustix::process::set_parent_process_death_signal(None)
         .map_err(errno("clear the parent death signal"))?;
     chan.send(&Message::Ready)?;
@@ -270,7 +260,47 @@ fn stage2(ctx: &InitContext<'_>, chan: &Channel) -> Result<Infallible, InitError
         let state = crate::create::hook_state(ctx.id, host_pid, ctx.bundle, "running");
         hooks::run("startContainer", Some(start_container), &state)?;
     }
-    exec_final(ctx.seccomp.as_ref(), ctx.preserve_fds, target, no_new_privs)
+    exec_final(late_filter, ctx.preserve_fds, target)
+}
+
+/// Switches to the process's identity and loads its seccomp filter, in the
+/// order the kernel needs. Without no_new_privs, loading a filter needs
+/// CAP_SYS_ADMIN, so it goes on before the capabilities are dropped (and
+/// must allow what follows). With no_new_privs it goes on as late as
+/// possible, right before exec: that filter is returned for
+/// [`exec_final`]. A filter with a notify listener is loaded here in
+/// either case, and its descriptor goes to the runtime, which hands it to
+/// linux.seccomp.listenerPath.
+pub fn secure_process<'f>(
+    process: &oci_spec::runtime::Process,
+    seccomp: Option<&'f Filter>,
+    chan: &Channel,
+) -> Result<Option<&'f Filter>, InitError> {
+    let no_new_privs = process.no_new_privileges() == Some(true);
+    if let Some(filter) = seccomp.filter(|_| !no_new_privs) {
+        install_seccomp(filter, chan)?;
+    }
+    setup::set_identity(process)?;
+    setup::enter_cwd(process.cwd())?;
+    if !no_new_privs {
+        return Ok(None);
+    }
+    rustix::thread::set_no_new_privs(true).map_err(errno("set no_new_privs"))?;
+    match seccomp {
+        Some(filter) if filter.needs_listener() => {
+            install_seccomp(filter, chan)?;
+            Ok(None)
+        }
+        other => Ok(other),
+    }
+}
+
+fn install_seccomp(filter: &Filter, chan: &Channel) -> Result<(), InitError> {
+    if let Some(listener) = filter.install()? {
+        chan.send_with_fd(&Message::SeccompListener, listener.as_fd())?;
+        chan.expect(Message::Continue)?;
+    }
+    Ok(())
 }
 
 /// Blocks until `start` opens the exec fifo, then tells it we are going.
@@ -289,12 +319,11 @@ fn wait_for_start(ctx: &InitContext<'_>) -> Result<(), InitError> {
 }
 
 /// The end of setup: no descriptor but stdio and the preserved ones
-/// survives the exec, and the seccomp filter goes on last.
+/// survives the exec, and a late seccomp filter goes on last.
 pub fn exec_final(
-    seccomp: Option<&Filter>,
+    late_filter: Option<&Filter>,
     preserve_fds: u32,
     target: setup::ExecTarget,
-    no_new_privs: bool,
 ) -> Result<Infallible, InitError> {
     let first_closed = 3 + preserve_fds;
     for fd in 3..first_closed {
@@ -304,7 +333,7 @@ pub fn exec_final(
     }
     wharf_sys::process::cloexec_from(first_closed)
         .map_err(step("mark descriptors close-on-exec"))?;
-    if let Some(filter) = seccomp.filter(|_| no_new_privs) {
+    if let Some(filter) = late_filter {
         filter.install()?;
     }
     let err = wharf_sys::process::execve(&target.path, &target.args, &target.env);

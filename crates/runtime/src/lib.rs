@@ -23,6 +23,7 @@ pub mod lifecycle;
 pub mod namespaces;
 pub mod rootfs;
 pub mod run;
+pub mod seccomp_listener;
 pub mod setup;
 pub mod signals;
 pub mod spec;
