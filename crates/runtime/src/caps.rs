@@ -9,52 +9,70 @@
 use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
 use rustix::thread::{CapabilitySet, CapabilitySets};
 
-/// The kernel's number for a capability (linux/capability.h).
-pub fn number(cap: Capability) -> u32 {
+/// Every capability the spec names: its kernel number
+/// (linux/capability.h) and its name.
+pub const TABLE: &[(Capability, u32, &str)] = {
     use Capability::*;
-    match cap {
-        Chown => 0,
-        DacOverride => 1,
-        DacReadSearch => 2,
-        Fowner => 3,
-        Fsetid => 4,
-        Kill => 5,
-        Setgid => 6,
-        Setuid => 7,
-        Setpcap => 8,
-        LinuxImmutable => 9,
-        NetBindService => 10,
-        NetBroadcast => 11,
-        NetAdmin => 12,
-        NetRaw => 13,
-        IpcLock => 14,
-        IpcOwner => 15,
-        SysModule => 16,
-        SysRawio => 17,
-        SysChroot => 18,
-        SysPtrace => 19,
-        SysPacct => 20,
-        SysAdmin => 21,
-        SysBoot => 22,
-        SysNice => 23,
-        SysResource => 24,
-        SysTime => 25,
-        SysTtyConfig => 26,
-        Mknod => 27,
-        Lease => 28,
-        AuditWrite => 29,
-        AuditControl => 30,
-        Setfcap => 31,
-        MacOverride => 32,
-        MacAdmin => 33,
-        Syslog => 34,
-        WakeAlarm => 35,
-        BlockSuspend => 36,
-        AuditRead => 37,
-        Perfmon => 38,
-        Bpf => 39,
-        CheckpointRestore => 40,
-    }
+    &[
+        (Chown, 0, "CAP_CHOWN"),
+        (DacOverride, 1, "CAP_DAC_OVERRIDE"),
+        (DacReadSearch, 2, "CAP_DAC_READ_SEARCH"),
+        (Fowner, 3, "CAP_FOWNER"),
+        (Fsetid, 4, "CAP_FSETID"),
+        (Kill, 5, "CAP_KILL"),
+        (Setgid, 6, "CAP_SETGID"),
+        (Setuid, 7, "CAP_SETUID"),
+        (Setpcap, 8, "CAP_SETPCAP"),
+        (LinuxImmutable, 9, "CAP_LINUX_IMMUTABLE"),
+        (NetBindService, 10, "CAP_NET_BIND_SERVICE"),
+        (NetBroadcast, 11, "CAP_NET_BROADCAST"),
+        (NetAdmin, 12, "CAP_NET_ADMIN"),
+        (NetRaw, 13, "CAP_NET_RAW"),
+        (IpcLock, 14, "CAP_IPC_LOCK"),
+        (IpcOwner, 15, "CAP_IPC_OWNER"),
+        (SysModule, 16, "CAP_SYS_MODULE"),
+        (SysRawio, 17, "CAP_SYS_RAWIO"),
+        (SysChroot, 18, "CAP_SYS_CHROOT"),
+        (SysPtrace, 19, "CAP_SYS_PTRACE"),
+        (SysPacct, 20, "CAP_SYS_PACCT"),
+        (SysAdmin, 21, "CAP_SYS_ADMIN"),
+        (SysBoot, 22, "CAP_SYS_BOOT"),
+        (SysNice, 23, "CAP_SYS_NICE"),
+        (SysResource, 24, "CAP_SYS_RESOURCE"),
+        (SysTime, 25, "CAP_SYS_TIME"),
+        (SysTtyConfig, 26, "CAP_SYS_TTY_CONFIG"),
+        (Mknod, 27, "CAP_MKNOD"),
+        (Lease, 28, "CAP_LEASE"),
+        (AuditWrite, 29, "CAP_AUDIT_WRITE"),
+        (AuditControl, 30, "CAP_AUDIT_CONTROL"),
+        (Setfcap, 31, "CAP_SETFCAP"),
+        (MacOverride, 32, "CAP_MAC_OVERRIDE"),
+        (MacAdmin, 33, "CAP_MAC_ADMIN"),
+        (Syslog, 34, "CAP_SYSLOG"),
+        (WakeAlarm, 35, "CAP_WAKE_ALARM"),
+        (BlockSuspend, 36, "CAP_BLOCK_SUSPEND"),
+        (AuditRead, 37, "CAP_AUDIT_READ"),
+        (Perfmon, 38, "CAP_PERFMON"),
+        (Bpf, 39, "CAP_BPF"),
+        (CheckpointRestore, 40, "CAP_CHECKPOINT_RESTORE"),
+    ]
+};
+
+/// The kernel's number for a capability.
+pub fn number(cap: Capability) -> u32 {
+    TABLE
+        .iter()
+        .find(|(c, _, _)| *c == cap)
+        .map(|(_, n, _)| *n)
+        .expect("every Capability is in TABLE")
+}
+
+/// The name of capability number `n` (`CAP_CHOWN` for 0).
+pub fn name(n: u32) -> Option<&'static str> {
+    TABLE
+        .iter()
+        .find(|(_, m, _)| *m == n)
+        .map(|(_, _, name)| *name)
 }
 
 /// The highest capability number this kernel knows
@@ -106,4 +124,20 @@ pub fn apply(caps: &LinuxCapabilities) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_matches_the_spec_names() {
+        for (cap, n, name) in TABLE {
+            let parsed: Capability = serde_json::from_value(serde_json::json!(name)).unwrap();
+            assert_eq!(parsed, *cap, "{name}");
+            assert_eq!(number(*cap), *n);
+        }
+        assert_eq!(name(21), Some("CAP_SYS_ADMIN"));
+        assert_eq!(TABLE.len(), 41);
+    }
 }

@@ -6,23 +6,9 @@
 use oci_spec::runtime::Spec;
 use serde_json::json;
 
-/// Docker's default capability set.
-pub const DOCKER_CAPS: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
+/// Docker's default capability set (the seccomp profile depends on it,
+/// so the seccomp crate holds the list).
+pub const DOCKER_CAPS: &[&str] = &wharf_seccomp::DOCKER_DEFAULT_CAPS;
 
 /// Paths Docker hides from containers.
 pub const MASKED_PATHS: &[&str] = &[
