@@ -154,6 +154,8 @@ struct ExecContext {
     threads: wharf_sys::process::SingleThreaded,
     process: Process,
     init_pidfd: OwnedFd,
+    /// The init's root directory (`/proc/<pid>/root`), entered after setns.
+    init_root: OwnedFd,
     ns_flags: i32,
     seccomp: Option<Filter>,
     console_socket: Option<OwnedFd>,
@@ -195,6 +197,12 @@ impl Runtime {
             Pid::from_raw(c.state.pid).ok_or_else(|| RuntimeError::NotFound(id.to_string()))?;
         let init_pidfd = rustix::process::pidfd_open(pid, PidfdFlags::empty())
             .map_err(sys_err(format!("open pidfd of init {}", c.state.pid)))?;
+        let init_root = rustix::fs::open(
+            format!("/proc/{}/root", c.state.pid),
+            rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(sys_err(format!("open the root of init {}", c.state.pid)))?;
         if !c.state.init_alive() {
             return Err(RuntimeError::BadState {
                 id: id.to_string(),
@@ -218,6 +226,7 @@ impl Runtime {
             threads,
             process,
             init_pidfd,
+            init_root,
             ns_flags,
             seccomp,
             console_socket,
@@ -303,6 +312,16 @@ fn exec_stage1(ctx: &ExecContext, chan: &Channel) -> Result<(), InitError> {
             source,
         }
     })?;
+    // setns(2) into a mount namespace puts us at what is mounted on the
+    // namespace's root, which is the container's root only when the runtime
+    // runs at the root of its own namespace; under a chroot (a build
+    // sandbox, a VM's initramfs) it is not. Enter the root the init has.
+    rustix::process::fchdir(ctx.init_root.as_fd())
+        .and_then(|()| rustix::process::chroot("."))
+        .map_err(|e| InitError::Step {
+            step: "enter the container's root".into(),
+            source: e.into(),
+        })?;
     let fork = wharf_sys::process::clone3_single_threaded(
         &ctx.threads,
         wharf_sys::process::CloneArgs {
