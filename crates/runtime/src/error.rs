@@ -38,6 +38,15 @@ pub enum RuntimeError {
         /// What init reported.
         message: String,
     },
+    /// Setting up an exec'd process failed; the message carries the cause
+    /// chain from inside.
+    #[error("failed to exec in container {id}: {message}")]
+    Exec {
+        /// Container id.
+        id: String,
+        /// What the exec setup process reported.
+        message: String,
+    },
     /// A cgroup operation failed.
     #[error(transparent)]
     Cgroup(#[from] wharf_cgroups::CgroupError),

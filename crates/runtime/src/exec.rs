@@ -255,7 +255,7 @@ impl Runtime {
             let _ = rustix::process::waitpid(Pid::from_raw(stage1), WaitOptions::empty());
             parent.send(&Message::Start { host_pid: pid })?;
             let remote = |e: ChannelError| match e {
-                ChannelError::Remote(message) => RuntimeError::Init {
+                ChannelError::Remote(message) => RuntimeError::Exec {
                     id: id.to_string(),
                     message,
                 },
