@@ -246,3 +246,40 @@ fn init_mount_of_an_unknown_fs_type() {
             .push(json!({"destination": "/mnt", "type": "wharfnosuchfs", "source": "none"}));
     });
 }
+
+#[test]
+fn exec_of_a_missing_binary_leaves_the_container_running() {
+    let rt = Runtime::new().unwrap();
+    let mut bundle = Bundle::new().unwrap();
+    bundle.set_probe_args(&["sleep", "60"]).unwrap();
+    let id = rt.unique_id("execmiss");
+    assert!(rt.create(&bundle, &id).unwrap().status.success());
+    rt.run_ok(&["start", &id]).unwrap();
+    let out = rt.run(&["exec", &id, "/no/such/binary"]).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    println!("exec: {} -> {}", out.status, err.trim());
+    assert!(!out.status.success());
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    let line = lines[0].to_lowercase();
+    assert!(
+        line.contains("/no/such/binary") && line.contains("no such file"),
+        "{line}"
+    );
+    assert!(line.contains("exec"), "{line}");
+    assert!(
+        !line.contains("create"),
+        "an exec failure is not a create failure: {line}"
+    );
+    // Nothing of the failed exec stays in the container.
+    assert_eq!(rt.state(&id).unwrap().status, "running");
+    let out = rt.run_ok(&["ps", &id]).unwrap();
+    let ps = String::from_utf8_lossy(&out.stdout);
+    let rows = ps.lines().skip(1).filter(|l| !l.trim().is_empty()).count();
+    assert_eq!(
+        rows, 1,
+        "only the init is left (a header, then one row): {ps}"
+    );
+    rt.run_ok(&["delete", "--force", &id]).unwrap();
+    assert_no_leaks(&id, Some(bundle.path()));
+}
