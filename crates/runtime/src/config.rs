@@ -336,3 +336,122 @@ fn validate_sysctl(name: &str, ns: &HashSet<LinuxNamespaceType>) -> Result<(), C
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_with(patch: impl FnOnce(&mut serde_json::Value)) -> Result<(), ConfigError> {
+        let mut doc = serde_json::to_value(crate::spec::default_spec(false)).unwrap();
+        patch(&mut doc);
+        let spec = parse_spec_bytes(Path::new("config.json"), &serde_json::to_vec(&doc).unwrap())?;
+        validate(&spec)
+    }
+
+    fn field_of(err: ConfigError) -> String {
+        match err {
+            ConfigError::Invalid { field, .. } | ConfigError::Parse { field, .. } => field,
+            other => panic!("unexpected {other}"),
+        }
+    }
+
+    #[test]
+    fn default_spec_validates() {
+        spec_with(|_| {}).unwrap();
+    }
+
+    #[test]
+    fn bad_json_names_the_document() {
+        let err = parse_spec_bytes(Path::new("c.json"), b"{not json").unwrap_err();
+        assert!(err.to_string().starts_with("invalid c.json: "), "{err}");
+    }
+
+    #[test]
+    fn unknown_namespace_names_the_field() {
+        let err = spec_with(|d| d["linux"]["namespaces"][1]["type"] = "bogus".into()).unwrap_err();
+        assert_eq!(field_of(err), "linux.namespaces[1].type");
+    }
+
+    #[test]
+    fn relative_paths_are_refused() {
+        let err = spec_with(|d| d["process"]["cwd"] = "tmp".into()).unwrap_err();
+        assert_eq!(field_of(err), "process.cwd");
+        let err = spec_with(|d| d["mounts"][0]["destination"] = "proc".into()).unwrap_err();
+        assert_eq!(field_of(err), "mounts[0].destination");
+        let err =
+            spec_with(|d| d["linux"]["namespaces"][1]["path"] = "run/netns/x".into()).unwrap_err();
+        assert_eq!(field_of(err), "linux.namespaces[1].path");
+    }
+
+    #[test]
+    fn duplicate_namespace_is_refused() {
+        let err = spec_with(|d| {
+            d["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({"type": "pid"}))
+        })
+        .unwrap_err();
+        assert_eq!(field_of(err), "linux.namespaces[6]");
+    }
+
+    #[test]
+    fn id_mappings_are_checked() {
+        let user = |maps: serde_json::Value| {
+            move |d: &mut serde_json::Value| {
+                d["linux"]["namespaces"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(serde_json::json!({"type": "user"}));
+                d["linux"]["uidMappings"] = maps.clone();
+                d["linux"]["gidMappings"] =
+                    serde_json::json!([{"containerID": 0, "hostID": 1000, "size": 1}]);
+            }
+        };
+        spec_with(user(
+            serde_json::json!([{"containerID": 0, "hostID": 1000, "size": 1}]),
+        ))
+        .unwrap();
+        let err = spec_with(user(
+            serde_json::json!([{"containerID": 0, "hostID": 1000, "size": 0}]),
+        ))
+        .unwrap_err();
+        assert_eq!(field_of(err), "linux.uidMappings[0].size");
+        let err = spec_with(user(serde_json::json!([
+            {"containerID": 0, "hostID": 1000, "size": 10},
+            {"containerID": 5, "hostID": 5000, "size": 10}
+        ])))
+        .unwrap_err();
+        assert_eq!(field_of(err), "linux.uidMappings[1]");
+        let err = spec_with(|d| {
+            d["linux"]["uidMappings"] =
+                serde_json::json!([{"containerID": 0, "hostID": 1, "size": 1}])
+        })
+        .unwrap_err();
+        assert_eq!(field_of(err), "linux.uidMappings");
+    }
+
+    #[test]
+    fn sysctls_must_be_namespaced() {
+        spec_with(|d| d["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_forward": "1"}))
+            .unwrap();
+        let err = spec_with(|d| d["linux"]["sysctl"] = serde_json::json!({"vm.swappiness": "1"}))
+            .unwrap_err();
+        assert_eq!(field_of(err), "linux.sysctl.vm.swappiness");
+        let err =
+            spec_with(|d| d["linux"]["sysctl"] = serde_json::json!({"net/../x": "1"})).unwrap_err();
+        assert_eq!(field_of(err), "linux.sysctl.net/../x");
+    }
+
+    #[test]
+    fn hostname_needs_uts() {
+        let err = spec_with(|d| {
+            d["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|n| n["type"] != "uts")
+        })
+        .unwrap_err();
+        assert_eq!(field_of(err), "hostname");
+    }
+}
