@@ -15,6 +15,10 @@ use std::time::Duration;
 
 use rustix::net::{recvmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
 
+/// How long [`receive_master`] waits for the runtime to connect (a hang
+/// guard).
+pub const ACCEPT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Errors receiving or reading a pty master.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {
@@ -37,6 +41,9 @@ pub enum ConsoleError {
         source: io::Error,
     },
 }
+
+/// A received pty master and the name sent with it.
+pub type Received = (OwnedFd, String);
 
 /// A console socket in a temporary directory, removed on drop.
 pub struct ConsoleSocket {
@@ -73,11 +80,14 @@ impl ConsoleSocket {
     /// after.
     pub fn receive_in_background(
         &self,
-    ) -> Result<thread::JoinHandle<Result<(OwnedFd, String), ConsoleError>>, ConsoleError> {
-        let listener = self.listener.try_clone().map_err(|source| ConsoleError::Listen {
-            path: self.path(),
-            source,
-        })?;
+    ) -> Result<thread::JoinHandle<Result<Received, ConsoleError>>, ConsoleError> {
+        let listener = self
+            .listener
+            .try_clone()
+            .map_err(|source| ConsoleError::Listen {
+                path: self.path(),
+                source,
+            })?;
         let path = self.path();
         Ok(thread::spawn(move || receive_master(&listener, &path)))
     }
@@ -85,15 +95,31 @@ impl ConsoleSocket {
 
 /// Accepts one connection on `listener` and takes the descriptor it
 /// carries.
-pub fn receive_master(
-    listener: &UnixListener,
-    path: &Path,
-) -> Result<(OwnedFd, String), ConsoleError> {
+pub fn receive_master(listener: &UnixListener, path: &Path) -> Result<Received, ConsoleError> {
     let err = |source: io::Error| ConsoleError::Receive {
         path: path.to_path_buf(),
         source,
     };
-    let (stream, _) = listener.accept().map_err(err)?;
+    // A runtime that fails before connecting must not hang the test:
+    // accept without blocking, until a deadline.
+    listener.set_nonblocking(true).map_err(err)?;
+    let deadline = std::time::Instant::now() + ACCEPT_TIMEOUT;
+    let stream = loop {
+        match listener.accept() {
+            Ok((stream, _)) => break stream,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if std::time::Instant::now() > deadline {
+                    return Err(err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the runtime never connected",
+                    )));
+                }
+                thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(err(e)),
+        }
+    };
+    stream.set_nonblocking(false).map_err(err)?;
     let mut name = [0u8; 4096];
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut ancillary = RecvAncillaryBuffer::new(&mut space);
@@ -112,7 +138,9 @@ pub fn receive_master(
             }
         }
     }
-    Err(err(io::Error::other("no SCM_RIGHTS descriptor in the message")))
+    Err(err(io::Error::other(
+        "no SCM_RIGHTS descriptor in the message",
+    )))
 }
 
 /// Reads from a pty master until `want` appears in the text, the slave

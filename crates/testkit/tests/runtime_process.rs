@@ -285,12 +285,16 @@ fn terminal_through_the_console_socket() {
     );
     let (master, _name) = receiver.join().expect("receiver").expect("pty master");
     rt.run_ok(&["start", &id]).expect("start");
+    // Keep a copy of the master open until the container stops: closing
+    // the last one hangs up the terminal, and SIGHUP would end the process.
+    let keep = master.try_clone().expect("dup master");
     let text = read_master_until(master, "}", Duration::from_secs(30));
     let tty = action_in(&text);
     assert_eq!(tty.data["stdin"], json!(true), "{text:?}");
     assert_eq!(tty.data["stdout"], json!(true));
     assert_eq!(tty.data["stderr"], json!(true));
     rt.wait_status(&id, "stopped").expect("stopped");
+    drop(keep);
     rt.run_ok(&["delete", &id]).expect("delete");
     assert_no_leaks(&id, Some(bundle.path()));
 }
