@@ -8,10 +8,10 @@
 mod actions;
 #[path = "wharf-probe/collect.rs"]
 mod collect;
-#[path = "wharf-probe/overwrite.rs"]
-mod overwrite;
 #[path = "wharf-probe/extra.rs"]
 mod extra;
+#[path = "wharf-probe/overwrite.rs"]
+mod overwrite;
 
 use std::process::ExitCode;
 
