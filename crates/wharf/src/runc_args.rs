@@ -42,13 +42,8 @@ const CREATE: &[Flag] = &[
     flag(&["preserve-fds"], true),
 ];
 
+/// `run` takes `create`'s flags and these.
 const RUN: &[Flag] = &[
-    flag(&["bundle", "b"], true),
-    flag(&["console-socket"], true),
-    flag(&["pid-file"], true),
-    flag(&["no-pivot"], false),
-    flag(&["no-new-keyring"], false),
-    flag(&["preserve-fds"], true),
     flag(&["detach", "d"], false),
     flag(&["keep"], false),
     flag(&["no-subreaper"], false),
@@ -78,7 +73,6 @@ const DELETE: &[Flag] = &[flag(&["force", "f"], false)];
 const LIST: &[Flag] = &[flag(&["format", "f"], true), flag(&["quiet", "q"], false)];
 const PS: &[Flag] = &[flag(&["format", "f"], true)];
 const SPEC: &[Flag] = &[flag(&["bundle", "b"], true), flag(&["rootless"], false)];
-const NONE: &[Flag] = &[];
 
 /// The flags given to one command (or the global ones), by canonical name.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -149,7 +143,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Args, String> {
         })
         .collect::<Result<_, _>>()?;
     let mut rest = args.into_iter().peekable();
-    let global = parse_flags(&mut rest, GLOBAL, "wharf-runc")?;
+    let global = parse_flags(&mut rest, &[GLOBAL], "wharf-runc")?;
     let Some(command) = rest.next() else {
         return Ok(Args {
             global,
@@ -158,19 +152,19 @@ pub fn parse(args: Vec<OsString>) -> Result<Args, String> {
             positional: Vec::new(),
         });
     };
-    let table = match command.as_str() {
-        "create" => CREATE,
-        "run" => RUN,
-        "exec" => EXEC,
-        "kill" => KILL,
-        "delete" => DELETE,
-        "list" => LIST,
-        "ps" => PS,
-        "spec" => SPEC,
-        "start" | "state" | "pause" | "resume" | "features" | "help" => NONE,
+    let tables: &[&[Flag]] = match command.as_str() {
+        "create" => &[CREATE],
+        "run" => &[CREATE, RUN],
+        "exec" => &[EXEC],
+        "kill" => &[KILL],
+        "delete" => &[DELETE],
+        "list" => &[LIST],
+        "ps" => &[PS],
+        "spec" => &[SPEC],
+        "start" | "state" | "pause" | "resume" | "features" | "help" => &[],
         other => return Err(format!("unknown command {other:?} (see --help)")),
     };
-    let flags = parse_flags(&mut rest, table, &command)?;
+    let flags = parse_flags(&mut rest, tables, &command)?;
     Ok(Args {
         global,
         command: Some(command),
@@ -181,7 +175,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Args, String> {
 
 fn parse_flags(
     rest: &mut std::iter::Peekable<std::vec::IntoIter<String>>,
-    table: &[Flag],
+    tables: &[&[Flag]],
     context: &str,
 ) -> Result<Flags, String> {
     let mut flags = Flags::default();
@@ -200,7 +194,11 @@ fn parse_flags(
             Some((n, v)) => (n, Some(v.to_string())),
             None => (body, None),
         };
-        let Some(known) = table.iter().find(|f| f.names.contains(&name)) else {
+        let known = tables
+            .iter()
+            .flat_map(|t| t.iter())
+            .find(|f| f.names.contains(&name));
+        let Some(known) = known else {
             return Err(format!("{context}: unknown flag {arg}"));
         };
         let canonical = known.names[0];
