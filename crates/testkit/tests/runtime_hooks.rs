@@ -164,6 +164,7 @@ fn failing_create_runtime_hook_fails_create_and_leaves_nothing() {
         stderr.contains("hook-says-no"),
         "the hook's message: {stderr}"
     );
+    // Wharf names the hook's kind; runc 1.1 says only "hook #0".
     assert!(
         stderr.contains("createRuntime"),
         "the hook's kind: {stderr}"
