@@ -255,12 +255,21 @@ fn stage2(ctx: &InitContext<'_>, chan: &Channel) -> Result<Infallible, InitError
         .map_err(errno("clear the parent death signal"))?;
     chan.send(&Message::Ready)?;
 
-    wait_for_start(ctx)?;
-    if let Some(start_container) = hooks.and_then(|h| h.start_container().as_ref()) {
-        let state = crate::create::hook_state(ctx.id, host_pid, ctx.bundle, "running");
-        hooks::run("startContainer", Some(start_container), &state)?;
+    let started = (|| {
+        wait_for_start(ctx)?;
+        if let Some(start_container) = hooks.and_then(|h| h.start_container().as_ref()) {
+            let state = crate::create::hook_state(ctx.id, host_pid, ctx.bundle, "running");
+            hooks::run("startContainer", Some(start_container), &state)?;
+        }
+        exec_final(late_filter, ctx.preserve_fds, target)
+    })();
+    if let Err(e) = &started {
+        // `create` has returned and nobody reads the channel any more: as
+        // runc does, say it on the container's stderr, where the engine
+        // looks.
+        eprintln!("wharf init: {}", error_chain(e));
     }
-    exec_final(late_filter, ctx.preserve_fds, target)
+    started
 }
 
 /// Switches to the process's identity and loads its seccomp filter, in the
