@@ -181,3 +181,38 @@ fn hook_timeout_kills_the_hook_and_fails_create() {
         "the error names the timeout: {stderr}"
     );
 }
+
+#[test]
+fn failing_start_container_hook_stops_the_container_and_says_why() {
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = Bundle::new().expect("bundle");
+    bundle.set_probe_args(&["sleep", "60"]).expect("config");
+    edit_spec(&mut bundle, |v| {
+        v["hooks"] = json!({ "startContainer": [{
+            "path": "/bin/busybox",
+            "args": ["busybox", "sh", "-c", "echo start-hook-says-no >&2; exit 4"],
+        }]});
+    })
+    .expect("config");
+    let id = rt.unique_id("badstart");
+    let out = rt.create(&bundle, &id).expect("create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // `start` has returned by the time the hook runs in init (runc's does
+    // too); the container stops without running its process (runtime
+    // spec, "Lifecycle"), and the hook's message reaches the container's
+    // stderr, where an engine reads it.
+    let _ = rt.start(&id).expect("start");
+    rt.wait_status(&id, "stopped").expect("stopped");
+    let stderr = rt.container_stderr(&id);
+    assert!(stderr.contains("start-hook-says-no"), "{stderr:?}");
+    assert!(
+        !rt.container_stdout(&id).contains('{'),
+        "the process did not run"
+    );
+    rt.run_ok(&["delete", &id]).expect("delete");
+    assert_no_leaks(&id, Some(bundle.path()));
+}
