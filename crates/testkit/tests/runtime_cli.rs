@@ -501,3 +501,32 @@ fn delete_of_a_running_container_needs_force() {
     assert!(rt.state(&id).is_err());
     assert_no_leaks(&id, Some(bundle.path()));
 }
+
+#[test]
+fn delete_of_a_created_container_needs_no_force() {
+    let rt = Runtime::new().expect("runtime");
+    let bundle = sleeper();
+    let id = rt.unique_id("delete-created");
+    create_ok(&rt, &bundle, &id);
+    let pid = rt.state(&id).expect("state").pid.expect("pid");
+    rt.run_ok(&["delete", &id])
+        .expect("delete a created container");
+    assert!(rt.state(&id).is_err());
+    assert!(!pid_alive(i64::from(pid)), "init {pid} killed");
+    assert_no_leaks(&id, Some(bundle.path()));
+}
+
+#[test]
+fn kill_of_a_created_container_stops_it() {
+    let rt = Runtime::new().expect("runtime");
+    let bundle = sleeper();
+    let id = rt.unique_id("kill-created");
+    create_ok(&rt, &bundle, &id);
+    rt.run_ok(&["kill", &id, "KILL"])
+        .expect("kill a created container");
+    rt.wait_status(&id, "stopped").expect("stopped");
+    let err = stderr_of(&rt, &["start", &id]);
+    assert!(err.contains(&id), "start of a stopped container: {err}");
+    rt.run_ok(&["delete", &id]).expect("delete");
+    assert_no_leaks(&id, Some(bundle.path()));
+}

@@ -263,3 +263,63 @@ fn exec_in_a_stopped_container_fails_clearly() {
         "nothing ran"
     );
 }
+
+#[test]
+fn exec_additional_gids_and_no_new_privs() {
+    let t = Target::new("exec-gids");
+    let r = report_in(&t.exec_ok(
+        &[
+            "--user",
+            "1000:1000",
+            "--additional-gids",
+            "100",
+            "--additional-gids",
+            "5",
+            "--no-new-privs",
+        ],
+        &["/bin/wharf-probe", "report"],
+    ));
+    let mut groups = r.groups.clone();
+    groups.sort();
+    assert_eq!(groups, [5, 100]);
+    assert!(r.no_new_privs);
+}
+
+#[test]
+fn exec_preserve_fds_passes_an_extra_descriptor() {
+    let t = Target::new("exec-fds");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("exec-passed.txt");
+    fs::write(&file, "x").expect("file");
+    let cmd = t.rt.command(&[
+        "exec",
+        "--preserve-fds",
+        "1",
+        &t.id,
+        "/bin/wharf-probe",
+        "report",
+    ]);
+    // The shell opens the file as descriptor 3, then becomes the runtime.
+    let mut sh = std::process::Command::new("/bin/sh");
+    sh.arg("-c")
+        .arg("exec 3<\"$0\"; exec \"$@\"")
+        .arg(&file)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    let out =
+        wharf_testkit::output_with_timeout(&mut sh, dir.path(), "exec", Duration::from_secs(60))
+            .expect("exec");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = report_in(&stdout);
+    let target = r
+        .fds
+        .get(&3)
+        .unwrap_or_else(|| panic!("no fd 3: {:?}", r.fds));
+    assert!(target.ends_with("exec-passed.txt"), "fd 3 is {target}");
+    assert!(!r.fds.contains_key(&4), "only one passed: {:?}", r.fds);
+}
