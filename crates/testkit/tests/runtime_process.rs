@@ -496,3 +496,55 @@ fn readonly_rootfs_true_and_false() {
         assert_no_leaks(&id, Some(bundle.path()));
     }
 }
+
+/// Runs a bundle that must fail to start; returns the runtime's stderr.
+fn run_fails(rt: &Runtime, bundle: &Bundle, tag: &str) -> String {
+    let id = rt.unique_id(tag);
+    let out = rt.run_container(bundle, &id).expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!out.status.success(), "{tag} should fail: {stdout}");
+    assert!(!stdout.contains('{'), "the process did not run: {stdout}");
+    assert!(rt.state(&id).is_err(), "nothing left");
+    assert_no_leaks(&id, Some(bundle.path()));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn rlimit_above_the_hard_limit_fails_clearly() {
+    // Raising a hard limit needs CAP_SYS_RESOURCE, which root lacks here.
+    let host = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    let Some(hard) = host.maximum else {
+        return; // unlimited: nothing to exceed
+    };
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = Bundle::new().expect("bundle");
+    edit_spec(&mut bundle, |v| {
+        v["process"]["rlimits"] = json!([
+            { "type": "RLIMIT_NOFILE", "soft": hard + 1, "hard": hard + 1 }
+        ]);
+    })
+    .expect("config");
+    let stderr = run_fails(&rt, &bundle, "rlimit-high");
+    assert!(stderr.to_lowercase().contains("rlimit"), "{stderr}");
+}
+
+#[test]
+fn lowering_oom_score_adj_fails_clearly() {
+    // Below the caller's value needs CAP_SYS_RESOURCE, which root lacks.
+    let now: i32 = std::fs::read_to_string("/proc/self/oom_score_adj")
+        .expect("oom_score_adj")
+        .trim()
+        .parse()
+        .expect("a number");
+    if now <= -1000 {
+        return;
+    }
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = Bundle::new().expect("bundle");
+    edit_spec(&mut bundle, |v| {
+        v["process"]["oomScoreAdj"] = json!(now - 100)
+    })
+    .expect("config");
+    let stderr = run_fails(&rt, &bundle, "oom-low");
+    assert!(stderr.contains("oom_score_adj"), "{stderr}");
+}
