@@ -530,3 +530,49 @@ fn kill_of_a_created_container_stops_it() {
     rt.run_ok(&["delete", &id]).expect("delete");
     assert_no_leaks(&id, Some(bundle.path()));
 }
+
+#[test]
+fn state_sees_an_init_killed_from_the_host() {
+    let rt = Runtime::new().expect("runtime");
+    let bundle = sleeper();
+    let id = rt.unique_id("hostkill");
+    create_ok(&rt, &bundle, &id);
+    rt.run_ok(&["start", &id]).expect("start");
+    let pid = rt.state(&id).expect("state").pid.expect("pid");
+    let pid = rustix::process::Pid::from_raw(pid).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("kill");
+    rt.wait_status(&id, "stopped").expect("stopped");
+    rt.run_ok(&["delete", &id]).expect("delete");
+    assert_no_leaks(&id, Some(bundle.path()));
+}
+
+#[test]
+fn exec_into_a_paused_container_is_refused() {
+    let rt = Runtime::new().expect("runtime");
+    let bundle = sleeper();
+    let id = rt.unique_id("exec-paused");
+    create_ok(&rt, &bundle, &id);
+    rt.run_ok(&["start", &id]).expect("start");
+    rt.run_ok(&["pause", &id]).expect("pause");
+    let err = stderr_of(&rt, &["exec", &id, "/bin/wharf-probe", "exit", "0"]);
+    assert!(err.contains("paused"), "says why: {err}");
+    rt.run_ok(&["resume", &id]).expect("resume");
+    rt.run_ok(&["exec", &id, "/bin/wharf-probe", "exit", "0"])
+        .expect("exec after resume");
+    rt.run_ok(&["delete", "--force", &id]).expect("delete");
+    assert_no_leaks(&id, Some(bundle.path()));
+}
+
+#[test]
+fn delete_force_of_a_paused_container() {
+    let rt = Runtime::new().expect("runtime");
+    let bundle = sleeper();
+    let id = rt.unique_id("delete-paused");
+    create_ok(&rt, &bundle, &id);
+    rt.run_ok(&["start", &id]).expect("start");
+    rt.run_ok(&["pause", &id]).expect("pause");
+    rt.run_ok(&["delete", "--force", &id])
+        .expect("delete --force");
+    assert!(rt.state(&id).is_err());
+    assert_no_leaks(&id, Some(bundle.path()));
+}
