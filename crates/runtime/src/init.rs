@@ -177,8 +177,18 @@ fn write_time_offsets(spec: &Spec) -> Result<(), InitError> {
         ));
     }
     if !text.is_empty() {
-        std::fs::write("/proc/self/timens_offsets", text)
-            .map_err(step("write /proc/self/timens_offsets"))?;
+        // Becoming root in a new user namespace changed our uid, which made
+        // us non-dumpable (prctl(2), PR_SET_DUMPABLE): /proc/self files then
+        // belong to the host's root, unmapped here, and the write is
+        // refused. Be dumpable for the write only.
+        use rustix::process::{dumpable_behavior, set_dumpable_behavior, DumpableBehavior};
+        let was = dumpable_behavior().map_err(errno("read the dumpable flag"))?;
+        set_dumpable_behavior(DumpableBehavior::Dumpable)
+            .map_err(errno("make init dumpable to write its time offsets"))?;
+        let written = std::fs::write("/proc/self/timens_offsets", text)
+            .map_err(step("write /proc/self/timens_offsets"));
+        set_dumpable_behavior(was).map_err(errno("restore the dumpable flag"))?;
+        written?;
     }
     Ok(())
 }
