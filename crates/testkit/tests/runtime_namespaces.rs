@@ -44,15 +44,7 @@ fn namespaces(v: &mut Value, list: &[(&str, Option<String>)]) {
 }
 
 fn run_report(rt: &Runtime, bundle: &Bundle, tag: &str) -> (Report, String) {
-    let id = rt.unique_id(tag);
-    let out = rt.run_container(bundle, &id).expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "run {tag} failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_no_leaks(&id, Some(bundle.path()));
+    let stdout = run_stdout(rt, bundle, tag);
     (report_in(&stdout), stdout)
 }
 
@@ -340,18 +332,7 @@ fn time_namespace_offsets_shift_the_clocks() {
     let host = |id| rustix::time::clock_gettime(id).tv_sec;
     let mono_before = host(rustix::time::ClockId::Monotonic);
     let boot_before = host(rustix::time::ClockId::Boottime);
-    let (_, stdout) = {
-        let id = rt.unique_id("timens");
-        let out = rt.run_container(&bundle, &id).expect("run");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "run: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_no_leaks(&id, Some(bundle.path()));
-        ((), stdout)
-    };
+    let stdout = run_stdout(&rt, &bundle, "timens");
     let mono_after = host(rustix::time::ClockId::Monotonic);
     let boot_after = host(rustix::time::ClockId::Boottime);
     let clock = action_in(&stdout);
@@ -398,4 +379,84 @@ fn hostname_and_domainname() {
         .to_string_lossy()
         .into_owned();
     assert_eq!(after, host_name, "host hostname unchanged");
+}
+
+#[test]
+fn kinds_left_out_are_the_hosts() {
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = Bundle::new().expect("bundle");
+    edit_spec(&mut bundle, |v| {
+        namespaces(v, &[("mount", None)]);
+        v.as_object_mut().unwrap().remove("hostname");
+    })
+    .expect("config");
+    let (r, _) = run_report(&rt, &bundle, "hostns");
+    for (oci, proc_name) in KINDS {
+        let host = ns_inode("self", proc_name);
+        let inside = r.namespaces.get(proc_name).copied();
+        if oci == "mount" {
+            assert_ne!(inside, host, "mount namespace is new");
+        } else {
+            assert_eq!(inside, host, "{oci} namespace is the host's");
+        }
+    }
+    assert_ne!(r.pid, 1, "in the host's pid namespace");
+}
+
+#[test]
+fn rootless_spec_runs_in_a_user_namespace() {
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = Bundle::new().expect("bundle");
+    let config = bundle.path().join("config.json");
+    std::fs::remove_file(&config).expect("remove config");
+    let b = bundle.path().to_string_lossy().into_owned();
+    rt.run_ok(&["spec", "--rootless", "--bundle", &b])
+        .expect("spec --rootless");
+    *bundle.spec_mut() = oci_spec::runtime::Spec::load(&config).expect("spec");
+    bundle.set_probe_args(&["report"]).expect("config");
+    edit_spec(&mut bundle, |v| v["process"]["terminal"] = json!(false)).expect("config");
+    let (r, _) = run_report(&rt, &bundle, "rootless");
+    assert_eq!(r.uid, 0);
+    assert_ne!(r.namespaces.get("user").copied(), ns_inode("self", "user"));
+    assert_eq!(r.pid, 1);
+}
+
+#[test]
+fn user_and_time_namespaces_together() {
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = Bundle::new().expect("bundle");
+    bundle.set_probe_args(&["clock"]).expect("config");
+    edit_spec(&mut bundle, |v| {
+        let ns = v["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.push(json!({ "type": "user" }));
+        ns.push(json!({ "type": "time" }));
+        id_mappings(v);
+        v["linux"]["timeOffsets"] = json!({ "boottime": { "secs": 86400, "nanosecs": 0 } });
+    })
+    .expect("config");
+    let before = rustix::time::clock_gettime(rustix::time::ClockId::Boottime).tv_sec;
+    let stdout = run_stdout(&rt, &bundle, "usertime");
+    let after = rustix::time::clock_gettime(rustix::time::ClockId::Boottime).tv_sec;
+    let boot = action_in(&stdout).data["boottime"]
+        .as_i64()
+        .expect("boottime");
+    assert!(
+        (before + 86400..=after + 86400).contains(&boot),
+        "boottime {boot} not host + 1 day"
+    );
+}
+
+/// Runs the bundle in the foreground; its stdout, after checking the exit
+/// status and that nothing leaked.
+fn run_stdout(rt: &Runtime, bundle: &Bundle, tag: &str) -> String {
+    let id = rt.unique_id(tag);
+    let out = rt.run_container(bundle, &id).expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "run {tag} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_no_leaks(&id, Some(bundle.path()));
+    stdout
 }
