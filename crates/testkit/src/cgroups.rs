@@ -4,10 +4,12 @@
 //! (`tools/cgroup2-vm.sh`) when the host is not pure v2.
 
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::leaks::host_mounts;
+use crate::paths::{bin_dir, probe_path, wharf_path};
 
 /// Set inside the cgroup2 guest (the same variable `wharf-cgroups`' tests
 /// use), so that a test there never starts another guest and knows it must
@@ -130,15 +132,39 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Runs the running test executable again inside the cgroup2 guest with
-/// `args` (a libtest filter and flags), with [`IN_GUEST_ENV`] set there
-/// (and `WHARF_BIN`, `WHARF_PROBE`, `WHARF_TEST_RUNTIME` passed on),
+/// `args` (a libtest filter and flags), with [`IN_GUEST_ENV`] set there,
 /// from the workspace root (the guest's read-write share), and returns
 /// what the harness printed and its status (the guest command's).
+///
+/// The test executable, `wharf` and the probe are copied first into a
+/// private directory next to them (removed afterwards) and run from there
+/// (`WHARF_BIN`, `WHARF_PROBE`; values already set are passed on as they
+/// are, as is `WHARF_TEST_RUNTIME`), so that a build replacing the shared
+/// binaries while the slow guest runs cannot pull them from under it.
 pub fn run_self_in_guest(args: &[&str]) -> std::io::Result<Output> {
-    let exe = std::env::current_exe()?;
     let root = workspace_root().canonicalize()?;
-    Command::new(root.join("tools/cgroup2-vm.sh"))
-        .arg(&exe)
+    let stage = StageDir(
+        bin_dir()
+            .map_err(io::Error::other)?
+            .join(format!("cgroup2-guest-{}", std::process::id())),
+    );
+    fs::create_dir_all(&stage.0)?;
+    let copy = |from: PathBuf, name: &str| -> std::io::Result<PathBuf> {
+        let to = stage.0.join(name);
+        fs::copy(from, &to)?;
+        Ok(to)
+    };
+    let exe = copy(std::env::current_exe()?, "test")?;
+    let mut cmd = Command::new(root.join("tools/cgroup2-vm.sh"));
+    for (var, name, path) in [
+        ("WHARF_BIN", "wharf", wharf_path()),
+        ("WHARF_PROBE", "wharf-probe", probe_path()),
+    ] {
+        if std::env::var_os(var).is_none() {
+            cmd.env(var, copy(path.map_err(io::Error::other)?, name)?);
+        }
+    }
+    cmd.arg(&exe)
         .args(args)
         .current_dir(&root)
         .env(IN_GUEST_ENV, "1")
@@ -147,6 +173,15 @@ pub fn run_self_in_guest(args: &[&str]) -> std::io::Result<Output> {
             format!("{IN_GUEST_ENV} RUST_BACKTRACE WHARF_BIN WHARF_PROBE WHARF_TEST_RUNTIME"),
         )
         .output()
+}
+
+/// A directory removed with its contents on drop.
+struct StageDir(PathBuf);
+
+impl Drop for StageDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
 }
 
 /// The number of passed and failed tests in libtest's `test result:` line.
