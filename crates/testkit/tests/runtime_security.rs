@@ -221,6 +221,34 @@ fn cve_2024_21626_only_preserved_fds_pass() {
     assert!(extra[0].starts_with("3 -> "), "{extra:?}");
     assert!(!r.fds.contains_key(&4), "fd 4 (a host directory) leaked");
     assert_no_leaks(&id, Some(bundle.path()));
+
+    // The same through exec, into a running container.
+    bundle.set_probe_args(&["sleep", "60"]).unwrap();
+    let id = rt.unique_id("execpreserve");
+    assert!(rt.create(&bundle, &id).unwrap().status.success());
+    rt.run_ok(&["start", &id]).unwrap();
+    let runtime = rt.command(&[
+        "exec",
+        "--preserve-fds",
+        "1",
+        &id,
+        "/bin/wharf-probe",
+        "report",
+    ]);
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.args(["-c", r#"exec 3</etc/hostname 4</etc; exec "$@""#, "sh"])
+        .arg(runtime.get_program())
+        .args(runtime.get_args());
+    let out =
+        wharf_testkit::output_with_timeout(&mut cmd, io.path(), "exec", Duration::from_secs(60))
+            .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = report_in(&String::from_utf8_lossy(&out.stdout));
+    let extra = extra_fds(&r);
+    assert_eq!(extra.len(), 1, "exec: only fd 3 is preserved: {extra:?}");
+    assert!(extra[0].starts_with("3 -> "), "{extra:?}");
+    rt.run_ok(&["delete", "--force", &id]).unwrap();
+    assert_no_leaks(&id, Some(bundle.path()));
 }
 
 /// A cwd reached through /proc/self/fd/N is either refused or inside the
@@ -490,10 +518,9 @@ fn runtime_spec_defaults_confine_the_container() {
 #[test]
 fn pids_limit_contains_a_fork_bomb() {
     let rt = Runtime::new().unwrap();
-    let mut bundle = Bundle::new().unwrap();
+    let mut bundle = runtime_spec_bundle(&rt, &["/bin/wharf-probe", "forkbomb", "1000"]);
     edit(&mut bundle, |s| {
         s["linux"]["resources"]["pids"] = json!({"limit": 20});
-        s["process"]["args"] = json!(["/bin/wharf-probe", "forkbomb", "1000"]);
     });
     let id = rt.unique_id("bomb");
     let out = rt.run_container(&bundle, &id).unwrap();
@@ -513,11 +540,10 @@ fn pids_limit_contains_a_fork_bomb() {
 #[test]
 fn memory_limit_oom_kills_inside_only() {
     let rt = Runtime::new().unwrap();
-    let mut bundle = Bundle::new().unwrap();
+    let mut bundle = runtime_spec_bundle(&rt, &["/bin/wharf-probe", "alloc", "256"]);
     let limit = 32 * 1024 * 1024;
     edit(&mut bundle, |s| {
         s["linux"]["resources"]["memory"] = json!({"limit": limit, "swap": limit});
-        s["process"]["args"] = json!(["/bin/wharf-probe", "alloc", "256"]);
     });
     let id = rt.unique_id("oom");
     let out = rt.run_container(&bundle, &id).unwrap();
