@@ -177,20 +177,27 @@ fn write_time_offsets(spec: &Spec) -> Result<(), InitError> {
         ));
     }
     if !text.is_empty() {
-        // Becoming root in a new user namespace changed our uid, which made
-        // us non-dumpable (prctl(2), PR_SET_DUMPABLE): /proc/self files then
-        // belong to the host's root, unmapped here, and the write is
-        // refused. Be dumpable for the write only.
-        use rustix::process::{dumpable_behavior, set_dumpable_behavior, DumpableBehavior};
-        let was = dumpable_behavior().map_err(errno("read the dumpable flag"))?;
-        set_dumpable_behavior(DumpableBehavior::Dumpable)
-            .map_err(errno("make init dumpable to write its time offsets"))?;
-        let written = std::fs::write("/proc/self/timens_offsets", text)
-            .map_err(step("write /proc/self/timens_offsets"));
-        set_dumpable_behavior(was).map_err(errno("restore the dumpable flag"))?;
-        written?;
+        write_own_proc_file(
+            "timens_offsets",
+            &text,
+            "write /proc/self/timens_offsets".into(),
+        )?;
     }
     Ok(())
+}
+
+/// Writes `/proc/self/<name>`. Becoming root in a new user namespace
+/// changed our uid, which made us non-dumpable (prctl(2),
+/// PR_SET_DUMPABLE): /proc/self files then belong to the host's root,
+/// unmapped there, and the write is refused. Be dumpable for the write only.
+fn write_own_proc_file(name: &str, text: &str, what: String) -> Result<(), InitError> {
+    use rustix::process::{dumpable_behavior, set_dumpable_behavior, DumpableBehavior};
+    let was = dumpable_behavior().map_err(errno("read the dumpable flag"))?;
+    set_dumpable_behavior(DumpableBehavior::Dumpable)
+        .map_err(errno(format!("make init dumpable to {what}")))?;
+    let written = std::fs::write(format!("/proc/self/{name}"), text).map_err(step(what));
+    set_dumpable_behavior(was).map_err(errno("restore the dumpable flag"))?;
+    written
 }
 
 /// Stage 2, the container's init. Returns only with an error.
@@ -210,8 +217,11 @@ fn stage2(ctx: &InitContext<'_>, chan: &Channel) -> Result<Infallible, InitError
         .expect("validated: process is present");
     if let Some(adj) = process.oom_score_adj() {
         // The host's /proc is still mounted here and /proc/self is us.
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .map_err(step(format!("set oom_score_adj to {adj}")))?;
+        write_own_proc_file(
+            "oom_score_adj",
+            &adj.to_string(),
+            format!("set oom_score_adj to {adj}"),
+        )?;
     }
     let cfg = RootfsConfig {
         spec,
