@@ -460,3 +460,53 @@ fn run_stdout(rt: &Runtime, bundle: &Bundle, tag: &str) -> String {
     assert_no_leaks(&id, Some(bundle.path()));
     stdout
 }
+
+fn userns_bundle() -> Bundle {
+    let mut bundle = Bundle::new().expect("bundle");
+    edit_spec(&mut bundle, |v| {
+        v["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({ "type": "user" }));
+        id_mappings(v);
+    })
+    .expect("config");
+    bundle
+}
+
+#[test]
+fn user_namespace_with_oom_score_adj_and_rlimits() {
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = userns_bundle();
+    edit_spec(&mut bundle, |v| {
+        v["process"]["oomScoreAdj"] = json!(300);
+        v["process"]["rlimits"] = json!([{ "type": "RLIMIT_NOFILE", "soft": 100, "hard": 200 }]);
+    })
+    .expect("config");
+    let (r, _) = run_report(&rt, &bundle, "userns-oom");
+    assert_eq!(r.oom_score_adj, Some(300));
+    assert_eq!(r.rlimits["RLIMIT_NOFILE"].soft, Some(100));
+    assert_eq!(r.uid, 0);
+}
+
+#[test]
+fn exec_into_a_user_namespace_container() {
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = userns_bundle();
+    bundle.set_probe_args(&["sleep", "60"]).expect("config");
+    let (id, pid) = start_holder(&rt, &bundle, "userns-exec");
+    let out = rt
+        .run_ok(&["exec", &id, "/bin/wharf-probe", "report"])
+        .expect("exec");
+    let r = report_in(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(r.uid, 0, "root inside");
+    for ns in ["user", "pid", "mnt", "net"] {
+        assert_eq!(
+            r.namespaces.get(ns).copied(),
+            ns_inode(&pid.to_string(), ns),
+            "{ns} of init"
+        );
+    }
+    rt.run_ok(&["delete", "--force", &id]).expect("delete");
+    assert_no_leaks(&id, Some(bundle.path()));
+}
