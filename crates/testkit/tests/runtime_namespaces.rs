@@ -510,3 +510,59 @@ fn exec_into_a_user_namespace_container() {
     rt.run_ok(&["delete", "--force", &id]).expect("delete");
     assert_no_leaks(&id, Some(bundle.path()));
 }
+
+#[test]
+fn user_namespace_with_a_non_root_user_and_a_terminal() {
+    use wharf_testkit::console::read_master_until;
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = userns_bundle();
+    bundle
+        .set_args(&[
+            "/bin/sh",
+            "-c",
+            "/bin/wharf-probe tty; /bin/wharf-probe report",
+        ])
+        .expect("config");
+    edit_spec(&mut bundle, |v| {
+        v["process"]["terminal"] = json!(true);
+        v["process"]["user"] = json!({ "uid": 1000, "gid": 1000, "additionalGids": [100] });
+    })
+    .expect("config");
+    let console = wharf_testkit::ConsoleSocket::new().expect("console");
+    let receiver = console.receive_in_background().expect("listen");
+    let id = rt.unique_id("userns-tty");
+    rt.track(&id);
+    let b = bundle.path().to_string_lossy().into_owned();
+    let sock = console.path().to_string_lossy().into_owned();
+    let out = rt
+        .run(&["create", "--bundle", &b, "--console-socket", &sock, &id])
+        .expect("create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (master, _) = receiver.join().expect("receiver").expect("pty master");
+    let keep = master.try_clone().expect("dup");
+    let pid = rt.state(&id).expect("state").pid.expect("pid");
+    rt.run_ok(&["start", &id]).expect("start");
+    // Read until the container's side closes (EIO on the master).
+    let text = read_master_until(master, "", Duration::from_secs(30));
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| l.starts_with('{'))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text:?}");
+    let tty: serde_json::Value = serde_json::from_str(lines[0]).expect("tty");
+    assert_eq!(tty["stdin"], json!(true), "{tty}");
+    let r: Report = serde_json::from_str(lines[1]).expect("report");
+    assert_eq!((r.uid, r.gid), (1000, 1000));
+    assert_eq!(r.groups, [100]);
+    let uids = status_field(pid, "Uid");
+    assert_eq!(uids.first().map(String::as_str), Some("101000"), "{uids:?}");
+    rt.wait_status(&id, "stopped").expect("stopped");
+    drop(keep);
+    rt.run_ok(&["delete", &id]).expect("delete");
+    assert_no_leaks(&id, Some(bundle.path()));
+}
