@@ -216,3 +216,73 @@ fn failing_start_container_hook_stops_the_container_and_says_why() {
     rt.run_ok(&["delete", &id]).expect("delete");
     assert_no_leaks(&id, Some(bundle.path()));
 }
+
+#[test]
+fn hooks_of_a_user_namespace_container() {
+    use std::os::unix::fs::PermissionsExt;
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = Bundle::new().expect("bundle");
+    bundle.set_probe_args(&["exit", "0"]).expect("config");
+    let out_dir = bundle.path().join("hooks-out");
+    fs::create_dir(&out_dir).expect("out dir");
+    // Container-side hooks write as the container's root, a mapped uid.
+    fs::set_permissions(&out_dir, fs::Permissions::from_mode(0o777)).expect("chmod");
+    // Host hooks create it as the host's root: let the mapped one append.
+    fs::write(out_dir.join("order"), "").expect("order");
+    fs::set_permissions(out_dir.join("order"), fs::Permissions::from_mode(0o666)).expect("chmod");
+    // The root filesystem belongs to the host's root, unmapped in the
+    // container: the mount point must exist already.
+    fs::create_dir(bundle.rootfs().join("hooks-out")).expect("mount point");
+    let host = out_dir.to_string_lossy().into_owned();
+    edit_spec(&mut bundle, |v| {
+        v["linux"]["namespaces"]
+            .as_array_mut()
+            .expect("namespaces")
+            .push(json!({ "type": "user" }));
+        let map = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+        v["linux"]["uidMappings"] = map.clone();
+        v["linux"]["gidMappings"] = map;
+        v["mounts"].as_array_mut().expect("mounts").push(json!({
+            "destination": INSIDE, "type": "bind", "source": host, "options": ["rbind", "rw"]
+        }));
+        v["hooks"] = json!({
+            "createRuntime": [recording_hook("createRuntime", BUSYBOX, &host)],
+            "createContainer": [recording_hook("createContainer", BUSYBOX, &host)],
+            "startContainer": [recording_hook("startContainer", "/bin/busybox", INSIDE)],
+            "poststop": [recording_hook("poststop", BUSYBOX, &host)],
+        });
+    })
+    .expect("config");
+    let id = rt.unique_id("userns-hooks");
+    let out = rt.create(&bundle, &id).expect("create");
+    assert!(
+        out.status.success(),
+        "create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    rt.run_ok(&["start", &id]).expect("start");
+    rt.wait_status(&id, "stopped").expect("stopped");
+    rt.run_ok(&["delete", &id]).expect("delete");
+    assert_no_leaks(&id, Some(bundle.path()));
+    let order = fs::read_to_string(out_dir.join("order")).unwrap_or_default();
+    assert_eq!(
+        order.lines().collect::<Vec<_>>(),
+        [
+            "createRuntime",
+            "createContainer",
+            "startContainer",
+            "poststop"
+        ],
+        "container stderr: {}",
+        rt.container_stderr(&id)
+    );
+    for name in [
+        "createRuntime",
+        "createContainer",
+        "startContainer",
+        "poststop",
+    ] {
+        let state = read_json(&out_dir.join(format!("{name}.json")));
+        assert_eq!(state["id"], json!(id), "{name}: {state}");
+    }
+}
