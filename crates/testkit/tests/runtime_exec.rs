@@ -323,3 +323,62 @@ fn exec_preserve_fds_passes_an_extra_descriptor() {
     assert!(target.ends_with("exec-passed.txt"), "fd 3 is {target}");
     assert!(!r.fds.contains_key(&4), "only one passed: {:?}", r.fds);
 }
+
+#[test]
+fn exec_detached_terminal_without_a_console_socket_fails_clearly() {
+    // In the foreground a runtime may hold the pty itself and copy it to
+    // its own stdio (runc does); detached, nobody would, so it is refused.
+    let t = Target::new("exec-notty");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("process.json");
+    let process = json!({
+        "terminal": true,
+        "user": { "uid": 0, "gid": 0 },
+        "args": ["/bin/wharf-probe", "report"],
+        "cwd": "/",
+    });
+    fs::write(&path, process.to_string()).expect("process.json");
+    let p = path.to_string_lossy().into_owned();
+    let out = t.exec(&["--detach", "--process", &p], &[]);
+    assert!(!out.status.success(), "a terminal needs a console socket");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("console"), "says why: {stderr}");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains('{'),
+        "nothing ran"
+    );
+}
+
+#[test]
+fn exec_relative_pid_file_is_from_the_callers_directory() {
+    let t = Target::new("exec-relpid");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = t.rt.command(&[
+        "exec",
+        "--detach",
+        "--pid-file",
+        "rel.pid",
+        &t.id,
+        "/bin/wharf-probe",
+        "sleep",
+        "60",
+    ]);
+    cmd.current_dir(dir.path());
+    let out =
+        wharf_testkit::output_with_timeout(&mut cmd, dir.path(), "exec", Duration::from_secs(60))
+            .expect("exec");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pid: i32 = fs::read_to_string(dir.path().join("rel.pid"))
+        .expect("pid file in the caller's directory")
+        .trim()
+        .parse()
+        .expect("a pid");
+    assert_eq!(
+        ns_inode(&pid.to_string(), "pid"),
+        ns_inode(&t.pid.to_string(), "pid")
+    );
+}
