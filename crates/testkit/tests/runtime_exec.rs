@@ -382,3 +382,19 @@ fn exec_relative_pid_file_is_from_the_callers_directory() {
         ns_inode(&t.pid.to_string(), "pid")
     );
 }
+
+#[test]
+fn exec_tty_in_the_foreground_proxies_the_pty() {
+    // Without --console-socket the runtime holds the master and copies it
+    // to its own stdio. (runc does too, but only from a terminal: it opens
+    // /dev/tty, which a test has not.)
+    if std::env::var_os("WHARF_TEST_RUNTIME").is_some() {
+        return;
+    }
+    let t = Target::new("exec-proxy");
+    let stdout = t.exec_ok(&["--tty"], &["/bin/wharf-probe", "tty"]);
+    let tty = action_in(&stdout);
+    assert_eq!(tty.data["stdin"], json!(true), "{stdout:?}");
+    assert_eq!(tty.data["stdout"], json!(true));
+    assert_eq!(tty.data["stderr"], json!(true));
+}
