@@ -250,40 +250,62 @@ fn block_io_weight_is_set_or_refused_by_name() {
     edit(&mut bundle, |s| {
         s["linux"]["resources"]["blockIO"] = json!({"weight": 500});
     });
-    // Where the host's IO scheduler offers a weight, and what 500 reads as.
-    let (ctrl, root) = if v2 {
-        ("", v2_mount().unwrap())
+    // The weight files exist only below the root, and only with an IO
+    // scheduler (bfq) or controller (iocost) that weighs: look in the
+    // container's own cgroup. The value as each file spells 500.
+    let (ctrl, files) = if v2 {
+        (
+            "",
+            [
+                ("io.bfq.weight", "default 500"),
+                ("io.weight", "default 4950"),
+            ],
+        )
     } else {
-        ("blkio", v1_mount("blkio").unwrap())
+        (
+            "blkio",
+            [("blkio.bfq.weight", "500"), ("blkio.weight", "500")],
+        )
     };
-    let file = if v2 {
-        [
-            ("io.bfq.weight", "default 500"),
-            ("io.weight", "default 4950"),
-        ]
-    } else {
-        [("blkio.bfq.weight", "500"), ("blkio.weight", "500")]
-    }
-    .into_iter()
-    .find(|(f, _)| root.join(f).exists());
+    let inside: Vec<String> = files
+        .iter()
+        .map(|(f, v)| inside_path(&want(ctrl, f, v)))
+        .collect();
+    let args = cat_args(&inside);
+    edit(&mut bundle, |s| s["process"]["args"] = json!(args));
     let id = rt.unique_id("weight");
-    match file {
-        Some((f, value)) => check_files(&rt, bundle, &id, &[want(ctrl, f, value)]),
-        None => {
-            let out = rt.run_container(&bundle, &id).unwrap();
-            let err = String::from_utf8_lossy(&out.stderr);
-            if out.status.success() {
-                println!(
-                    "skipped: the host's IO scheduler offers no blkio weight file under {} \
-                     and the runtime accepted weight 500 without one",
-                    root.display()
-                );
-            } else {
-                assert!(err.contains("weight"), "error names the weight: {err}");
-            }
-            assert_no_leaks(&id, Some(bundle.path()));
-        }
+    let out = rt.create(&bundle, &id).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        assert!(err.contains("weight"), "the error names the weight: {err}");
+        assert_no_leaks(&id, Some(bundle.path()));
+        return;
     }
+    let pid = rt.state(&id).unwrap().pid.unwrap().to_string();
+    let dir = cgroup_dir(&pid, ctrl).unwrap();
+    match files.into_iter().find(|(f, _)| dir.join(f).exists()) {
+        Some((f, value)) => {
+            assert_eq!(first_line(&dir.join(f)).as_deref(), Some(value), "{f}");
+            rt.run_ok(&["start", &id]).unwrap();
+            rt.wait_status(&id, "stopped").unwrap();
+            let seen = parse_cat(&rt.container_stdout(&id));
+            let path = inside_path(&want(ctrl, f, value));
+            assert_eq!(
+                seen.get(&path).map(String::as_str),
+                Some(value),
+                "inside {path}"
+            );
+            println!("{f} reads {value} on the host and inside");
+        }
+        None => println!(
+            "skipped: no blkio weight file in {} (no weighing IO scheduler); \
+             the runtime accepted weight 500 without one",
+            dir.display()
+        ),
+    }
+    rt.run_ok(&["delete", "--force", &id]).unwrap();
+    assert!(!dir.exists(), "{} left after delete", dir.display());
+    assert_no_leaks(&id, Some(bundle.path()));
 }
 
 #[test]
