@@ -54,11 +54,29 @@ pub fn leaks(id: &str, bundle: Option<&Path>) -> Vec<String> {
             .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
             .unwrap_or_default();
         let cgroup = fs::read_to_string(dir.join("cgroup")).unwrap_or_default();
+        if orphan_zombie(&dir) {
+            // Dead, holding nothing but its pid, waiting for pid 1 to reap
+            // it (this sandbox's pid 1 reaps about every two seconds).
+            continue;
+        }
         if cmdline.contains(id) || cgroup.contains(id) {
             found.push(format!("process {name}: {}", cmdline.trim()));
         }
     }
     found
+}
+
+/// Whether the process at `dir` (/proc/<pid>) is a zombie whose parent is
+/// pid 1.
+fn orphan_zombie(dir: &Path) -> bool {
+    let Ok(stat) = fs::read_to_string(dir.join("stat")) else {
+        return false;
+    };
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return false;
+    };
+    let mut fields = rest.split_whitespace();
+    fields.next() == Some("Z") && fields.next() == Some("1")
 }
 
 /// Panics listing every leak of [`leaks`]. A process or mount may take a
