@@ -198,7 +198,12 @@ fn podman_run_interactive_tty() {
     cmd.args(["--quiet", "--return", "--command", &line, "/dev/null"]);
     let out = output_with_timeout(&mut cmd, &p.dir, "script", TIMEOUT).expect("run script");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("/dev/pts/"), "a pty inside: {text:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("/dev/pts/"),
+        "a pty inside: {text:?} (status {}, stderr {stderr:?})",
+        out.status
+    );
     assert!(text.contains("hello-from-tty"), "output: {text:?}");
     assert_eq!(
         out.status.code(),
