@@ -576,3 +576,37 @@ fn delete_force_of_a_paused_container() {
     assert!(rt.state(&id).is_err());
     assert_no_leaks(&id, Some(bundle.path()));
 }
+
+#[test]
+fn create_of_an_existing_id_is_refused_and_keeps_the_first() {
+    let rt = Runtime::new().expect("runtime");
+    let bundle = sleeper();
+    let id = rt.unique_id("twice");
+    create_ok(&rt, &bundle, &id);
+    let first = rt.state(&id).expect("state").pid;
+    let out = rt.create(&bundle, &id).expect("create again");
+    assert!(!out.status.success(), "a second create with the same id");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&id), "names the id: {err}");
+    let state = rt.state(&id).expect("first still there");
+    assert_eq!((state.status.as_str(), state.pid), ("created", first));
+    rt.run_ok(&["delete", &id]).expect("delete");
+    assert_no_leaks(&id, Some(bundle.path()));
+}
+
+#[test]
+fn invalid_container_ids_are_refused() {
+    let rt = Runtime::new().expect("runtime");
+    let bundle = sleeper();
+    let b = bundle.path().to_string_lossy().into_owned();
+    for id in ["../escape", "a/b", "", ".."] {
+        let out = rt.run(&["create", "--bundle", &b, id]).expect("create");
+        assert!(!out.status.success(), "id {id:?} accepted");
+    }
+    assert!(
+        !rt.root().parent().expect("dir").join("escape").exists(),
+        "nothing written outside the state root"
+    );
+    let list = rt.run_ok(&["list", "-q"]).expect("list");
+    assert!(String::from_utf8_lossy(&list.stdout).trim().is_empty());
+}
