@@ -398,3 +398,43 @@ fn exec_tty_in_the_foreground_proxies_the_pty() {
     assert_eq!(tty.data["stdout"], json!(true));
     assert_eq!(tty.data["stderr"], json!(true));
 }
+
+#[test]
+fn exec_gets_the_containers_seccomp_filter() {
+    const EXDEV: i64 = 18;
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = Bundle::new().expect("bundle");
+    bundle.set_probe_args(&["sleep", "60"]).expect("config");
+    wharf_testkit::host::edit_spec(&mut bundle, |v| {
+        v["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [
+                { "names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": EXDEV }
+            ]
+        });
+    })
+    .expect("config");
+    let id = rt.unique_id("exec-seccomp");
+    let out = rt.create(&bundle, &id).expect("create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    rt.run_ok(&["start", &id]).expect("start");
+    let out = rt
+        .run_ok(&["exec", &id, "/bin/wharf-probe", "report"])
+        .expect("exec report");
+    assert_eq!(
+        report_in(&String::from_utf8_lossy(&out.stdout)).seccomp,
+        Some(2)
+    );
+    let out = rt
+        .run(&["exec", &id, "/bin/wharf-probe", "mount-tmpfs", "/tmp"])
+        .expect("exec mount");
+    let result = action_in(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(result.errno, Some(EXDEV as i32), "{result:?}");
+    rt.run_ok(&["delete", "--force", &id]).expect("delete");
+    assert_no_leaks(&id, Some(bundle.path()));
+}

@@ -548,3 +548,38 @@ fn lowering_oom_score_adj_fails_clearly() {
     let stderr = run_fails(&rt, &bundle, "oom-low");
     assert!(stderr.contains("oom_score_adj"), "{stderr}");
 }
+
+#[test]
+fn seccomp_without_no_new_privileges_and_for_a_non_root_user() {
+    const EXDEV: i64 = 18;
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = Bundle::new().expect("bundle");
+    bundle
+        .set_args(&[
+            "/bin/sh",
+            "-c",
+            "/bin/wharf-probe report; /bin/wharf-probe mount-tmpfs /tmp; exit 0",
+        ])
+        .expect("config");
+    edit_spec(&mut bundle, |v| {
+        // Loading a filter without no_new_privs needs CAP_SYS_ADMIN: the
+        // runtime must load it before the user's capabilities are set.
+        v["process"]["noNewPrivileges"] = json!(false);
+        v["process"]["user"] = json!({ "uid": 1000, "gid": 1000 });
+        v["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [
+                { "names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": EXDEV }
+            ]
+        });
+    })
+    .expect("config");
+    let lines = json_lines(&run_ok(&rt, &bundle, "seccomp-nnp", &[]));
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let r: Report = serde_json::from_value(lines[0].clone()).expect("report");
+    assert_eq!(r.seccomp, Some(2));
+    assert!(!r.no_new_privs);
+    assert_eq!(r.uid, 1000);
+    assert_eq!(action(&lines[1]).errno, Some(EXDEV as i32));
+}
