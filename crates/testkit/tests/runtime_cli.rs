@@ -610,3 +610,34 @@ fn invalid_container_ids_are_refused() {
     let list = rt.run_ok(&["list", "-q"]).expect("list");
     assert!(String::from_utf8_lossy(&list.stdout).trim().is_empty());
 }
+
+#[test]
+fn run_in_the_foreground_with_a_terminal_proxies_the_pty() {
+    // `spec` then `run`, as in runc's README: the spec asks for a terminal
+    // and no --console-socket is given, so the runtime holds the pty and
+    // copies it to its stdio. (runc does too, but opens /dev/tty, which a
+    // test has not.)
+    if std::env::var_os("WHARF_TEST_RUNTIME").is_some() {
+        return;
+    }
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = Bundle::new().expect("bundle");
+    edit_spec(&mut bundle, |v| {
+        v["process"]["terminal"] = json!(true);
+        v["process"]["args"] = json!(["/bin/sh", "-c", "/bin/wharf-probe tty; exit 5"]);
+    })
+    .expect("config");
+    let id = rt.unique_id("run-tty");
+    let out = rt.run_container(&bundle, &id).expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tty = wharf_testkit::action_in(&stdout);
+    assert_eq!(tty.data["stdin"], json!(true), "{stdout:?}");
+    assert_eq!(tty.data["stdout"], json!(true));
+    assert_no_leaks(&id, Some(bundle.path()));
+}
