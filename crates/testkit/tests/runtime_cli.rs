@@ -641,3 +641,96 @@ fn run_in_the_foreground_with_a_terminal_proxies_the_pty() {
     assert_eq!(tty.data["stdout"], json!(true));
     assert_no_leaks(&id, Some(bundle.path()));
 }
+
+/// Spawns `args` of the runtime with its output in files of `dir`.
+fn spawn(rt: &Runtime, args: &[&str], dir: &Path) -> std::process::Child {
+    rt.command(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(fs::File::create(dir.join("out")).expect("out"))
+        .stderr(fs::File::create(dir.join("err")).expect("err"))
+        .spawn()
+        .expect("spawn runtime")
+}
+
+/// Waits for a child with a hang guard; kills it if the guard runs out.
+fn wait_child(child: &mut std::process::Child) -> Option<i32> {
+    let status = wait_for(Duration::from_secs(30), || child.try_wait().ok().flatten());
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    status.and_then(|s| s.code())
+}
+
+/// Waits until `pid` has a SIGTERM handler (SigCgt of /proc/PID/status),
+/// so a signal sent next reaches the trap, not the default action.
+fn wait_term_handler(pid: i32) {
+    let caught = wait_for(Duration::from_secs(30), || {
+        let mask = wharf_testkit::host::status_field(pid, "SigCgt");
+        let mask = u64::from_str_radix(mask.first()?, 16).ok()?;
+        let term = 1u64 << (rustix::process::Signal::TERM.as_raw() - 1);
+        (mask & term != 0).then_some(())
+    });
+    assert!(caught.is_some(), "{pid} never trapped SIGTERM");
+}
+
+/// A shell as init that exits 7 on SIGTERM (init ignores signals it has
+/// no handler for).
+const TRAP_TERM: &str =
+    "trap 'exit 7' TERM; while :; do /bin/wharf-probe sleep 0.1 >/dev/null; done";
+
+#[test]
+fn foreground_run_forwards_signals_to_init() {
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = Bundle::new().expect("bundle");
+    bundle
+        .set_args(&["/bin/sh", "-c", TRAP_TERM])
+        .expect("config");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let id = rt.unique_id("forward");
+    rt.track(&id);
+    let b = bundle.path().to_string_lossy().into_owned();
+    let mut child = spawn(&rt, &["run", "--bundle", &b, &id], dir.path());
+    let running = wait_for(Duration::from_secs(30), || {
+        rt.state(&id).ok().filter(|s| s.status == "running")
+    });
+    let init = running.and_then(|s| s.pid).expect("container running");
+    wait_term_handler(init);
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("signal run");
+    assert_eq!(
+        wait_child(&mut child),
+        Some(7),
+        "init got SIGTERM and exited 7"
+    );
+    assert_no_leaks(&id, Some(bundle.path()));
+}
+
+#[test]
+fn foreground_exec_forwards_signals() {
+    let rt = Runtime::new().expect("runtime");
+    let bundle = sleeper();
+    let id = rt.unique_id("exec-forward");
+    create_ok(&rt, &bundle, &id);
+    rt.run_ok(&["start", &id]).expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pid_file = dir.path().join("exec.pid");
+    let p = pid_file.to_string_lossy().into_owned();
+    let mut child = spawn(
+        &rt,
+        &["exec", "--pid-file", &p, &id, "/bin/sh", "-c", TRAP_TERM],
+        dir.path(),
+    );
+    let started = wait_for(Duration::from_secs(30), || {
+        fs::read_to_string(&pid_file)
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+    });
+    let exec_pid: i32 = started.expect("exec started").trim().parse().expect("pid");
+    wait_term_handler(exec_pid);
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("signal exec");
+    assert_eq!(wait_child(&mut child), Some(7), "the process got SIGTERM");
+    rt.run_ok(&["delete", "--force", &id]).expect("delete");
+    assert_no_leaks(&id, Some(bundle.path()));
+}
