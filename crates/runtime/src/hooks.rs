@@ -54,6 +54,17 @@ pub fn run(kind: &'static str, hooks: Option<&Vec<Hook>>, state: &[u8]) -> Resul
     Ok(())
 }
 
+/// Runs every one of `hooks`, even after one failed, and returns the
+/// failures: poststart and poststop hooks only warn, and "the remaining
+/// hooks and lifecycle continue" (runtime spec, config.md).
+pub fn run_each(kind: &'static str, hooks: Option<&Vec<Hook>>, state: &[u8]) -> Vec<HookError> {
+    hooks
+        .into_iter()
+        .flatten()
+        .filter_map(|hook| run_one(kind, hook, state).err())
+        .collect()
+}
+
 fn run_one(kind: &'static str, hook: &Hook, state: &[u8]) -> Result<(), HookError> {
     let path = hook.path().clone();
     let mut cmd = Command::new(&path);

@@ -137,8 +137,8 @@ impl Runtime {
         std::fs::remove_file(&fifo).map_err(io_err("remove exec fifo", &fifo))?;
         let spec = c.spec()?;
         if let Some(poststart) = spec.hooks().as_ref().and_then(|h| h.poststart().as_ref()) {
-            if let Err(e) = hooks::run("poststart", Some(poststart), &c.state_json(Status::Running))
-            {
+            let state = c.state_json(Status::Running);
+            for e in hooks::run_each("poststart", Some(poststart), &state) {
                 // A failing poststart hook is logged, not fatal (runtime spec).
                 log::warn(&crate::channel::error_chain(&e));
             }
@@ -200,7 +200,8 @@ impl Runtime {
             .and_then(|s| s.hooks().as_ref())
             .and_then(|h| h.poststop().as_ref())
         {
-            if let Err(e) = hooks::run("poststop", Some(poststop), &c.state_json(Status::Stopped)) {
+            let state = c.state_json(Status::Stopped);
+            for e in hooks::run_each("poststop", Some(poststop), &state) {
                 log::warn(&crate::channel::error_chain(&e));
             }
         }
