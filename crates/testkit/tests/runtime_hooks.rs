@@ -286,3 +286,51 @@ fn hooks_of_a_user_namespace_container() {
         assert_eq!(state["id"], json!(id), "{name}: {state}");
     }
 }
+
+#[test]
+fn failing_poststart_and_poststop_hooks_only_warn() {
+    // Runtime spec: a failing poststart or poststop hook is logged, and the
+    // lifecycle goes on.
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = Bundle::new().expect("bundle");
+    bundle.set_probe_args(&["sleep", "60"]).expect("config");
+    let out_dir = bundle.path().join("hooks-out");
+    fs::create_dir(&out_dir).expect("out dir");
+    let host = out_dir.to_string_lossy().into_owned();
+    let failing = json!({ "path": BUSYBOX, "args": ["busybox", "sh", "-c", "exit 9"] });
+    edit_spec(&mut bundle, |v| {
+        v["hooks"] = json!({
+            "poststart": [failing.clone(), recording_hook("poststart", BUSYBOX, &host)],
+            "poststop": [failing, recording_hook("poststop", BUSYBOX, &host)],
+        });
+    })
+    .expect("config");
+    let id = rt.unique_id("warn-hooks");
+    let out = rt.create(&bundle, &id).expect("create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let start = rt.start(&id).expect("start");
+    assert!(
+        start.status.success(),
+        "a failing poststart hook does not fail start: {}",
+        String::from_utf8_lossy(&start.stderr)
+    );
+    assert_eq!(rt.state(&id).expect("state").status, "running");
+    // Wharf warns on stderr naming the hook (runc logs it).
+    let warning = String::from_utf8_lossy(&start.stderr);
+    if std::env::var_os("WHARF_TEST_RUNTIME").is_none() {
+        assert!(warning.contains("poststart"), "a warning: {warning:?}");
+    }
+    rt.run_ok(&["delete", "--force", &id])
+        .expect("delete --force runs poststop");
+    assert_no_leaks(&id, Some(bundle.path()));
+    let order = fs::read_to_string(out_dir.join("order")).unwrap_or_default();
+    assert_eq!(
+        order.lines().collect::<Vec<_>>(),
+        ["poststart", "poststop"],
+        "the hooks after a failed one still run"
+    );
+}
