@@ -334,3 +334,35 @@ fn failing_poststart_and_poststop_hooks_only_warn() {
         "the hooks after a failed one still run"
     );
 }
+
+#[test]
+fn hooks_get_their_args_argv0_and_env_only() {
+    let rt = Runtime::new().expect("runtime");
+    let mut bundle = Bundle::new().expect("bundle");
+    bundle.set_probe_args(&["exit", "0"]).expect("config");
+    let out = bundle.path().join("hook-env.txt");
+    let o = out.to_string_lossy().into_owned();
+    edit_spec(&mut bundle, |v| {
+        v["hooks"] = json!({ "createRuntime": [{
+            "path": BUSYBOX,
+            // argv[0] "sh" picks busybox's applet; $0 is the next one.
+            "args": ["sh", "-c", format!("echo \"$0|$A|${{HOME:-unset}}\" > {o}"), "zero"],
+            "env": ["A=from-hook-env"],
+        }]});
+    })
+    .expect("config");
+    let id = rt.unique_id("hook-env");
+    let run = rt.run_container(&bundle, &id).expect("run");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_no_leaks(&id, Some(bundle.path()));
+    let text = fs::read_to_string(&out).expect("hook output");
+    assert_eq!(
+        text.trim(),
+        "zero|from-hook-env|unset",
+        "the runtime's env is not passed on"
+    );
+}
