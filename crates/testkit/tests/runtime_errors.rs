@@ -283,3 +283,24 @@ fn exec_of_a_missing_binary_leaves_the_container_running() {
     rt.run_ok(&["delete", "--force", &id]).unwrap();
     assert_no_leaks(&id, Some(bundle.path()));
 }
+
+#[test]
+fn cgroups_path_climbing_out() {
+    broken_create("cgclimb", &["cgroupsPath", "'..'"], |s| {
+        s["linux"]["cgroupsPath"] = json!("/../../../etc");
+    });
+}
+
+#[test]
+fn cpuset_of_a_cpu_that_does_not_exist() {
+    broken_create("cpuset", &["cpuset.cpus", "cpus"], |s| {
+        s["linux"]["resources"]["cpu"] = json!({"cpus": "4095"});
+    });
+}
+
+#[test]
+fn cpu_quota_below_the_kernel_minimum() {
+    broken_create("quota", &["cfs_quota_us", "cpu.max", "quota"], |s| {
+        s["linux"]["resources"]["cpu"] = json!({"quota": 1, "period": 100000});
+    });
+}
