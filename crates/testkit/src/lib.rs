@@ -14,6 +14,9 @@
 //! - [`cgroups`] finds a process's cgroup directories on the host and runs
 //!   the calling test binary again in the pure cgroup v2 guest
 //!   (`tools/cgroup2-vm.sh`).
+//! - [`ConsoleSocket`] is the receiving end of `--console-socket`; [`host`]
+//!   edits a spec as JSON and reads namespaces and `/proc` status from the
+//!   host; [`report_in`] / [`action_in`] find the probe's JSON in output.
 //!
 //! The kit knows the runtime only through its command line, so it depends on
 //! no other Wharf crate.
