@@ -438,3 +438,24 @@ fn exec_gets_the_containers_seccomp_filter() {
     rt.run_ok(&["delete", "--force", &id]).expect("delete");
     assert_no_leaks(&id, Some(bundle.path()));
 }
+
+#[test]
+fn exec_env_starts_from_the_spec_and_env_flags_override() {
+    let t = Target::new("exec-env");
+    let r = report_in(&t.exec_ok(
+        &["--env", "TERM=dumb", "--env", "EXTRA=1"],
+        &["/bin/wharf-probe", "report"],
+    ));
+    let spec_path = t
+        .bundle
+        .spec()
+        .process()
+        .as_ref()
+        .and_then(|p| p.env().as_ref())
+        .and_then(|env| env.iter().find_map(|e| e.strip_prefix("PATH=")))
+        .expect("the spec sets PATH")
+        .to_string();
+    assert_eq!(r.env_var("PATH"), Some(spec_path.as_str()), "from the spec");
+    assert_eq!(r.env_var("TERM"), Some("dumb"), "--env overrides the spec");
+    assert_eq!(r.env_var("EXTRA"), Some("1"));
+}
