@@ -734,3 +734,17 @@ fn foreground_exec_forwards_signals() {
     rt.run_ok(&["delete", "--force", &id]).expect("delete");
     assert_no_leaks(&id, Some(bundle.path()));
 }
+
+#[test]
+fn ps_of_a_created_container_lists_its_init() {
+    let rt = Runtime::new().expect("runtime");
+    let bundle = sleeper();
+    let id = rt.unique_id("ps-created");
+    create_ok(&rt, &bundle, &id);
+    let init = i64::from(rt.state(&id).expect("state").pid.expect("pid"));
+    let out = rt.run_ok(&["ps", "--format", "json", &id]).expect("ps");
+    let pids: Vec<i64> = serde_json::from_slice(&out.stdout).expect("ps json");
+    assert_eq!(pids, [init]);
+    rt.run_ok(&["delete", &id]).expect("delete");
+    assert_no_leaks(&id, Some(bundle.path()));
+}
