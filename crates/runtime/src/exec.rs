@@ -361,6 +361,7 @@ fn exec_stage2(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, InitErro
         console::setup_pty(socket.as_fd(), process.console_size(), false)?;
     }
     setup::set_rlimits(process)?;
+    setup::set_scheduling(process)?;
     let target = setup::resolve_exec(process)?;
     let late_filter = init::secure_process(process, ctx.seccomp.as_ref(), chan)?;
     chan.send(&Message::Ready)?;

@@ -269,6 +269,8 @@ fn stage2(ctx: &InitContext<'_>, chan: &Channel) -> Result<Infallible, InitError
         let _ = wharf_sys::process::join_session_keyring(&name);
     }
     setup::set_rlimits(process)?;
+    setup::set_scheduling(process)?;
+    setup::set_personality(spec.linux().as_ref().and_then(|l| l.personality().as_ref()))?;
     let target = setup::resolve_exec(process)?;
     let late_filter = secure_process(process, ctx.seccomp.as_ref(), chan)?;
     rustix::process::set_parent_process_death_signal(None)

@@ -161,6 +161,90 @@ pub fn create_cwd(cwd: &Path) -> Result<(), SetupError> {
     Ok(())
 }
 
+/// Applies process.ioPriority and process.scheduler.
+pub fn set_scheduling(process: &Process) -> Result<(), SetupError> {
+    use oci_spec::runtime::{IOPriorityClass, LinuxSchedulerFlag, LinuxSchedulerPolicy};
+    if let Some(io) = process.io_priority() {
+        let class = match io.class() {
+            IOPriorityClass::IoprioClassRt => 1,
+            IOPriorityClass::IoprioClassBe => 2,
+            IOPriorityClass::IoprioClassIdle => 3,
+        };
+        wharf_sys::sched::set_io_priority(class, io.priority() as u32).map_err(|source| {
+            SetupError::Sys {
+                step: format!(
+                    "set process.ioPriority ({:?}, {})",
+                    io.class(),
+                    io.priority()
+                ),
+                source,
+            }
+        })?;
+    }
+    if let Some(sched) = process.scheduler() {
+        let policy = match sched.policy() {
+            LinuxSchedulerPolicy::SchedOther => 0,
+            LinuxSchedulerPolicy::SchedFifo => 1,
+            LinuxSchedulerPolicy::SchedRr => 2,
+            LinuxSchedulerPolicy::SchedBatch => 3,
+            LinuxSchedulerPolicy::SchedIso => 4,
+            LinuxSchedulerPolicy::SchedIdle => 5,
+            LinuxSchedulerPolicy::SchedDeadline => 6,
+        };
+        let flags = sched.flags().iter().flatten().fold(0u64, |acc, f| {
+            acc | match f {
+                LinuxSchedulerFlag::SchedResetOnFork => 0x01,
+                LinuxSchedulerFlag::SchedFlagReclaim => 0x02,
+                LinuxSchedulerFlag::SchedFlagDLOverrun => 0x04,
+                LinuxSchedulerFlag::SchedFlagKeepPolicy => 0x08,
+                LinuxSchedulerFlag::SchedFlagKeepParams => 0x10,
+                LinuxSchedulerFlag::SchedFlagUtilClampMin => 0x20,
+                LinuxSchedulerFlag::SchedFlagUtilClampMax => 0x40,
+            }
+        });
+        let attr = wharf_sys::sched::SchedAttr {
+            policy,
+            flags,
+            nice: sched.nice().unwrap_or(0),
+            priority: sched.priority().unwrap_or(0) as u32,
+            runtime: sched.runtime().unwrap_or(0),
+            deadline: sched.deadline().unwrap_or(0),
+            period: sched.period().unwrap_or(0),
+        };
+        wharf_sys::sched::set_scheduler(attr).map_err(|source| SetupError::Sys {
+            step: format!("set process.scheduler ({:?})", sched.policy()),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Applies linux.personality (the execution domain; flags are refused, as
+/// no flag is defined for containers yet).
+pub fn set_personality(
+    personality: Option<&oci_spec::runtime::LinuxPersonality>,
+) -> Result<(), SetupError> {
+    use oci_spec::runtime::LinuxPersonalityDomain;
+    let Some(p) = personality else { return Ok(()) };
+    if p.flags().as_ref().is_some_and(|f| !f.is_empty()) {
+        return Err(SetupError::Sys {
+            step: "set linux.personality".into(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "personality flags are not supported",
+            ),
+        });
+    }
+    let persona = match p.domain() {
+        LinuxPersonalityDomain::PerLinux => 0x0000,
+        LinuxPersonalityDomain::PerLinux32 => 0x0008,
+    };
+    wharf_sys::sched::set_personality(persona).map_err(|source| SetupError::Sys {
+        step: format!("set linux.personality {}", p.domain()),
+        source,
+    })
+}
+
 /// Changes into process.cwd (creating it if missing, as runc does) and
 /// checks that the result is inside the container's root: a working
 /// directory reached through a leaked host descriptor (`/proc/self/fd/N`)

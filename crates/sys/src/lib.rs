@@ -11,5 +11,6 @@ pub mod cloned_binary;
 pub mod fs;
 pub mod mount;
 pub mod process;
+pub mod sched;
 pub mod seccomp;
 pub mod signal;

@@ -583,3 +583,36 @@ fn seccomp_without_no_new_privileges_and_for_a_non_root_user() {
     assert_eq!(r.uid, 1000);
     assert_eq!(action(&lines[1]).errno, Some(EXDEV as i32));
 }
+
+#[test]
+fn personality_scheduler_and_io_priority() {
+    let rt = Runtime::new().unwrap();
+    let mut bundle = Bundle::new().unwrap();
+    bundle
+        .set_args(&[
+            "/bin/sh",
+            "-c",
+            "uname -m; grep '^policy' /proc/self/sched | tr -d ' '; cut -d' ' -f19 /proc/self/stat; ionice -p $$",
+        ])
+        .unwrap();
+    edit_spec(&mut bundle, |s| {
+        s["linux"]["personality"] = json!({"domain": "LINUX32"});
+        s["process"]["scheduler"] = json!({"policy": "SCHED_BATCH", "nice": 5});
+        s["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_IDLE", "priority": 0});
+    })
+    .unwrap();
+    let out = run_ok(&rt, &bundle, "sched", &[]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some("i686"),
+        "LINUX32 personality: {out}"
+    );
+    assert_eq!(
+        lines.get(1).copied(),
+        Some("policy:3"),
+        "SCHED_BATCH: {out}"
+    );
+    assert_eq!(lines.get(2).copied(), Some("5"), "nice 5: {out}");
+    assert_eq!(lines.get(3).copied(), Some("idle"), "idle I/O class: {out}");
+}
