@@ -50,6 +50,17 @@ fn wait_for(mut f: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// Whether host process `pid` has exited (gone, or a zombie).
+fn process_gone(pid: impl std::fmt::Display) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with(['Z', 'X'])),
+    }
+}
+
 /// FNV-1a of a file: enough to see that not one byte changed.
 fn file_hash(path: &Path) -> u64 {
     let mut bytes = Vec::new();
@@ -115,6 +126,13 @@ fn cve_2019_5736_runtime_binary_cannot_be_overwritten() {
     // Stopped from the host, so that no runtime process is running when
     // the attacker makes its last try.
     fs::write(format!("/proc/{pid}/root{stop}"), "").unwrap();
+    // Wait for the attacker (the container's init) to finish without
+    // running the runtime: any runtime command, even `state`, would make
+    // the binary busy again during its last try.
+    assert!(
+        wait_for(|| process_gone(pid)),
+        "the attacker did not finish"
+    );
     rt.wait_status(&id, "stopped").unwrap();
     rt.run_ok(&["delete", &id]).unwrap();
 
