@@ -55,3 +55,33 @@ pub fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<
         sleep(Duration::from_millis(10));
     }
 }
+
+/// Runs `cmd` (a runtime command) with `file` open as descriptor 3, the way
+/// a caller of `--preserve-fds 1` passes it, and checks that the report the
+/// probe printed shows exactly that one extra descriptor.
+pub fn check_fd3_passed(cmd: &std::process::Command, file: &std::path::Path) {
+    let dir = file.parent().expect("the file has a directory");
+    // The shell opens the file as descriptor 3, then becomes the runtime.
+    let mut sh = std::process::Command::new("/bin/sh");
+    sh.arg("-c")
+        .arg("exec 3<\"$0\"; exec \"$@\"")
+        .arg(file)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    let out = crate::output_with_timeout(&mut sh, dir, "fd3", Duration::from_secs(60))
+        .expect("run with descriptor 3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = crate::report_in(&stdout);
+    let name = file.file_name().expect("a file name").to_string_lossy();
+    let target = r
+        .fds
+        .get(&3)
+        .unwrap_or_else(|| panic!("no fd 3: {:?}", r.fds));
+    assert!(target.ends_with(name.as_ref()), "fd 3 is {target}");
+    assert!(!r.fds.contains_key(&4), "only one passed: {:?}", r.fds);
+}

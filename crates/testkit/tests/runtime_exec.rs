@@ -299,29 +299,7 @@ fn exec_preserve_fds_passes_an_extra_descriptor() {
         "/bin/wharf-probe",
         "report",
     ]);
-    // The shell opens the file as descriptor 3, then becomes the runtime.
-    let mut sh = std::process::Command::new("/bin/sh");
-    sh.arg("-c")
-        .arg("exec 3<\"$0\"; exec \"$@\"")
-        .arg(&file)
-        .arg(cmd.get_program())
-        .args(cmd.get_args());
-    let out =
-        wharf_testkit::output_with_timeout(&mut sh, dir.path(), "exec", Duration::from_secs(60))
-            .expect("exec");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = report_in(&stdout);
-    let target = r
-        .fds
-        .get(&3)
-        .unwrap_or_else(|| panic!("no fd 3: {:?}", r.fds));
-    assert!(target.ends_with("exec-passed.txt"), "fd 3 is {target}");
-    assert!(!r.fds.contains_key(&4), "only one passed: {:?}", r.fds);
+    wharf_testkit::host::check_fd3_passed(&cmd, &file);
 }
 
 #[test]

@@ -4,7 +4,6 @@
 //! `--no-pivot`, `--no-new-keyring`), mounts and a read-only root. Runs
 //! `wharf runtime`; `WHARF_TEST_RUNTIME=/usr/sbin/runc` runs them on runc.
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -330,29 +329,7 @@ fn preserve_fds_passes_an_extra_descriptor() {
     rt.track(&id);
     let b = bundle.path().to_string_lossy().into_owned();
     let cmd = rt.command(&["run", "--bundle", &b, "--preserve-fds", "1", &id]);
-    // The shell opens the file as descriptor 3, then becomes the runtime.
-    let mut sh = Command::new("/bin/sh");
-    sh.arg("-c")
-        .arg("exec 3<\"$0\"; exec \"$@\"")
-        .arg(&file)
-        .arg(cmd.get_program())
-        .args(cmd.get_args());
-    let out =
-        wharf_testkit::output_with_timeout(&mut sh, dir.path(), "run", Duration::from_secs(60))
-            .expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = report_in(&stdout);
-    let target = r
-        .fds
-        .get(&3)
-        .unwrap_or_else(|| panic!("no fd 3: {:?}", r.fds));
-    assert!(target.ends_with("passed-in.txt"), "fd 3 is {target}");
-    assert!(!r.fds.contains_key(&4), "only one passed: {:?}", r.fds);
+    wharf_testkit::host::check_fd3_passed(&cmd, &file);
     assert_no_leaks(&id, Some(bundle.path()));
 }
 
