@@ -2,9 +2,9 @@
 //! own args and env, and an optional timeout; a failing createRuntime,
 //! createContainer, startContainer or prestart hook fails the operation.
 
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use oci_spec::runtime::Hook;
@@ -80,43 +80,37 @@ fn run_one(kind: &'static str, hook: &Hook, state: &[u8]) -> Result<(), HookErro
             cmd.env(k, v);
         }
     }
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::inherit())
-        .stderr(Stdio::piped());
     let spawn_err = |source| HookError::Spawn {
         kind,
         path: path.clone(),
         source,
     };
+    // The state and the hook's stderr go through memory files rather than
+    // pipes: a hook that never reads its stdin, or writes more than a pipe
+    // holds to stderr, can then never block the runtime.
+    let stdin = memfile("hook-state", state).map_err(spawn_err)?;
+    let stderr = memfile("hook-stderr", b"").map_err(spawn_err)?;
+    cmd.stdin(Stdio::from(stdin))
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::from(stderr.try_clone().map_err(spawn_err)?));
     let mut child = cmd.spawn().map_err(spawn_err)?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A hook that does not read its stdin is not an error.
-        let _ = stdin.write_all(state);
-    }
-    let deadline = hook
-        .timeout()
-        .filter(|t| *t > 0)
-        .map(|t| (t, Instant::now() + Duration::from_secs(t as u64)));
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(spawn_err)? {
-            break status;
-        }
-        if let Some((secs, at)) = deadline {
-            if Instant::now() >= at {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(HookError::Timeout { kind, path, secs });
+    let status = match hook.timeout().filter(|t| *t > 0) {
+        None => child.wait().map_err(spawn_err)?,
+        Some(secs) => {
+            match wait_timeout(&mut child, Duration::from_secs(secs as u64)).map_err(spawn_err)? {
+                Some(status) => status,
+                None => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(HookError::Timeout { kind, path, secs });
+                }
             }
         }
-        std::thread::sleep(Duration::from_millis(2));
     };
     if status.success() {
         return Ok(());
     }
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
-    }
+    let stderr = tail(stderr, 4096);
     let stderr = stderr.trim();
     Err(HookError::Failed {
         kind,
@@ -128,4 +122,50 @@ fn run_one(kind: &'static str, hook: &Hook, state: &[u8]) -> Result<(), HookErro
             format!(": {stderr}")
         },
     })
+}
+
+/// A file in memory holding `data`, positioned at its start.
+fn memfile(name: &str, data: &[u8]) -> std::io::Result<std::fs::File> {
+    let fd = rustix::fs::memfd_create(name, rustix::fs::MemfdFlags::CLOEXEC)?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(data)?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok(file)
+}
+
+/// The last `max` bytes of a memory file, as text.
+fn tail(mut file: std::fs::File, max: u64) -> String {
+    let len = file.seek(SeekFrom::End(0)).unwrap_or(0);
+    let _ = file.seek(SeekFrom::Start(len.saturating_sub(max)));
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    text
+}
+
+/// Waits for `child` at most `limit`; `None` if it is still running.
+fn wait_timeout(child: &mut Child, limit: Duration) -> std::io::Result<Option<ExitStatus>> {
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a child has a pid");
+    let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())?;
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        let timeout = rustix::time::Timespec::try_from(left).unwrap_or(rustix::time::Timespec {
+            tv_sec: 1,
+            tv_nsec: 0,
+        });
+        let mut fds = [rustix::event::PollFd::new(
+            &pidfd,
+            rustix::event::PollFlags::IN,
+        )];
+        match rustix::event::poll(&mut fds, Some(&timeout)) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
