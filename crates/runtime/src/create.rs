@@ -239,6 +239,8 @@ impl Runtime {
             cgroups_path,
             annotations: spec.annotations().clone().unwrap_or_default(),
             own_pid_ns: plan.is_new(LinuxNamespaceType::Pid),
+            poststart: hooks_of(spec, |h| h.poststart()),
+            poststop: hooks_of(spec, |h| h.poststop()),
         };
         state.save(&dir).map_err(io_err("write state of", &dir))?;
         if let Some(path) = &opts.pid_file {
@@ -313,6 +315,16 @@ impl Runtime {
             }
         }
     }
+}
+
+fn hooks_of(
+    spec: &oci_spec::runtime::Spec,
+    kind: impl Fn(&oci_spec::runtime::Hooks) -> &Option<Vec<oci_spec::runtime::Hook>>,
+) -> Vec<oci_spec::runtime::Hook> {
+    spec.hooks()
+        .as_ref()
+        .and_then(|h| kind(h).clone())
+        .unwrap_or_default()
 }
 
 /// Writes `/proc/<pid>/uid_map` and `gid_map` from the spec.

@@ -135,10 +135,9 @@ impl Runtime {
             }
         }
         std::fs::remove_file(&fifo).map_err(io_err("remove exec fifo", &fifo))?;
-        let spec = c.spec()?;
-        if let Some(poststart) = spec.hooks().as_ref().and_then(|h| h.poststart().as_ref()) {
+        if !c.state.poststart.is_empty() {
             let state = c.state_json(Status::Running);
-            for e in hooks::run_each("poststart", Some(poststart), &state) {
+            for e in hooks::run_each("poststart", Some(&c.state.poststart), &state) {
                 // A failing poststart hook is logged, not fatal (runtime spec).
                 log::warn(&crate::channel::error_chain(&e));
             }
@@ -193,15 +192,10 @@ impl Runtime {
             cgroup::kill_and_destroy(&cg)?;
         }
         wait_gone(&c.state);
-        let spec = c.spec().ok();
         std::fs::remove_dir_all(&c.dir).map_err(io_err("remove state directory", &c.dir))?;
-        if let Some(poststop) = spec
-            .as_ref()
-            .and_then(|s| s.hooks().as_ref())
-            .and_then(|h| h.poststop().as_ref())
-        {
+        if !c.state.poststop.is_empty() {
             let state = c.state_json(Status::Stopped);
-            for e in hooks::run_each("poststop", Some(poststop), &state) {
+            for e in hooks::run_each("poststop", Some(&c.state.poststop), &state) {
                 log::warn(&crate::channel::error_chain(&e));
             }
         }

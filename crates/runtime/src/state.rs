@@ -66,6 +66,13 @@ pub struct ContainerState {
     /// Whether the container has its own pid namespace: killing init then
     /// kills everything in it.
     pub own_pid_ns: bool,
+    /// The poststart hooks, run by `start` (kept here so that `start` need
+    /// not parse config.json again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub poststart: Vec<oci_spec::runtime::Hook>,
+    /// The poststop hooks, run by `delete`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub poststop: Vec<oci_spec::runtime::Hook>,
 }
 
 /// The state JSON the `state` command prints (the runtime spec's fields plus
@@ -229,6 +236,8 @@ mod tests {
             cgroups_path: None,
             annotations: HashMap::new(),
             own_pid_ns: true,
+            poststart: Vec::new(),
+            poststop: Vec::new(),
         };
         assert!(st.init_alive());
         let reused = ContainerState {
