@@ -278,10 +278,12 @@ impl Runtime {
             }
         };
         cleanup.pids.insert(0, init_pid);
+        // Stage 1 only exits now (it reads nothing more): let init start
+        // first, and reap stage 1 while init works.
+        chan.send(&Message::Start { host_pid: init_pid })?;
         let stage1_pid = rustix::process::Pid::from_raw(stage1).expect("pid is positive");
         let _ = rustix::process::waitpid(Some(stage1_pid), rustix::process::WaitOptions::empty());
         cleanup.pids.retain(|p| *p != stage1);
-        chan.send(&Message::Start { host_pid: init_pid })?;
         loop {
             match chan.recv_with_fd()? {
                 (Message::SeccompListener, Some(fd)) => {
