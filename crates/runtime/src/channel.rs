@@ -42,6 +42,9 @@ pub enum Message {
     Error(String),
 }
 
+/// The largest message: errors are cut to fit (see [`error_chain`]).
+const MAX_MESSAGE: usize = 16 * 1024;
+
 /// One end of the channel.
 #[derive(Debug)]
 pub struct Channel {
@@ -114,7 +117,7 @@ impl Channel {
 
     /// Receives one message and the descriptor sent with it, if any.
     pub fn recv_with_fd(&self) -> Result<(Message, Option<OwnedFd>), ChannelError> {
-        let mut buf = vec![0u8; 64 * 1024];
+        let mut buf = vec![0u8; MAX_MESSAGE];
         let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
         let mut anc = RecvAncillaryBuffer::new(&mut space);
         let n = loop {
@@ -159,6 +162,20 @@ impl Channel {
 /// Renders an error with its whole `source()` chain on one line:
 /// `outer: inner: innermost`.
 pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = full_chain(err);
+    if text.len() > MAX_MESSAGE / 2 {
+        let mut cut = MAX_MESSAGE / 2;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+/// The whole chain, uncut.
+fn full_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut cause = err.source();
     while let Some(c) = cause {
