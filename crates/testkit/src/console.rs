@@ -184,3 +184,24 @@ pub fn read_master_until(master: OwnedFd, want: &str, timeout: Duration) -> Stri
     }
     last
 }
+
+/// Creates container `id` from `bundle` (process.terminal set) with a
+/// fresh console socket, checks that create succeeded, and returns the pty
+/// master the runtime sent. The container is tracked for cleanup.
+pub fn create_with_console(rt: &crate::Runtime, bundle: &crate::Bundle, id: &str) -> OwnedFd {
+    let console = ConsoleSocket::new().expect("console socket");
+    let receiver = console.receive_in_background().expect("listen");
+    rt.track(id);
+    let b = bundle.path().to_string_lossy().into_owned();
+    let sock = console.path().to_string_lossy().into_owned();
+    let out = rt
+        .run(&["create", "--bundle", &b, "--console-socket", &sock, id])
+        .expect("create");
+    assert!(
+        out.status.success(),
+        "create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (master, _name) = receiver.join().expect("receiver").expect("pty master");
+    master
+}

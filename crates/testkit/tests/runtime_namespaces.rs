@@ -528,21 +528,8 @@ fn user_namespace_with_a_non_root_user_and_a_terminal() {
         v["process"]["user"] = json!({ "uid": 1000, "gid": 1000, "additionalGids": [100] });
     })
     .expect("config");
-    let console = wharf_testkit::ConsoleSocket::new().expect("console");
-    let receiver = console.receive_in_background().expect("listen");
     let id = rt.unique_id("userns-tty");
-    rt.track(&id);
-    let b = bundle.path().to_string_lossy().into_owned();
-    let sock = console.path().to_string_lossy().into_owned();
-    let out = rt
-        .run(&["create", "--bundle", &b, "--console-socket", &sock, &id])
-        .expect("create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (master, _) = receiver.join().expect("receiver").expect("pty master");
+    let master = wharf_testkit::console::create_with_console(&rt, &bundle, &id);
     let keep = master.try_clone().expect("dup");
     let pid = rt.state(&id).expect("state").pid.expect("pid");
     rt.run_ok(&["start", &id]).expect("start");

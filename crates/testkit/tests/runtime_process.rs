@@ -10,9 +10,7 @@ use serde_json::{json, Value};
 use wharf_testkit::caps::cap_mask;
 use wharf_testkit::console::read_master_until;
 use wharf_testkit::host::edit_spec;
-use wharf_testkit::{
-    action_in, assert_no_leaks, report_in, ActionResult, Bundle, ConsoleSocket, Report, Runtime,
-};
+use wharf_testkit::{action_in, assert_no_leaks, report_in, ActionResult, Bundle, Report, Runtime};
 
 /// Runs the bundle in the foreground; returns stdout after checking the
 /// exit status and that nothing leaked.
@@ -268,21 +266,8 @@ fn terminal_through_the_console_socket() {
     let mut bundle = Bundle::new().expect("bundle");
     bundle.set_probe_args(&["tty"]).expect("config");
     edit_spec(&mut bundle, |v| v["process"]["terminal"] = json!(true)).expect("config");
-    let console = ConsoleSocket::new().expect("console socket");
-    let receiver = console.receive_in_background().expect("listen");
     let id = rt.unique_id("tty");
-    rt.track(&id);
-    let b = bundle.path().to_string_lossy().into_owned();
-    let sock = console.path().to_string_lossy().into_owned();
-    let out = rt
-        .run(&["create", "--bundle", &b, "--console-socket", &sock, &id])
-        .expect("create");
-    assert!(
-        out.status.success(),
-        "create: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (master, _name) = receiver.join().expect("receiver").expect("pty master");
+    let master = wharf_testkit::console::create_with_console(&rt, &bundle, &id);
     rt.run_ok(&["start", &id]).expect("start");
     // Keep a copy of the master open until the container stops: closing
     // the last one hangs up the terminal, and SIGHUP would end the process.
