@@ -1,10 +1,11 @@
 //! Filters loaded into the real kernel.
 //!
 //! A filter can never be removed, and some actions kill, so every scenario
-//! runs in a child: this test binary started again with only the ignored
-//! `child_entry` test selected and the scenario named in an environment
-//! variable. The child sets `no_new_privs`, installs a filter, makes real
-//! system calls and reports through its exit status and stderr.
+//! runs in a child: this test binary started again with only the same test
+//! selected and the scenario named in an environment variable, which makes
+//! the test run the scenario instead of starting a child. The child sets
+//! `no_new_privs`, installs a filter, makes real system calls and reports
+//! through its exit status and stderr.
 
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
@@ -19,23 +20,22 @@ use wharf_seccomp::{compile, docker_default};
 const CHILD_ENV: &str = "WHARF_SECCOMP_TEST_CHILD";
 const SIGSYS: i32 = 31;
 
-fn run_child(scenario: &str) -> Output {
+/// In the parent: runs `test` again as a child that plays `scenario`. In
+/// that child (the environment variable is set): plays it and exits.
+fn run_child(test: &str, scenario: &str) -> Output {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        child_main();
+    }
     let exe = std::env::current_exe().expect("test binary path");
     Command::new(exe)
-        .args([
-            "child_entry",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, scenario)
         .output()
         .expect("start child")
 }
 
-fn assert_child_ok(scenario: &str) {
-    let out = run_child(scenario);
+fn assert_child_ok(test: &str, scenario: &str) {
+    let out = run_child(test, scenario);
     assert!(
         out.status.success(),
         "scenario {scenario} failed: {:?}\nstdout: {}\nstderr: {}",
@@ -47,12 +47,12 @@ fn assert_child_ok(scenario: &str) {
 
 #[test]
 fn errno_actions_and_argument_filters() {
-    assert_child_ok("errno");
+    assert_child_ok("errno_actions_and_argument_filters", "errno");
 }
 
 #[test]
 fn kill_process_kills_with_sigsys() {
-    let out = run_child("kill_process");
+    let out = run_child("kill_process_kills_with_sigsys", "kill_process");
     assert_eq!(
         out.status.signal(),
         Some(SIGSYS),
@@ -64,41 +64,37 @@ fn kill_process_kills_with_sigsys() {
 
 #[test]
 fn log_action_allows() {
-    assert_child_ok("log");
+    assert_child_ok("log_action_allows", "log");
 }
 
 #[test]
 fn notify_returns_listener_fd() {
-    assert_child_ok("listener");
+    assert_child_ok("notify_returns_listener_fd", "listener");
 }
 
 #[test]
 fn notify_round_trip() {
-    assert_child_ok("notify");
+    assert_child_ok("notify_round_trip", "notify");
 }
 
 #[test]
 fn docker_default_profile_on_kernel() {
-    assert_child_ok("docker");
+    assert_child_ok("docker_default_profile_on_kernel", "docker");
 }
 
 #[test]
 fn tsync_filters_other_threads() {
-    assert_child_ok("tsync");
+    assert_child_ok("tsync_filters_other_threads", "tsync");
 }
 
 #[test]
 fn without_tsync_other_threads_are_unfiltered() {
-    assert_child_ok("no_tsync");
+    assert_child_ok("without_tsync_other_threads_are_unfiltered", "no_tsync");
 }
 
-/// Entry point of the children; only run by the tests above.
-#[test]
-#[ignore = "entry point of the child processes started by the kernel tests"]
-fn child_entry() {
-    let Ok(scenario) = std::env::var(CHILD_ENV) else {
-        return;
-    };
+/// A child's work: the scenario named in the environment; never returns.
+fn child_main() -> ! {
+    let scenario = std::env::var(CHILD_ENV).unwrap_or_default();
     let result = match scenario.as_str() {
         "errno" => errno(),
         "kill_process" => kill_process(),
