@@ -41,8 +41,6 @@ pub struct CreateOptions {
 pub struct Created {
     /// The persisted state.
     pub state: ContainerState,
-    /// A pidfd of init, which is the caller's child.
-    pub pidfd: OwnedFd,
     /// Whether init has a terminal (process.terminal).
     pub terminal: bool,
 }
@@ -246,17 +244,8 @@ impl Runtime {
         if let Some(path) = &opts.pid_file {
             write_pid_file(path, init_pid)?;
         }
-        let pidfd = rustix::process::pidfd_open(
-            rustix::process::Pid::from_raw(init_pid).expect("pid is positive"),
-            rustix::process::PidfdFlags::empty(),
-        )
-        .map_err(sys_err(format!("open pidfd of init {init_pid}")))?;
         cleanup.armed = false;
-        Ok(Created {
-            state,
-            pidfd,
-            terminal,
-        })
+        Ok(Created { state, terminal })
     }
 
     /// The runtime's half of the setup conversation. Returns init's pid.

@@ -46,7 +46,9 @@ pub const CAP_NAMES: [&str; 41] = [
 ];
 
 /// Docker's default capability set (moby `oci/caps/defaults.go`), which the
-/// default test spec grants.
+/// default test spec grants. Written out here rather than taken from the
+/// code under test, so that tests of `spec` compare against an independent
+/// expectation.
 pub const DOCKER_DEFAULT_CAPS: [&str; 14] = [
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
