@@ -1,0 +1,470 @@
+//! Applying a layer tar to a directory, safely.
+//!
+//! Every entry's parent directory is resolved with `openat2(2)` and
+//! `RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS` relative to the root's fd, so
+//! absolute symlinks and `..` in symlinks stay inside the root (a symlink
+//! `a -> /etc` followed by `a/passwd` writes `<root>/etc/passwd`). The entry
+//! itself is made with an `*at` call on that parent fd and its name, never
+//! following a symlink there (`O_NOFOLLOW | O_EXCL`, `AT_SYMLINK_NOFOLLOW`).
+//! Names with `..` that climb above the root are rejected; hardlink targets
+//! are resolved inside the root the same way.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::io::{self, BufReader, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Timestamps};
+use tar::EntryType;
+
+use super::entry_path::{clean, EntryPath};
+use super::meta::Meta;
+use super::whiteout::{self, Whiteout};
+use super::{decompress, ApplyOptions, ApplyStats, LayerError};
+
+/// Buffer between the decompressor and the tar reader, and for file data.
+const BUF: usize = 1024 * 1024;
+/// Resolved parent directories kept open at most.
+const CACHE: usize = 64;
+
+/// Applies the layer tar `r` (plain, gzip or zstd) to the existing directory
+/// `root`. See [`ApplyOptions`] for how whiteouts are treated. A later entry
+/// replaces an earlier one of the same name (a directory stays a directory if
+/// the new entry is one too). Directory times are set last, once their
+/// contents are written. Nothing is fsynced: see [`super::sync_tree`].
+///
+/// Run as root: owners are set from the tar's numeric ids.
+pub fn apply(r: impl Read, root: &Path, opts: &ApplyOptions) -> Result<ApplyStats, LayerError> {
+    let r = BufReader::with_capacity(BUF, decompress(r)?);
+    let mut archive = tar::Archive::new(r);
+    let mut ap = Applier::open(root, *opts)?;
+    for entry in archive.entries().map_err(LayerError::Read)? {
+        let entry = entry.map_err(LayerError::Read)?;
+        ap.entry(entry)?;
+    }
+    // Read to the end, so that a gzip trailer is checked and a digesting
+    // reader underneath sees every byte.
+    io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(LayerError::Read)?;
+    ap.finish()
+}
+
+struct Applier {
+    root: Rc<OwnedFd>,
+    opts: ApplyOptions,
+    /// Parent directories already resolved, by path relative to the root.
+    /// Cleared whenever anything is removed (a removed directory or symlink
+    /// could change what a path resolves to).
+    cache: HashMap<PathBuf, Rc<OwnedFd>>,
+    /// Directory times to set at the end.
+    dir_times: Vec<(PathBuf, Timestamps)>,
+    /// Paths this layer created (flattened apply only: an opaque directory
+    /// keeps them).
+    created: HashSet<PathBuf>,
+    buf: Vec<u8>,
+    stats: ApplyStats,
+}
+
+fn rel_err(path: &Path) -> impl FnOnce(io::Error) -> LayerError + '_ {
+    move |source| LayerError::Entry {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn errno(e: &io::Error) -> Option<rustix::io::Errno> {
+    e.raw_os_error().map(rustix::io::Errno::from_raw_os_error)
+}
+
+impl Applier {
+    fn open(root: &Path, opts: ApplyOptions) -> Result<Applier, LayerError> {
+        let fd = rustix::fs::open(
+            root,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| LayerError::Root {
+            path: root.to_owned(),
+            source: e.into(),
+        })?;
+        Ok(Applier {
+            root: Rc::new(fd),
+            opts,
+            cache: HashMap::new(),
+            dir_times: Vec::new(),
+            created: HashSet::new(),
+            buf: vec![0; BUF],
+            stats: ApplyStats::default(),
+        })
+    }
+
+    fn flatten(&self) -> bool {
+        self.opts.whiteouts && !self.opts.overlay
+    }
+
+    fn entry<R: Read>(&mut self, mut entry: tar::Entry<'_, R>) -> Result<(), LayerError> {
+        let mut kind = entry.header().entry_type();
+        if kind.is_pax_global_extensions() {
+            return Ok(());
+        }
+        let raw = entry.path().map_err(LayerError::Read)?.into_owned();
+        let path = clean(&raw).ok_or_else(|| LayerError::Escape { path: raw.clone() })?;
+        let meta = Meta::read(&mut entry).map_err(rel_err(&raw))?;
+        if self.opts.whiteouts {
+            if let Some(name) = &path.name {
+                match whiteout::classify(name) {
+                    Whiteout::None => {}
+                    Whiteout::Meta => return Ok(()),
+                    Whiteout::Invalid => return Err(LayerError::Escape { path: raw }),
+                    Whiteout::Opaque => return self.opaque(&path.parent).map_err(rel_err(&raw)),
+                    Whiteout::Remove(target) => {
+                        return self
+                            .whiteout(&path.parent, &target, &meta)
+                            .map_err(rel_err(&raw))
+                    }
+                }
+            }
+        }
+        // Old tars mark a directory only by the trailing slash.
+        if kind == EntryType::Regular && entry.path_bytes().ends_with(b"/") {
+            kind = EntryType::Directory;
+        }
+        let Some(name) = path.name.clone() else {
+            if kind != EntryType::Directory {
+                return Err(LayerError::Unsupported {
+                    path: raw,
+                    kind: kind.as_byte(),
+                });
+            }
+            // "./": the root itself.
+            let root = self.root.clone();
+            meta.apply_fd(root.as_fd()).map_err(rel_err(&raw))?;
+            self.dir_times.push((PathBuf::new(), meta.times()));
+            return Ok(());
+        };
+        match kind {
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => self
+                .file(&path, &name, &mut entry, &meta)
+                .map_err(rel_err(&raw))?,
+            EntryType::Directory => self.dir(&path, &name, &meta).map_err(rel_err(&raw))?,
+            EntryType::Symlink => {
+                let target = entry
+                    .link_name()
+                    .map_err(LayerError::Read)?
+                    .ok_or_else(|| LayerError::Entry {
+                        path: raw.clone(),
+                        source: io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "symlink without target",
+                        ),
+                    })?
+                    .into_owned();
+                self.symlink(&path, &name, &target, &meta)
+                    .map_err(rel_err(&raw))?
+            }
+            EntryType::Link => {
+                let target = entry.link_name().map_err(LayerError::Read)?;
+                let target = target.map(|t| t.into_owned()).unwrap_or_default();
+                self.hardlink(&raw, &path, &name, &target)?
+            }
+            EntryType::Char | EntryType::Block | EntryType::Fifo => {
+                let h = entry.header();
+                let major = h.device_major().ok().flatten().unwrap_or(0);
+                let minor = h.device_minor().ok().flatten().unwrap_or(0);
+                let ft = match kind {
+                    EntryType::Char => FileType::CharacterDevice,
+                    EntryType::Block => FileType::BlockDevice,
+                    _ => FileType::Fifo,
+                };
+                self.node(&path, &name, ft, major, minor, &meta)
+                    .map_err(rel_err(&raw))?
+            }
+            other => {
+                return Err(LayerError::Unsupported {
+                    path: raw,
+                    kind: other.as_byte(),
+                })
+            }
+        }
+        self.stats.files += 1;
+        if self.flatten() {
+            self.created.insert(path.full());
+        }
+        Ok(())
+    }
+
+    /// Sets the directory times recorded along the way.
+    fn finish(mut self) -> Result<ApplyStats, LayerError> {
+        self.cache.clear();
+        for (path, times) in std::mem::take(&mut self.dir_times) {
+            let fd = match self.open_in_root(&path, OFlags::NOFOLLOW) {
+                Ok(fd) => fd,
+                // Removed or replaced by a later entry.
+                Err(e)
+                    if matches!(
+                        errno(&e),
+                        Some(
+                            rustix::io::Errno::NOENT
+                                | rustix::io::Errno::NOTDIR
+                                | rustix::io::Errno::LOOP
+                        )
+                    ) =>
+                {
+                    continue
+                }
+                Err(e) => return Err(rel_err(&path)(e)),
+            };
+            rustix::fs::futimens(&fd, &times).map_err(|e| rel_err(&path)(e.into()))?;
+        }
+        Ok(self.stats)
+    }
+
+    /// `openat2(root, rel, O_RDONLY | O_DIRECTORY | extra, RESOLVE_IN_ROOT |
+    /// RESOLVE_NO_MAGICLINKS)`.
+    fn open_in_root(&self, rel: &Path, extra: OFlags) -> io::Result<OwnedFd> {
+        wharf_sys::fs::openat2(
+            Some(self.root.as_fd()),
+            rel,
+            OFlags::RDONLY | OFlags::DIRECTORY | extra,
+            0,
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        )
+    }
+
+    /// The directory `rel` (relative to the root), resolved inside the root
+    /// and created (0755, root-owned, like docker) where missing.
+    fn dir_fd(&mut self, rel: &Path) -> io::Result<Rc<OwnedFd>> {
+        if rel.as_os_str().is_empty() {
+            return Ok(self.root.clone());
+        }
+        if let Some(fd) = self.cache.get(rel) {
+            return Ok(fd.clone());
+        }
+        let fd = match self.open_in_root(rel, OFlags::empty()) {
+            Err(e) if errno(&e) == Some(rustix::io::Errno::NOENT) => self.mkdir_all(rel)?,
+            other => other?,
+        };
+        Ok(self.remember(rel.to_owned(), fd))
+    }
+
+    fn remember(&mut self, rel: PathBuf, fd: OwnedFd) -> Rc<OwnedFd> {
+        if self.cache.len() >= CACHE {
+            self.cache.clear();
+        }
+        let fd = Rc::new(fd);
+        self.cache.insert(rel, fd.clone());
+        fd
+    }
+
+    fn mkdir_all(&mut self, rel: &Path) -> io::Result<OwnedFd> {
+        let mut prefix = PathBuf::new();
+        let mut cur: Option<OwnedFd> = None;
+        for c in rel.components() {
+            prefix.push(c);
+            let fd = match self.open_in_root(&prefix, OFlags::empty()) {
+                Err(e) if errno(&e) == Some(rustix::io::Errno::NOENT) => {
+                    let parent = cur.as_ref().map_or(self.root.as_fd(), |f| f.as_fd());
+                    rustix::fs::mkdirat(parent, c.as_os_str(), Mode::from_raw_mode(0o755))?;
+                    if self.flatten() {
+                        self.created.insert(prefix.clone());
+                    }
+                    self.open_in_root(&prefix, OFlags::empty())?
+                }
+                other => other?,
+            };
+            cur = Some(fd);
+        }
+        cur.ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))
+    }
+
+    /// Runs `create`; if the name is taken, removes what is there (unless
+    /// `keep_dir` and it is a directory, then returns false) and runs it again.
+    fn create(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        name: &OsStr,
+        keep_dir: bool,
+        mut create: impl FnMut() -> io::Result<()>,
+    ) -> io::Result<bool> {
+        match create() {
+            Err(e) if errno(&e) == Some(rustix::io::Errno::EXIST) => {}
+            other => return other.map(|()| true),
+        }
+        if keep_dir {
+            let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+            if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+                return Ok(false);
+            }
+        }
+        self.cache.clear();
+        whiteout::remove_all_at(dir, name)?;
+        create().map(|()| true)
+    }
+
+    fn file<R: Read>(
+        &mut self,
+        path: &EntryPath,
+        name: &OsStr,
+        data: &mut R,
+        meta: &Meta,
+    ) -> io::Result<()> {
+        let dir = self.dir_fd(&path.parent)?;
+        let mut fd = None;
+        self.create(dir.as_fd(), name, false, || {
+            fd = Some(wharf_sys::fs::create_file_at(
+                dir.as_fd(),
+                Path::new(name),
+                0o600,
+            )?);
+            Ok(())
+        })?;
+        let mut file = std::fs::File::from(fd.expect("created"));
+        loop {
+            let n = match data.read(&mut self.buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            file.write_all(&self.buf[..n])?;
+            self.stats.bytes += n as u64;
+        }
+        meta.apply_fd(file.as_fd())?;
+        rustix::fs::futimens(&file, &meta.times())?;
+        Ok(())
+    }
+
+    fn dir(&mut self, path: &EntryPath, name: &OsStr, meta: &Meta) -> io::Result<()> {
+        let parent = self.dir_fd(&path.parent)?;
+        self.create(parent.as_fd(), name, true, || {
+            Ok(rustix::fs::mkdirat(
+                parent.as_fd(),
+                name,
+                Mode::from_raw_mode(0o700),
+            )?)
+        })?;
+        let fd = rustix::fs::openat(
+            parent.as_fd(),
+            name,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        meta.apply_fd(fd.as_fd())?;
+        let full = path.full();
+        self.dir_times.push((full.clone(), meta.times()));
+        // The next entries are most likely this directory's children.
+        self.remember(full, fd);
+        Ok(())
+    }
+
+    fn symlink(
+        &mut self,
+        path: &EntryPath,
+        name: &OsStr,
+        target: &Path,
+        meta: &Meta,
+    ) -> io::Result<()> {
+        let dir = self.dir_fd(&path.parent)?;
+        self.create(dir.as_fd(), name, false, || {
+            Ok(rustix::fs::symlinkat(target, dir.as_fd(), name)?)
+        })?;
+        meta.apply_at(dir.as_fd(), name, true)
+    }
+
+    fn node(
+        &mut self,
+        path: &EntryPath,
+        name: &OsStr,
+        ft: FileType,
+        major: u32,
+        minor: u32,
+        meta: &Meta,
+    ) -> io::Result<()> {
+        let dir = self.dir_fd(&path.parent)?;
+        self.create(dir.as_fd(), name, false, || {
+            Ok(rustix::fs::mknodat(
+                dir.as_fd(),
+                name,
+                ft,
+                Mode::from_raw_mode(0o600),
+                rustix::fs::makedev(major, minor),
+            )?)
+        })?;
+        meta.apply_at(dir.as_fd(), name, false)
+    }
+
+    fn hardlink(
+        &mut self,
+        raw: &Path,
+        path: &EntryPath,
+        name: &OsStr,
+        target_raw: &Path,
+    ) -> Result<(), LayerError> {
+        let bad = |source: io::Error| LayerError::BadHardlink {
+            path: raw.to_owned(),
+            target: target_raw.to_owned(),
+            source,
+        };
+        let target = clean(target_raw).ok_or_else(|| {
+            bad(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "link target climbs above the layer root",
+            ))
+        })?;
+        let Some(target_name) = &target.name else {
+            return Err(bad(io::Error::from(io::ErrorKind::IsADirectory)));
+        };
+        if target.full() == path.full() {
+            return Ok(());
+        }
+        let target_dir = self
+            .open_in_root(&target.parent, OFlags::PATH)
+            .map_err(bad)?;
+        // The target must exist before anything is replaced for it.
+        rustix::fs::statat(
+            &target_dir,
+            target_name.as_os_str(),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(|e| bad(e.into()))?;
+        let dir = self.dir_fd(&path.parent).map_err(rel_err(raw))?;
+        self.create(dir.as_fd(), name, false, || {
+            // No AT_SYMLINK_FOLLOW: a symlink target is linked itself.
+            Ok(rustix::fs::linkat(
+                &target_dir,
+                target_name.as_os_str(),
+                dir.as_fd(),
+                name,
+                AtFlags::empty(),
+            )?)
+        })
+        .map_err(bad)?;
+        Ok(())
+    }
+
+    /// `.wh.<target>` in `parent`.
+    fn whiteout(&mut self, parent: &Path, target: &OsStr, meta: &Meta) -> io::Result<()> {
+        let dir = self.dir_fd(parent)?;
+        self.cache.clear();
+        if self.opts.overlay {
+            whiteout::make_device(dir.as_fd(), target, meta.uid, meta.gid)?;
+            self.stats.files += 1;
+        } else {
+            whiteout::remove_all_at(dir.as_fd(), target)?;
+        }
+        Ok(())
+    }
+
+    /// `.wh..wh..opq` in `dir`.
+    fn opaque(&mut self, dir: &Path) -> io::Result<()> {
+        let fd = self.dir_fd(dir)?;
+        if self.opts.overlay {
+            whiteout::set_opaque(fd.as_fd())
+        } else {
+            self.cache.clear();
+            let created = &self.created;
+            whiteout::clear_dir(fd.as_fd(), &mut |name| created.contains(&dir.join(name)))
+        }
+    }
+}
