@@ -15,26 +15,82 @@ fn normalizes_like_docker() {
     // input, full normalized form, familiar form
     let table = [
         ("busybox", "docker.io/library/busybox", "busybox"),
-        ("busybox:latest", "docker.io/library/busybox:latest", "busybox:latest"),
+        (
+            "busybox:latest",
+            "docker.io/library/busybox:latest",
+            "busybox:latest",
+        ),
         ("library/busybox", "docker.io/library/busybox", "busybox"),
         ("docker.io/busybox", "docker.io/library/busybox", "busybox"),
-        ("index.docker.io/busybox", "docker.io/library/busybox", "busybox"),
-        ("index.docker.io/docker/docker", "docker.io/docker/docker", "docker/docker"),
-        ("docker.io/library/foo/bar", "docker.io/library/foo/bar", "library/foo/bar"),
+        (
+            "index.docker.io/busybox",
+            "docker.io/library/busybox",
+            "busybox",
+        ),
+        (
+            "index.docker.io/docker/docker",
+            "docker.io/docker/docker",
+            "docker/docker",
+        ),
+        (
+            "docker.io/library/foo/bar",
+            "docker.io/library/foo/bar",
+            "library/foo/bar",
+        ),
         ("user/app:v1.2", "docker.io/user/app:v1.2", "user/app:v1.2"),
         ("localhost/name", "localhost/name", "localhost/name"),
-        ("localhost:5000/name:tag", "localhost:5000/name:tag", "localhost:5000/name:tag"),
-        ("localhost:5000", "docker.io/library/localhost:5000", "localhost:5000"),
-        ("127.0.0.1:5000/docker/docker", "127.0.0.1:5000/docker/docker", "127.0.0.1:5000/docker/docker"),
-        ("192.168.0.1", "docker.io/library/192.168.0.1", "192.168.0.1"),
-        ("[fc00::1]:5000/docker", "[fc00::1]:5000/docker", "[fc00::1]:5000/docker"),
-        ("[fc00:1:2:3:4:5:6:7]:5000/library/debian", "[fc00:1:2:3:4:5:6:7]:5000/library/debian", "[fc00:1:2:3:4:5:6:7]:5000/library/debian"),
-        ("xn--n3h.com/myimage", "xn--n3h.com/myimage", "xn--n3h.com/myimage"),
-        ("docker.io/foo_bar.baz-1/name", "docker.io/foo_bar.baz-1/name", "foo_bar.baz-1/name"),
-        ("a__b/c--d---e/f.g_h", "docker.io/a__b/c--d---e/f.g_h", "a__b/c--d---e/f.g_h"),
+        (
+            "localhost:5000/name:tag",
+            "localhost:5000/name:tag",
+            "localhost:5000/name:tag",
+        ),
+        (
+            "localhost:5000",
+            "docker.io/library/localhost:5000",
+            "localhost:5000",
+        ),
+        (
+            "127.0.0.1:5000/docker/docker",
+            "127.0.0.1:5000/docker/docker",
+            "127.0.0.1:5000/docker/docker",
+        ),
+        (
+            "192.168.0.1",
+            "docker.io/library/192.168.0.1",
+            "192.168.0.1",
+        ),
+        (
+            "[fc00::1]:5000/docker",
+            "[fc00::1]:5000/docker",
+            "[fc00::1]:5000/docker",
+        ),
+        (
+            "[fc00:1:2:3:4:5:6:7]:5000/library/debian",
+            "[fc00:1:2:3:4:5:6:7]:5000/library/debian",
+            "[fc00:1:2:3:4:5:6:7]:5000/library/debian",
+        ),
+        (
+            "xn--n3h.com/myimage",
+            "xn--n3h.com/myimage",
+            "xn--n3h.com/myimage",
+        ),
+        (
+            "docker.io/foo_bar.baz-1/name",
+            "docker.io/foo_bar.baz-1/name",
+            "foo_bar.baz-1/name",
+        ),
+        (
+            "a__b/c--d---e/f.g_h",
+            "docker.io/a__b/c--d---e/f.g_h",
+            "a__b/c--d---e/f.g_h",
+        ),
         // An upper-case first component can only be a host name.
         ("Foo/bar", "Foo/bar", "Foo/bar"),
-        ("thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev", "docker.io/library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev", "thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev"),
+        (
+            "thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev",
+            "docker.io/library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev",
+            "thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev",
+        ),
     ];
     for (input, full, familiar) in table {
         let r = parse(input);
@@ -78,7 +134,10 @@ fn rejects_what_docker_rejects() {
     assert!(Reference::parse(&ok_tag).is_ok());
     let long_name = format!("x/{}", "a".repeat(260));
     let err = Reference::parse(&long_name).unwrap_err().to_string();
-    assert!(err.contains("must not be more than 255 characters"), "{err}");
+    assert!(
+        err.contains("must not be more than 255 characters"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -118,7 +177,10 @@ fn tags_and_digests() {
     assert_eq!(plain.familiar(), "busybox:latest");
     assert_eq!(plain.with_tag("1.36").unwrap().familiar(), "busybox:1.36");
     assert!(plain.with_tag("bad tag").is_err());
-    assert_eq!(plain.with_digest(&d).to_string(), format!("docker.io/library/busybox@sha256:{HEX}"));
+    assert_eq!(
+        plain.with_digest(&d).to_string(),
+        format!("docker.io/library/busybox@sha256:{HEX}")
+    );
     assert_eq!(plain.repository().to_string(), "docker.io/library/busybox");
 
     // The tag's ':' is told apart from a port's.
