@@ -63,9 +63,12 @@ pub fn decompress<'a>(r: impl Read + 'a) -> Result<Box<dyn Read + 'a>, LayerErro
     })
 }
 
+/// A stream with its sniffed first bytes put back.
+type Sniffed<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
 /// Reads up to 4 bytes (short reads from pipes included) and returns the
 /// compression they show with a reader that yields them again.
-fn sniff<R: Read>(mut r: R) -> io::Result<(Compression, io::Chain<io::Cursor<Vec<u8>>, R>)> {
+fn sniff<R: Read>(mut r: R) -> io::Result<(Compression, Sniffed<R>)> {
     let mut head = [0u8; 4];
     let mut n = 0;
     while n < head.len() {

@@ -22,6 +22,7 @@ mod diff;
 mod entry_path;
 mod meta;
 mod whiteout;
+mod xattrs;
 
 use std::io;
 use std::path::PathBuf;

@@ -1,0 +1,75 @@
+//! Reading a file's xattrs for the tar written by [`super::diff`] and
+//! [`super::tar_dir`].
+
+use std::ffi::OsStr;
+use std::io;
+use std::os::fd::BorrowedFd;
+
+use super::meta::proc_path;
+
+/// Where to read xattrs from: an open file or directory, or a name in a
+/// directory that must not be opened (a symlink, a device, a fifo).
+#[derive(Clone, Copy)]
+pub(crate) enum Source<'a> {
+    /// An fd opened for reading.
+    Fd(BorrowedFd<'a>),
+    /// `name` in the directory `dir`, not followed.
+    At(BorrowedFd<'a>, &'a OsStr),
+}
+
+/// All xattrs of `src` as (name, value), sorted by name.
+pub(crate) fn read(src: Source<'_>) -> io::Result<Vec<(String, Vec<u8>)>> {
+    let path = match src {
+        Source::At(dir, name) => Some(proc_path(dir, name)),
+        Source::Fd(_) => None,
+    };
+    let list = fill(|buf| match (src, &path) {
+        (Source::Fd(fd), _) => rustix::fs::flistxattr(fd, buf),
+        (_, Some(p)) => rustix::fs::llistxattr(p, buf),
+        _ => unreachable!(),
+    })?;
+    let mut out = Vec::new();
+    for raw in list.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        let Ok(name) = std::str::from_utf8(raw) else {
+            continue;
+        };
+        let value = fill(|buf| match (src, &path) {
+            (Source::Fd(fd), _) => rustix::fs::fgetxattr(fd, name, buf),
+            (_, Some(p)) => rustix::fs::lgetxattr(p, name, buf),
+            _ => unreachable!(),
+        });
+        match value {
+            Ok(v) => out.push((name.to_owned(), v)),
+            // Removed since the list was read.
+            Err(e) if e.raw_os_error() == Some(libc::ENODATA) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Calls `get` with an empty buffer to learn the size, then with a buffer of
+/// that size, again if the value grew in between (`ERANGE`). A filesystem
+/// without xattrs gives an empty value.
+fn fill(mut get: impl FnMut(&mut [u8]) -> rustix::io::Result<usize>) -> io::Result<Vec<u8>> {
+    loop {
+        let size = match get(&mut []) {
+            Ok(n) => n,
+            Err(rustix::io::Errno::NOTSUP) => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        if size == 0 {
+            return Ok(Vec::new());
+        }
+        let mut buf = vec![0u8; size];
+        match get(&mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(buf);
+            }
+            Err(rustix::io::Errno::RANGE) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
