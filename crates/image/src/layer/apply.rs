@@ -112,6 +112,16 @@ impl Applier {
         let path = clean(&raw).ok_or_else(|| LayerError::Escape { path: raw.clone() })?;
         let meta = Meta::read(&mut entry).map_err(rel_err(&raw))?;
         if self.opts.whiteouts {
+            // AUFS metadata at the top (`.wh..wh.plnk/`, `.wh..wh.aufs`), as
+            // docker skips it.
+            if path
+                .full()
+                .components()
+                .next()
+                .is_some_and(|c| whiteout::is_meta(c.as_os_str()))
+            {
+                return Ok(());
+            }
             if let Some(name) = &path.name {
                 match whiteout::classify(name) {
                     Whiteout::None => {}

@@ -34,11 +34,14 @@ impl Meta {
     /// Reads the header and PAX records of `entry`.
     pub fn read<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
         let h = entry.header();
-        let uid = u32::try_from(h.uid()?).map_err(|_| invalid("uid out of range"))?;
-        let gid = u32::try_from(h.gid()?).map_err(|_| invalid("gid out of range"))?;
-        let mode = h.mode()? & 0o7777;
+        let old = h.as_old();
+        let uid = lenient(h.uid(), &old.uid)?;
+        let uid = u32::try_from(uid).map_err(|_| invalid("uid out of range"))?;
+        let gid = lenient(h.gid(), &old.gid)?;
+        let gid = u32::try_from(gid).map_err(|_| invalid("gid out of range"))?;
+        let mode = lenient(h.mode().map(u64::from), &old.mode)? as u32 & 0o7777;
         let mtime = Timespec {
-            tv_sec: i64::try_from(h.mtime()?).unwrap_or(i64::MAX),
+            tv_sec: i64::try_from(lenient(h.mtime(), &old.mtime)?).unwrap_or(i64::MAX),
             tv_nsec: 0,
         };
         let mut meta = Meta {
@@ -150,6 +153,15 @@ fn ignore_unsupported(r: rustix::io::Result<()>) -> io::Result<()> {
     match r {
         Err(rustix::io::Errno::NOTSUP) => Ok(()),
         other => Ok(other?),
+    }
+}
+
+/// A numeric header field, with an empty one (all NUL or spaces) read as 0
+/// as Go's `archive/tar` does.
+fn lenient(parsed: io::Result<u64>, raw: &[u8]) -> io::Result<u64> {
+    match parsed {
+        Err(_) if raw.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
+        other => other,
     }
 }
 

@@ -62,6 +62,11 @@ pub(crate) fn classify(name: &OsStr) -> Whiteout {
     }
 }
 
+/// True for AUFS metadata names (`.wh..wh.*` other than the opaque marker).
+pub(crate) fn is_meta(name: &OsStr) -> bool {
+    classify(name) == Whiteout::Meta
+}
+
 /// Creates the overlay whiteout for `name` in `dir`: a 0:0 character device
 /// owned by `uid:gid`. Whatever had that name is removed first.
 pub(crate) fn make_device(dir: BorrowedFd<'_>, name: &OsStr, uid: u32, gid: u32) -> io::Result<()> {
