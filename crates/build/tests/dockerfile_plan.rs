@@ -199,6 +199,14 @@ fn scope_precedence() {
             ("http_proxy".to_string(), "p".to_string())
         ]
     );
+    // RUN's history names declared args only, sorted, with their count.
+    let argv: Vec<String> = vec!["/bin/sh".into(), "-c".into(), "make".into()];
+    assert_eq!(scope.run_created_by(&argv), "|2 B=cli C=c /bin/sh -c make");
+    let df = parse("FROM a\nRUN x\n").unwrap();
+    let p = plan(&df, &args(&[("https_proxy", "p")]), None).unwrap();
+    assert_eq!(p.scope(vec![]).run_created_by(&argv), "|0 /bin/sh -c make");
+    let p = plan(&df, &args(&[]), None).unwrap();
+    assert_eq!(p.scope(vec![]).run_created_by(&argv), "/bin/sh -c make");
 }
 
 #[test]

@@ -10,7 +10,7 @@
 //! not valid, builder flags, heredocs for `RUN`, `COPY` and `ADD`.
 //!
 //! Variables are expanded later, step by step, with [`Instruction::expand`]
-//! and the shell-like [`lex::Lexer`]; [`plan::Scope`] keeps Docker's ARG/ENV
+//! and the shell-like [`lex::Lexer`]; [`Scope`] keeps Docker's ARG/ENV
 //! scoping for a stage. [`plan::plan`] resolves stage references, meta ARGs,
 //! `--target` and unused build args. [`Instruction::created_by`] gives the
 //! classic builder's history text for metadata-only steps.
@@ -18,11 +18,13 @@
 mod duration;
 mod expand;
 mod flags;
+mod healthcheck;
 mod history;
 mod instruction;
 pub mod lex;
 mod parser;
 pub mod plan;
+mod scope;
 mod typed;
 mod words;
 
@@ -33,7 +35,8 @@ pub use instruction::{
     CopyArgs, From, HealthCmd, Healthcheck, Heredoc, Instruction, Run, ShellOrExec,
 };
 pub use parser::{parse, ParseError};
-pub use plan::{plan, Base, Plan, PlanError, PlannedStage, Scope, StageRef};
+pub use plan::{plan, Base, Plan, PlanError, PlannedStage, StageRef, PREDEFINED_ARGS};
+pub use scope::Scope;
 
 /// One parsed instruction with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

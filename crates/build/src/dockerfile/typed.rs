@@ -1,12 +1,11 @@
 //! From one logical line to a typed [`Instruction`], with Docker's argument
 //! rules and error messages (moby/buildkit `instructions/parse.go`).
 
-use super::duration::{go_quote, parse_go_duration};
+use super::duration::go_quote;
 use super::flags::{Flags, Kind};
-use super::instruction::*;
+use super::instruction::{CopyArgs, From, Heredoc, Instruction, Run, ShellOrExec};
 use super::parser::{parse_heredoc, ParseError};
 use super::words::{parse_json, parse_words, split_command, split_ws, split_ws2, Json};
-use std::time::Duration;
 
 /// How an instruction's arguments are split before typing.
 enum Args {
@@ -254,7 +253,7 @@ pub(crate) fn instruction(
             }
             Instruction::Volume(vols)
         }
-        "healthcheck" => healthcheck(&rest, &flags, n)?,
+        "healthcheck" => super::healthcheck::parse(&rest, &flags, n)?,
         "onbuild" => {
             fl(&[])?;
             if rest.is_empty() {
@@ -335,95 +334,4 @@ fn name_values(rest: &str, name: &str, escape: char) -> Result<Vec<(String, Stri
         out.push((k.to_string(), v.to_string()));
     }
     Ok(out)
-}
-
-fn healthcheck(rest: &str, flags: &[String], n: usize) -> Result<Instruction, ParseError> {
-    let err = |m: String| ParseError::syntax(n, m);
-    let (typ, cmd) = split_ws2(rest);
-    if typ.is_empty() {
-        return Err(err("HEALTHCHECK requires at least one argument".into()));
-    }
-    let typ = typ.to_ascii_uppercase();
-    if typ == "NONE" {
-        if !cmd.is_empty() {
-            return Err(err("HEALTHCHECK NONE takes no arguments".into()));
-        }
-        return Ok(Instruction::Healthcheck(Healthcheck::None));
-    }
-    let f = Flags::parse(
-        flags,
-        &[
-            ("interval", Kind::Str),
-            ("timeout", Kind::Str),
-            ("start-period", Kind::Str),
-            ("start-interval", Kind::Str),
-            ("retries", Kind::Str),
-        ],
-    )
-    .map_err(|m| match m.strip_prefix("unknown flag: ") {
-        Some(fl) => ParseError::UnknownFlag {
-            line: n,
-            flag: fl.to_string(),
-        },
-        None => err(m),
-    })?;
-    if typ != "CMD" {
-        return Err(err(format!(
-            "Unknown type {} in HEALTHCHECK (try CMD)",
-            go_quote(&typ)
-        )));
-    }
-    let test = match parse_json(cmd) {
-        Json::Array(v) if v.is_empty() => None,
-        Json::Array(v) => Some(ShellOrExec::Exec(v)),
-        Json::NotStrings => {
-            return Err(err(
-                "when using JSON array syntax, arrays must be comprised of strings only".into(),
-            ))
-        }
-        Json::Shell if cmd.is_empty() => None,
-        Json::Shell => Some(ShellOrExec::Shell(cmd.to_string())),
-    };
-    let Some(test) = test else {
-        return Err(err("Missing command after HEALTHCHECK CMD".into()));
-    };
-    let dur = |name: &str| -> Result<Option<Duration>, ParseError> {
-        let Some(s) = f.string(name).filter(|s| !s.is_empty()) else {
-            return Ok(None);
-        };
-        let d = parse_go_duration(&s).map_err(err)?;
-        if d.is_zero() {
-            return Ok(None);
-        }
-        if d < Duration::from_millis(1) {
-            return Err(err(format!(
-                "Interval {} cannot be less than 1ms",
-                go_quote(name)
-            )));
-        }
-        Ok(Some(d))
-    };
-    let retries = match f.string("retries").filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => {
-            let v: i64 = s.parse().map_err(|_| {
-                err(format!(
-                    "strconv.ParseInt: parsing {}: invalid syntax",
-                    go_quote(&s)
-                ))
-            })?;
-            if v < 0 {
-                return Err(err(format!("--retries cannot be negative ({v})")));
-            }
-            Some(u32::try_from(v).map_err(|_| err(format!("--retries out of range ({v})")))?)
-        }
-    };
-    Ok(Instruction::Healthcheck(Healthcheck::Cmd(HealthCmd {
-        test,
-        interval: dur("interval")?,
-        timeout: dur("timeout")?,
-        start_period: dur("start-period")?,
-        start_interval: dur("start-interval")?,
-        retries,
-    })))
 }
