@@ -7,97 +7,9 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use layer_util::{snapshot, Opts, Sandbox, TarBuf, MTIME};
+use layer_util::{rich_tar, snapshot, Opts, Sandbox, TarBuf, CAP, MTIME};
 use tar::EntryType;
 use wharf_image::layer::{apply, sync_tree, ApplyOptions, ApplyStats};
-
-/// A file capability blob (VFS_CAP_REVISION_2, effective, CAP_NET_BIND_SERVICE).
-const CAP: [u8; 20] = [
-    0x01, 0x00, 0x00, 0x02, 0x00, 0x04, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-];
-
-/// A tar with every kind of entry and unusual metadata.
-pub fn rich_tar() -> Vec<u8> {
-    let mut t = TarBuf::new();
-    t.dir_with(
-        "d/",
-        &Opts {
-            mode: 0o1777,
-            uid: 10,
-            gid: 20,
-            mtime: MTIME + 1,
-            ..Opts::default()
-        },
-    );
-    t.dir_with(
-        "sg/",
-        &Opts {
-            mode: 0o2750,
-            gid: 50,
-            ..Opts::default()
-        },
-    );
-    t.file_with(
-        "d/suid",
-        b"#!/bin/true\n",
-        &Opts {
-            mode: 0o4755,
-            uid: 1000,
-            gid: 1000,
-            xattrs: vec![
-                ("user.comment".into(), b"hello".to_vec()),
-                ("security.capability".into(), CAP.to_vec()),
-            ],
-            ..Opts::default()
-        },
-    );
-    t.file_with(
-        "sg/sgid",
-        b"x",
-        &Opts {
-            mode: 0o2711,
-            uid: 70_000,
-            gid: 4_000_000,
-            ..Opts::default()
-        },
-    );
-    t.entry(
-        EntryType::Symlink,
-        "d/link",
-        "suid",
-        b"",
-        &Opts {
-            mode: 0o777,
-            uid: 5,
-            gid: 6,
-            mtime: MTIME + 2,
-            ..Opts::default()
-        },
-    );
-    t.hardlink("d/hl", "d/suid");
-    let dev = |major, minor, mode| Opts {
-        mode,
-        dev: (major, minor),
-        ..Opts::default()
-    };
-    t.entry(EntryType::Char, "c", "", b"", &dev(1, 3, 0o666));
-    t.entry(EntryType::Block, "b", "", b"", &dev(7, 0, 0o660));
-    t.entry(EntryType::Fifo, "p", "", b"", &dev(0, 0, 0o600));
-    let long_dir = format!("{}/", "long-directory-name-".repeat(4));
-    t.dir(&long_dir);
-    t.file(&format!("{long_dir}{}", "f".repeat(120)), b"pax long name");
-    t.symlink("longlink", &format!("{long_dir}{}", "t".repeat(150)));
-    t.file_with(
-        "empty",
-        b"",
-        &Opts {
-            mode: 0o000,
-            ..Opts::default()
-        },
-    );
-    t.file("big", &vec![0xa5; 3 * 1024 * 1024 + 17]);
-    t.finish()
-}
 
 /// The same long names written by the `tar` crate's own builder (GNU
 /// `././@LongLink` records).

@@ -2,9 +2,10 @@
 //! directory (its whiteouts become OCI whiteouts) and [`tar_dir`] for any tree.
 //!
 //! Entries come depth first with the names of each directory sorted
-//! bytewise, so the same tree always gives the same tar. Headers are GNU
-//! format (long names as `././@LongLink` records, as GNU tar writes them),
-//! xattrs are PAX `SCHILY.xattr.*` records, owners are numeric only, and a
+//! bytewise, so the same tree always gives the same tar. The format is what
+//! Go's `archive/tar` (and so docker) writes: ustar headers, with a PAX
+//! record where ustar falls short (long names and link targets, ids above
+//! 2097151, xattrs as `SCHILY.xattr.*`); owners are numeric only, and a
 //! regular file with several links in the tree is written once, the others as
 //! hardlinks to its first path.
 
@@ -13,7 +14,8 @@ use std::ffi::OsStr;
 use std::io::{self, BufWriter, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::os::unix::ffi::OsStringExt;
+use std::path::Path;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 use tar::{EntryType, Header};
@@ -69,7 +71,7 @@ fn write_tree(dir: &Path, out: impl Write, whiteouts: bool) -> Result<(), LayerE
 struct Walker<W: Write> {
     tar: tar::Builder<BufWriter<W>>,
     /// First path of each multiply-linked regular file, by (dev, ino).
-    links: HashMap<(u64, u64), PathBuf>,
+    links: HashMap<(u64, u64), Vec<u8>>,
     whiteouts: bool,
 }
 
@@ -95,7 +97,7 @@ impl<W: Write> Walker<W> {
     fn one(&mut self, dir: BorrowedFd<'_>, name: &OsStr, path: &Path) -> io::Result<()> {
         let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
         let ft = FileType::from_raw_mode(st.st_mode);
-        let mut h = header(&st);
+        let mut e = Entry::new(path.as_os_str().as_bytes(), &st);
         match ft {
             FileType::Directory => {
                 let fd = rustix::fs::openat(
@@ -104,17 +106,17 @@ impl<W: Write> Walker<W> {
                     OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                     Mode::empty(),
                 )?;
-                self.xattrs(Source::Fd(fd.as_fd()))?;
-                h.set_entry_type(EntryType::Directory);
-                let mut dir_name = path.as_os_str().as_bytes().to_vec();
-                dir_name.push(b'/');
-                self.tar
-                    .append_data(&mut h, OsStr::from_bytes(&dir_name), io::empty())?;
+                e.xattrs(Source::Fd(fd.as_fd()))?;
+                e.kind = EntryType::Directory;
+                e.name.push(b'/');
+                self.append(e, io::empty())?;
                 if self.whiteouts && whiteout::is_opaque(fd.as_fd())? {
-                    let mut wh = header(&st);
-                    wh.set_mode(st.st_mode & 0o777);
-                    self.tar
-                        .append_data(&mut wh, path.join(OPAQUE), io::empty())?;
+                    let mut name = path.as_os_str().as_bytes().to_vec();
+                    name.push(b'/');
+                    name.extend_from_slice(OPAQUE.as_bytes());
+                    let mut wh = Entry::new(&name, &st);
+                    wh.mode = st.st_mode & 0o777;
+                    self.append(wh, io::empty())?;
                 }
                 self.walk(fd.as_fd(), path).map_err(io::Error::other)
             }
@@ -122,11 +124,11 @@ impl<W: Write> Walker<W> {
                 if st.st_nlink > 1 {
                     let key = (st.st_dev, st.st_ino);
                     if let Some(first) = self.links.get(&key) {
-                        h.set_entry_type(EntryType::Link);
-                        let first = first.clone();
-                        return self.tar.append_link(&mut h, path, first);
+                        e.kind = EntryType::Link;
+                        e.link = first.clone();
+                        return self.append(e, io::empty());
                     }
-                    self.links.insert(key, path.to_owned());
+                    self.links.insert(key, path.as_os_str().as_bytes().to_vec());
                 }
                 let fd = rustix::fs::openat(
                     dir,
@@ -135,73 +137,164 @@ impl<W: Write> Walker<W> {
                     Mode::empty(),
                 )?;
                 let st = rustix::fs::fstat(&fd)?;
-                let mut h = header(&st);
-                self.xattrs(Source::Fd(fd.as_fd()))?;
-                h.set_size(st.st_size as u64);
+                let mut e = Entry::new(path.as_os_str().as_bytes(), &st);
+                e.xattrs(Source::Fd(fd.as_fd()))?;
+                e.size = st.st_size as u64;
                 let data = Exact {
                     file: std::fs::File::from(fd),
-                    left: st.st_size as u64,
+                    left: e.size,
                 };
-                self.tar.append_data(&mut h, path, data)
+                self.append(e, data)
             }
             FileType::Symlink => {
                 let target = wharf_sys::fs::readlinkat(dir, Path::new(name))?;
-                self.xattrs(Source::At(dir, name))?;
-                h.set_entry_type(EntryType::Symlink);
-                self.tar.append_link(&mut h, path, target)
+                e.xattrs(Source::At(dir, name))?;
+                e.kind = EntryType::Symlink;
+                e.link = target.into_os_string().into_vec();
+                self.append(e, io::empty())
             }
             FileType::CharacterDevice if self.whiteouts && whiteout::is_device(&st) => {
-                let mut wh_name = PREFIX.as_bytes().to_vec();
-                wh_name.extend_from_slice(name.as_bytes());
-                h.set_mode(0o600);
-                let wh_path = path.with_file_name(OsStr::from_bytes(&wh_name));
-                self.tar.append_data(&mut h, wh_path, io::empty())
+                let mut wh = PREFIX.as_bytes().to_vec();
+                wh.extend_from_slice(name.as_bytes());
+                let wh_path = path.with_file_name(OsStr::from_bytes(&wh));
+                let mut e = Entry::new(wh_path.as_os_str().as_bytes(), &st);
+                e.mode = 0o600;
+                self.append(e, io::empty())
             }
             FileType::CharacterDevice | FileType::BlockDevice | FileType::Fifo => {
-                self.xattrs(Source::At(dir, name))?;
-                h.set_entry_type(match ft {
+                e.xattrs(Source::At(dir, name))?;
+                e.kind = match ft {
                     FileType::CharacterDevice => EntryType::Char,
                     FileType::BlockDevice => EntryType::Block,
                     _ => EntryType::Fifo,
-                });
+                };
                 if ft != FileType::Fifo {
-                    h.set_device_major(rustix::fs::major(st.st_rdev))?;
-                    h.set_device_minor(rustix::fs::minor(st.st_rdev))?;
+                    e.dev = (rustix::fs::major(st.st_rdev), rustix::fs::minor(st.st_rdev));
                 }
-                self.tar.append_data(&mut h, path, io::empty())
+                self.append(e, io::empty())
             }
             // Sockets are not part of an image (docker skips them too).
             _ => Ok(()),
         }
     }
 
-    /// Writes the PAX record with the xattrs of the entry about to follow.
+    /// Writes `e` (its PAX record first if it needs one) and its data.
+    fn append(&mut self, e: Entry, data: impl Read) -> io::Result<()> {
+        let mut pax: Vec<(String, Vec<u8>)> = e.xattrs;
+        let mut h = Header::new_ustar();
+        h.set_entry_type(e.kind);
+        h.set_mode(e.mode);
+        h.set_mtime(e.mtime);
+        h.set_size(e.size);
+        for (key, id, field) in [("uid", e.uid, 0), ("gid", e.gid, 1)] {
+            if u64::from(id) > USTAR_MAX_ID {
+                pax.push((key.to_owned(), id.to_string().into_bytes()));
+            } else if field == 0 {
+                h.set_uid(id.into());
+            } else {
+                h.set_gid(id.into());
+            }
+        }
+        if let Some(u) = h.as_ustar_mut() {
+            if !set_ustar_name(u, &e.name) {
+                pax.push(("path".to_owned(), e.name.clone()));
+                let cut = &e.name[..e.name.len().min(100)];
+                u.name[..cut.len()].copy_from_slice(cut);
+            }
+            if e.link.len() <= 100 {
+                u.linkname[..e.link.len()].copy_from_slice(&e.link);
+            } else {
+                pax.push(("linkpath".to_owned(), e.link.clone()));
+                u.linkname.copy_from_slice(&e.link[..100]);
+            }
+        }
+        if matches!(e.kind, EntryType::Char | EntryType::Block) {
+            h.set_device_major(e.dev.0)?;
+            h.set_device_minor(e.dev.1)?;
+        }
+        if !pax.is_empty() {
+            pax.sort();
+            self.tar
+                .append_pax_extensions(pax.iter().map(|(k, v)| (k.as_str(), v.as_slice())))?;
+        }
+        h.set_cksum();
+        self.tar.append(&h, data)
+    }
+}
+
+/// Largest uid/gid a ustar header holds (7 octal digits); larger ones go in
+/// a PAX record, as Go's `archive/tar` writes them.
+const USTAR_MAX_ID: u64 = 0o7_777_777;
+
+/// One entry about to be written.
+struct Entry {
+    kind: EntryType,
+    name: Vec<u8>,
+    link: Vec<u8>,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    mtime: u64,
+    size: u64,
+    dev: (u32, u32),
+    /// PAX records `SCHILY.xattr.<name>`.
+    xattrs: Vec<(String, Vec<u8>)>,
+}
+
+impl Entry {
+    /// A regular file entry `name` with the mode, owner and mtime of `st`,
+    /// size 0.
+    fn new(name: &[u8], st: &Stat) -> Entry {
+        Entry {
+            kind: EntryType::Regular,
+            name: name.to_vec(),
+            link: Vec::new(),
+            mode: st.st_mode & 0o7777,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            mtime: st.st_mtime.max(0) as u64,
+            size: 0,
+            dev: (0, 0),
+            xattrs: Vec::new(),
+        }
+    }
+
+    /// Reads the xattrs of `src`, without overlayfs' own.
     fn xattrs(&mut self, src: Source<'_>) -> io::Result<()> {
-        let list = xattrs::read(src)?;
-        let keep: Vec<(String, Vec<u8>)> = list
+        self.xattrs = xattrs::read(src)?
             .into_iter()
             .filter(|(n, _)| !n.starts_with(OVERLAY_XATTR_PREFIX))
             .map(|(n, v)| (format!("{PAX_XATTR}{n}"), v))
             .collect();
-        if keep.is_empty() {
-            return Ok(());
-        }
-        self.tar
-            .append_pax_extensions(keep.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
+        Ok(())
     }
 }
 
-/// A GNU header with the mode, owner and mtime of `st`; regular file type,
-/// size 0.
-fn header(st: &Stat) -> Header {
-    let mut h = Header::new_gnu();
-    h.set_entry_type(EntryType::Regular);
-    h.set_mode(st.st_mode & 0o7777);
-    h.set_uid(st.st_uid.into());
-    h.set_gid(st.st_gid.into());
-    h.set_mtime(st.st_mtime.max(0) as u64);
-    h.set_size(0);
-    h
+/// Puts `name` in the ustar `name` field, or split at a `/` into `prefix`
+/// and `name`; false if it fits neither way (then it goes in a PAX record).
+fn set_ustar_name(u: &mut tar::UstarHeader, name: &[u8]) -> bool {
+    if name.len() <= 100 {
+        u.name[..name.len()].copy_from_slice(name);
+        return true;
+    }
+    // The prefix ends at a '/' that is not the last byte, within 155 bytes,
+    // and leaves at most 100 bytes of name.
+    let start = name.len().saturating_sub(101);
+    let split = name[..name.len() - 1]
+        .iter()
+        .enumerate()
+        .skip(start)
+        .find(|&(i, &b)| b == b'/' && i <= 155)
+        .map(|(i, _)| i);
+    match split {
+        Some(i) if i > 0 => {
+            u.prefix[..i].copy_from_slice(&name[..i]);
+            let rest = &name[i + 1..];
+            u.name[..rest.len()].copy_from_slice(rest);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Reads exactly `left` bytes of `file`: a file that shrank while being

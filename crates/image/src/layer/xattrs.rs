@@ -23,21 +23,35 @@ pub(crate) fn read(src: Source<'_>) -> io::Result<Vec<(String, Vec<u8>)>> {
         Source::At(dir, name) => Some(proc_path(dir, name)),
         Source::Fd(_) => None,
     };
-    let list = fill(|buf| match (src, &path) {
-        (Source::Fd(fd), _) => rustix::fs::flistxattr(fd, buf),
-        (_, Some(p)) => rustix::fs::llistxattr(p, buf),
-        _ => unreachable!(),
-    })?;
+    let list = fill(
+        || match (src, &path) {
+            (Source::Fd(fd), _) => rustix::fs::flistxattr_query(fd),
+            (_, Some(p)) => rustix::fs::llistxattr_query(p),
+            _ => unreachable!(),
+        },
+        |buf| match (src, &path) {
+            (Source::Fd(fd), _) => rustix::fs::flistxattr(fd, buf),
+            (_, Some(p)) => rustix::fs::llistxattr(p, buf),
+            _ => unreachable!(),
+        },
+    )?;
     let mut out = Vec::new();
     for raw in list.split(|&b| b == 0).filter(|n| !n.is_empty()) {
         let Ok(name) = std::str::from_utf8(raw) else {
             continue;
         };
-        let value = fill(|buf| match (src, &path) {
-            (Source::Fd(fd), _) => rustix::fs::fgetxattr(fd, name, buf),
-            (_, Some(p)) => rustix::fs::lgetxattr(p, name, buf),
-            _ => unreachable!(),
-        });
+        let value = fill(
+            || match (src, &path) {
+                (Source::Fd(fd), _) => rustix::fs::fgetxattr_query(fd, name),
+                (_, Some(p)) => rustix::fs::lgetxattr_query(p, name),
+                _ => unreachable!(),
+            },
+            |buf| match (src, &path) {
+                (Source::Fd(fd), _) => rustix::fs::fgetxattr(fd, name, buf),
+                (_, Some(p)) => rustix::fs::lgetxattr(p, name, buf),
+                _ => unreachable!(),
+            },
+        );
         match value {
             Ok(v) => out.push((name.to_owned(), v)),
             // Removed since the list was read.
@@ -49,12 +63,15 @@ pub(crate) fn read(src: Source<'_>) -> io::Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
-/// Calls `get` with an empty buffer to learn the size, then with a buffer of
-/// that size, again if the value grew in between (`ERANGE`). A filesystem
-/// without xattrs gives an empty value.
-fn fill(mut get: impl FnMut(&mut [u8]) -> rustix::io::Result<usize>) -> io::Result<Vec<u8>> {
+/// Calls `query` to learn the size, then `get` with a buffer of that size,
+/// again if the value grew in between (`ERANGE`). A filesystem without
+/// xattrs gives an empty value.
+fn fill(
+    mut query: impl FnMut() -> rustix::io::Result<usize>,
+    mut get: impl FnMut(&mut [u8]) -> rustix::io::Result<usize>,
+) -> io::Result<Vec<u8>> {
     loop {
-        let size = match get(&mut []) {
+        let size = match query() {
             Ok(n) => n,
             Err(rustix::io::Errno::NOTSUP) => return Ok(Vec::new()),
             Err(e) => return Err(e.into()),
