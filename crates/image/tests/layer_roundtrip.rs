@@ -102,11 +102,9 @@ fn layer_gnu_tar_reads_tar_dir() {
 fn layer_apply_reads_gnu_tar() {
     let a = Sandbox::new();
     apply(&rich_tar()[..], &a.root, &ApplyOptions::LAYER).unwrap();
-    // (GNU tar writes xattrs only in the POSIX format.)
-    for format in ["--format=posix"] {
-        let tar = gnu_tar(&[format, "-cf", "-", "."], &a.root, None);
-        let b = Sandbox::new();
-        apply(&tar[..], &b.root, &ApplyOptions::LAYER).unwrap();
-        assert_eq!(snapshot(&a.root), snapshot(&b.root), "{format}");
-    }
+    // GNU tar writes xattrs only in the POSIX format.
+    let tar = gnu_tar(&["--format=posix", "-cf", "-", "."], &a.root, None);
+    let b = Sandbox::new();
+    apply(&tar[..], &b.root, &ApplyOptions::LAYER).unwrap();
+    assert_eq!(snapshot(&a.root), snapshot(&b.root));
 }
