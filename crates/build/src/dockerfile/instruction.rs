@@ -77,7 +77,44 @@ pub struct Run {
     pub security: Option<String>,
 }
 
+/// What a `RUN` with heredocs executes, following BuildKit (the classic
+/// builder has no heredocs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunHeredoc<'a> {
+    /// Run this text with the stage's shell (`sh -c <text>`): the body when
+    /// the command is only `<<EOF`, otherwise the line followed by each
+    /// body and terminator, so the shell reads the here-documents itself.
+    Shell(String),
+    /// The command is only `<<EOF` and the body starts with `#!`: write
+    /// the body to an executable file and run that file.
+    Script(&'a Heredoc),
+}
+
 impl Run {
+    /// How to run this command if it has heredocs (`None` without them or
+    /// in exec form).
+    pub fn heredoc_command(&self) -> Option<RunHeredoc<'_>> {
+        let ShellOrExec::Shell(cmd) = &self.cmd else {
+            return None;
+        };
+        let first = self.heredocs.first()?;
+        let whole =
+            matches!(super::parser::parse_heredoc(cmd.trim()), Ok(Some(h)) if h.name == first.name);
+        if whole && self.heredocs.len() == 1 {
+            if first.content.starts_with("#!") {
+                return Some(RunHeredoc::Script(first));
+            }
+            return Some(RunHeredoc::Shell(first.content.clone()));
+        }
+        let mut full = cmd.clone();
+        for h in &self.heredocs {
+            full.push('\n');
+            full.push_str(&h.content);
+            full.push_str(&h.name);
+        }
+        Some(RunHeredoc::Shell(full))
+    }
+
     /// The names of the flags given (`["mount", "network"]`), in the order
     /// Docker's classic builder would complain about them.
     pub fn flags_used(&self) -> Vec<&'static str> {

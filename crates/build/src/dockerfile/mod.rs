@@ -32,7 +32,7 @@ pub use duration::{format_go_duration, go_quote, parse_go_duration};
 pub use expand::ExpandError;
 pub use history::nop_created_by;
 pub use instruction::{
-    CopyArgs, From, HealthCmd, Healthcheck, Heredoc, Instruction, Run, ShellOrExec,
+    CopyArgs, From, HealthCmd, Healthcheck, Heredoc, Instruction, Run, RunHeredoc, ShellOrExec,
 };
 pub use parser::{parse, ParseError};
 pub use plan::{plan, Base, Plan, PlanError, PlannedStage, StageRef, PREDEFINED_ARGS};
