@@ -278,7 +278,7 @@ impl Context {
                     .tree
                     .glob(&cleaned)
                     .map_err(|source| self.read_error(&cleaned, source))?
-                    .map_err(|()| ContextError::BadPattern {
+                    .map_err(|_| ContextError::BadPattern {
                         pattern: pattern.clone(),
                     })?;
                 for path in matches {

@@ -29,7 +29,7 @@ use std::path::Path;
 mod pattern;
 
 use pattern::Pattern;
-pub use pattern::{go_match, has_wildcards};
+pub use pattern::{go_match, has_wildcards, BadPattern};
 
 /// Errors from reading or compiling `.dockerignore` rules.
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,7 @@
 //! `.dockerignore` matching, checked against the cases of moby/patternmatcher's
 //! own test table and Go's `filepath.Match` table (cases rewritten here).
 
-use wharf_build::ignore::{clean, go_match, read_all, IgnoreRules};
+use wharf_build::ignore::{clean, go_match, read_all, BadPattern, IgnoreRules};
 
 fn excluded(patterns: &[&str], path: &str) -> bool {
     IgnoreRules::from_patterns(patterns)
@@ -182,7 +182,7 @@ fn ignore_go_filepath_match_table() {
     for bad in [
         "[]a]", "[-]", "[x-]", "[-x]", "\\", "[a-b-c]", "[", "[^", "[^bc", "a[",
     ] {
-        assert_eq!(go_match(bad, "a"), Err(()), "{bad:?}");
+        assert_eq!(go_match(bad, "a"), Err(BadPattern), "{bad:?}");
     }
 }
 

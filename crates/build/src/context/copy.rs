@@ -229,7 +229,7 @@ impl Copier<'_> {
                 self.stats.dirs += 1;
             }
             FileType::RegularFile => {
-                let key = (stat.st_dev as u64, stat.st_ino as u64);
+                let key = (stat.st_dev, stat.st_ino);
                 if stat.st_nlink > 1 {
                     if let Some((first_dir, first_name)) = self.links.get(&key) {
                         rustix::fs::linkat(
@@ -269,7 +269,7 @@ impl Copier<'_> {
                     FileType::CharacterDevice => wharf_sys::fs::NodeKind::Char,
                     _ => wharf_sys::fs::NodeKind::Block,
                 };
-                let rdev = stat.st_rdev as u64;
+                let rdev = stat.st_rdev;
                 let (major, minor) = (rustix::fs::major(rdev as _), rustix::fs::minor(rdev as _));
                 wharf_sys::fs::mknodat(dst, name_path, node, 0o600, major, minor)?;
                 wharf_sys::fs::chownat(dst, name_path, uid, gid)?;

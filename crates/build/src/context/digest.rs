@@ -102,7 +102,7 @@ impl Hasher<'_> {
                 self.field(b"link", target.as_os_str().as_encoded_bytes());
             }
             FileType::CharacterDevice | FileType::BlockDevice => {
-                self.sha.update((stat.st_rdev as u64).to_le_bytes());
+                self.sha.update(stat.st_rdev.to_le_bytes());
             }
             _ => {}
         }

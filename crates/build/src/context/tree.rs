@@ -16,7 +16,7 @@ use std::path::Path;
 use rustix::fs::{AtFlags, FileType, Stat};
 use wharf_sys::fs::{OFlags, ResolveFlags};
 
-use crate::ignore::IgnoreRules;
+use crate::ignore::{BadPattern, IgnoreRules};
 
 /// Symlinks followed in one lookup before giving up (`ELOOP`), as Linux does.
 const MAX_LINKS: usize = 40;
@@ -196,12 +196,12 @@ impl Tree {
 
     /// The visible paths (relative to the root) matching a `COPY` glob, in
     /// the order of Go's `filepath.Walk`. Symlinks are not walked into.
-    pub(crate) fn glob(&self, pattern: &str) -> io::Result<Result<Vec<String>, ()>> {
+    pub(crate) fn glob(&self, pattern: &str) -> io::Result<Result<Vec<String>, BadPattern>> {
         let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
         let mut out = Vec::new();
         let root = self.lookup("", false)?;
-        if let Err(()) = self.glob_in(&root, &parts, &mut out)? {
-            return Ok(Err(()));
+        if let Err(e) = self.glob_in(&root, &parts, &mut out)? {
+            return Ok(Err(e));
         }
         Ok(Ok(out))
     }
@@ -211,14 +211,14 @@ impl Tree {
         dir: &Found,
         parts: &[&str],
         out: &mut Vec<String>,
-    ) -> io::Result<Result<(), ()>> {
+    ) -> io::Result<Result<(), BadPattern>> {
         let Some((first, rest)) = parts.split_first() else {
             return Ok(Ok(()));
         };
         for entry in self.list(dir)? {
             let name = entry.name.to_string_lossy();
             match crate::ignore::go_match(first, &name) {
-                Err(()) => return Ok(Err(())),
+                Err(e) => return Ok(Err(e)),
                 Ok(false) => continue,
                 Ok(true) => {}
             }
@@ -226,8 +226,8 @@ impl Tree {
                 out.push(entry.rel.clone());
             } else if file_type(&entry.stat) == FileType::Directory {
                 let child = self.child(dir, &entry)?;
-                if let Err(()) = self.glob_in(&child, rest, out)? {
-                    return Ok(Err(()));
+                if let Err(e) = self.glob_in(&child, rest, out)? {
+                    return Ok(Err(e));
                 }
             }
         }

@@ -134,10 +134,15 @@ impl Pattern {
     }
 }
 
-/// Go's `filepath.Match(pattern, name)` on Unix: `Err(())` for a malformed
-/// pattern.
-pub fn go_match(pattern: &str, name: &str) -> Result<bool, ()> {
-    validate(pattern).ok_or(())?;
+/// A glob that is not valid `filepath.Match` syntax (Go's
+/// `filepath.ErrBadPattern`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("syntax error in pattern")]
+pub struct BadPattern;
+
+/// Go's `filepath.Match(pattern, name)` on Unix.
+pub fn go_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
+    validate(pattern).ok_or(BadPattern)?;
     let chars: Vec<char> = pattern.chars().collect();
     let mut toks = Vec::new();
     let mut i = 0;
@@ -152,7 +157,7 @@ pub fn go_match(pattern: &str, name: &str) -> Result<bool, ()> {
                 i += 1;
             }
             '[' => {
-                let (tok, used) = parse_class(&chars[i..]).ok_or(())?;
+                let (tok, used) = parse_class(&chars[i..]).ok_or(BadPattern)?;
                 i += used;
                 toks.push(tok);
             }
