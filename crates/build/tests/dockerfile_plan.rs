@@ -55,6 +55,14 @@ fn target_not_found() {
 }
 
 #[test]
+fn no_stages() {
+    let df = parse("ARG A=1\n").unwrap();
+    let e = plan(&df, &args(&[]), None).unwrap_err();
+    assert_eq!(e, PlanError::NoStages);
+    assert_eq!(e.to_string(), "dockerfile contains no stages to build");
+}
+
+#[test]
 fn duplicate_stage_names() {
     let df = parse("FROM a AS x\nFROM b AS X\n").unwrap();
     let e = plan(&df, &args(&[]), None).unwrap_err();

@@ -38,6 +38,9 @@ pub enum PlanError {
         /// The name.
         name: String,
     },
+    /// Only meta ARGs, no `FROM`.
+    #[error("dockerfile contains no stages to build")]
+    NoStages,
     /// `--target` names no stage.
     #[error("target stage {target:?} could not be found")]
     TargetNotFound {
@@ -171,6 +174,9 @@ pub fn plan(
     build_args: &BTreeMap<String, String>,
     target: Option<&str>,
 ) -> Result<Plan, PlanError> {
+    if df.stages.is_empty() {
+        return Err(PlanError::NoStages);
+    }
     let mut meta: BTreeMap<String, Option<String>> = BTreeMap::new();
     let meta_value = |meta: &BTreeMap<String, Option<String>>, n: &str| -> Option<String> {
         if meta.contains_key(n) {
