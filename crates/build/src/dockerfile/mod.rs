@@ -34,7 +34,7 @@ pub use history::nop_created_by;
 pub use instruction::{
     CopyArgs, From, HealthCmd, Healthcheck, Heredoc, Instruction, Run, RunHeredoc, ShellOrExec,
 };
-pub use parser::{parse, ParseError};
+pub use parser::{parse, parse_heredoc, ParseError};
 pub use plan::{plan, Base, Plan, PlanError, PlannedStage, StageRef, PREDEFINED_ARGS};
 pub use scope::Scope;
 

@@ -322,7 +322,15 @@ fn heredocs_from_line(line: &str, n: usize) -> Result<Vec<Heredoc>, ParseError> 
     };
     let words = lx.process_words(line, &|_| None).unwrap_or_default();
     let mut out = Vec::new();
-    for w in words {
+    let mut it = words.into_iter();
+    while let Some(mut w) = it.next() {
+        // `<< EOF`: a bare operator takes the next word as its name.
+        let op = w.trim_start_matches(|c: char| c.is_ascii_digit());
+        if op == "<<" || op == "<<-" {
+            if let Some(next) = it.next() {
+                w = format!("{w} {next}");
+            }
+        }
         if let Some(h) = parse_heredoc(&w).map_err(|e| ParseError::syntax(n, e))? {
             out.push(h);
         }
@@ -330,9 +338,10 @@ fn heredocs_from_line(line: &str, n: usize) -> Result<Vec<Heredoc>, ParseError> 
     Ok(out)
 }
 
-/// Recognizes one heredoc word (`<<EOF`, `<<-"EOF"`, `3<<EOF`); the body is
-/// empty until read. Matches Docker's `^(\d*)<<(-?)([^<]*)$`.
-pub(crate) fn parse_heredoc(word: &str) -> Result<Option<Heredoc>, String> {
+/// Recognizes one heredoc word (`<<EOF`, `<<-"EOF"`, `3<<EOF`, `<< EOF`);
+/// the body is empty until read. Like BuildKit's `^(\d*)<<(-?)\s*([^<]*)$`
+/// where the rest must lex to exactly one word.
+pub fn parse_heredoc(word: &str) -> Result<Option<Heredoc>, String> {
     let Some(pos) = word.find("<<") else {
         return Ok(None);
     };
@@ -344,6 +353,7 @@ pub(crate) fn parse_heredoc(word: &str) -> Result<Option<Heredoc>, String> {
         Some(r) => (true, r),
         None => (false, after),
     };
+    let rest = rest.trim_start();
     if rest.is_empty() || rest.contains('<') {
         return Ok(None);
     }
