@@ -129,6 +129,18 @@ fn context_dockerignore_exception() {
         ctx.resolve_sources(&strings(&["docs/other.txt"])),
         Err(ContextError::NotFound { .. })
     ));
+    // Without the exception's file, the excluded directory is not there at
+    // all (the CLI's tar holds nothing that would create it).
+    fs::remove_file(s.ctx().join("docs/README.md")).unwrap();
+    assert!(matches!(
+        ctx.resolve_sources(&strings(&["docs"])),
+        Err(ContextError::NotFound { .. })
+    ));
+    copy(&ctx, &["."], &s.rootfs(), "/again/");
+    assert_eq!(
+        tree(&s.rootfs().join("again")),
+        vec![".dockerignore", "keep.md", "plain"]
+    );
 }
 
 #[test]

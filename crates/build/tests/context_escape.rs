@@ -174,6 +174,18 @@ fn context_dest_symlink_escape() {
     copy(&ctx, &["f"], &root, "/filelink");
     assert_eq!(read(&root.join("etc/target")), "payload");
     assert!(is_symlink(&root.join("filelink")));
+    // Symlinks already inside a destination directory are replaced, never
+    // written through: a file over a link, a directory over a link.
+    fs::create_dir(root.join("merge")).unwrap();
+    symlink(s.outside().join("secret"), root.join("merge/f")).unwrap();
+    symlink(s.outside(), root.join("merge/d")).unwrap();
+    copy(&ctx, &["f"], &root, "/merge/");
+    s.file("tree/d/inner", "merged");
+    copy(&s.context(), &["tree"], &root, "/merge");
+    assert!(!is_symlink(&root.join("merge/f")));
+    assert!(!is_symlink(&root.join("merge/d")));
+    assert_eq!(read(&root.join("merge/f")), "payload");
+    assert_eq!(read(&root.join("merge/d/inner")), "merged");
     // A relative dest path with .. is clamped at the container root too.
     copy(&ctx, &["f"], &root, "/../../../../top");
     assert_eq!(read(&root.join("top")), "payload");

@@ -39,6 +39,17 @@ pub(crate) struct Found {
     pub stat: Stat,
 }
 
+/// Whether a path is in the context the docker CLI would send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Yes,
+    No,
+    /// An excluded directory that an exception keeps open: it exists only
+    /// if something inside it is kept (the tar then holds that something,
+    /// and unpacking creates the directory for it).
+    IfNotEmpty,
+}
+
 /// One directory entry, from [`Tree::list`].
 #[derive(Debug)]
 pub(crate) struct Entry {
@@ -88,10 +99,14 @@ impl Tree {
         Ok(Tree { root, ignore })
     }
 
-    fn visible(&self, rel: &str, is_dir: bool) -> bool {
-        self.ignore
-            .as_ref()
-            .is_none_or(|r| r.is_visible(rel, is_dir))
+    /// How the rules treat `rel`, judged like the tar the docker CLI sends.
+    fn keep(&self, rel: &str, is_dir: bool) -> Keep {
+        match &self.ignore {
+            None => Keep::Yes,
+            Some(rules) if !rules.is_excluded(rel) => Keep::Yes,
+            Some(rules) if is_dir && rules.may_include_below(rel) => Keep::IfNotEmpty,
+            Some(_) => Keep::No,
+        }
     }
 
     /// Looks `path` up (relative to the root; `..` may not appear except in
@@ -120,7 +135,7 @@ impl Tree {
                 .join("/");
             let rel = join_rel(&parent_rel, &name_str);
             let kind = file_type(&stat);
-            if !self.visible(&rel, kind == FileType::Directory) {
+            if self.keep(&rel, kind == FileType::Directory) == Keep::No {
                 return Err(not_found());
             }
             if kind == FileType::Symlink && (!pending.is_empty() || follow_last) {
@@ -155,7 +170,15 @@ impl Tree {
             None => self.root.try_clone()?,
         };
         let stat = rustix::fs::fstat(&fd)?;
-        Ok(Found { fd, rel, stat })
+        let found = Found { fd, rel, stat };
+        let is_dir = file_type(&found.stat) == FileType::Directory;
+        if !found.rel.is_empty()
+            && self.keep(&found.rel, is_dir) == Keep::IfNotEmpty
+            && self.list(&found)?.is_empty()
+        {
+            return Err(not_found());
+        }
+        Ok(found)
     }
 
     /// The visible entries of the directory `dir`, sorted by name (bytes),
@@ -177,8 +200,15 @@ impl Tree {
                     Err(e) => return Err(e.into()),
                 };
             let rel = join_rel(&dir.rel, &name.to_string_lossy());
-            if self.visible(&rel, file_type(&stat) == FileType::Directory) {
-                out.push(Entry { name, rel, stat });
+            let entry = Entry { name, rel, stat };
+            match self.keep(&entry.rel, file_type(&stat) == FileType::Directory) {
+                Keep::Yes => out.push(entry),
+                Keep::No => {}
+                Keep::IfNotEmpty => {
+                    if !self.list(&self.child(dir, &entry)?)?.is_empty() {
+                        out.push(entry);
+                    }
+                }
             }
         }
         Ok(out)
