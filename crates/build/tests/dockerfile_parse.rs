@@ -637,3 +637,53 @@ fn byte_order_mark_is_ignored() {
     let df = parse("\u{feff}# escape=`\nFROM x\n").unwrap();
     assert_eq!(df.escape, '`');
 }
+
+#[test]
+fn line_numbers_across_blank_and_continued_lines() {
+    let df = parse(include_str!("dockerfiles/line-numbers.Dockerfile")).unwrap();
+    let st = &df.stages[0];
+    assert_eq!(st.line, 5);
+    let lines: Vec<(usize, usize)> = st
+        .instructions
+        .iter()
+        .map(|n| (n.line, n.end_line))
+        .collect();
+    assert_eq!(lines, [(11, 12), (17, 31)]);
+    assert_eq!(
+        st.instructions[0].instruction,
+        Instruction::Env(vec![("GOPATH".into(), "/go".into())])
+    );
+    assert_eq!(df.warnings.len(), 1);
+}
+
+#[test]
+fn empty_continuation_warnings() {
+    let df = parse(
+        "\nFROM alpine:3.6\n\nRUN valid \\\n    continuation\n\nRUN something \\\n\n    following \\\n\n    more\n\nRUN another \\\n\n    thing\n\nRUN non-indented \\\n# this is a comment\n   after-comment\n\nRUN indented \\\n    # this is an indented comment\n    comment\n\t",
+    )
+    .unwrap();
+    assert_eq!(df.warnings.len(), 2);
+    assert!(df.warnings[0]
+        .contains("Empty continuation line found in: RUN something     following     more"));
+    assert!(df.warnings[1].contains("RUN another     thing"));
+    let n = &df.stages[0].instructions;
+    assert_eq!(
+        n[3].instruction,
+        Instruction::Run(run(shell("non-indented    after-comment")))
+    );
+    assert_eq!(
+        n[4].instruction,
+        Instruction::Run(run(shell("indented     comment")))
+    );
+}
+
+#[test]
+fn negative_cases() {
+    // BuildKit's testfiles-negative.
+    assert!(err("FROM busybox\nENV PATH\n")
+        .to_string()
+        .contains("ENV must have two arguments"));
+    assert!(err("FROM busybox\nCMD [ \"echo\", [ \"nested json\" ] ]\n")
+        .to_string()
+        .contains("arrays must be comprised of strings only"));
+}
