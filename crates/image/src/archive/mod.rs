@@ -17,6 +17,7 @@
 
 mod docker;
 mod extract;
+mod load;
 mod names;
 mod oci;
 mod write;
@@ -28,6 +29,7 @@ use std::path::{Path, PathBuf};
 use crate::digest::{Digest, DigestError};
 
 pub use extract::extract;
+pub use load::{load, load_dir, save, LoadError, Loaded};
 pub use names::{familiar_name, full_name};
 pub use write::{write_archive, SaveImage};
 
