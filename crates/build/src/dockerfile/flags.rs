@@ -3,7 +3,26 @@
 //! flags are errors, string flags need `=value`, booleans take an optional
 //! `=true`/`=false`.
 
+use super::parser::ParseError;
 use std::collections::BTreeMap;
+
+/// A flag problem, before it is placed on a line.
+pub(crate) enum FlagError {
+    /// A flag the instruction does not take (name without `--`).
+    Unknown(String),
+    /// Any other misuse, with Docker's message.
+    Invalid(String),
+}
+
+impl FlagError {
+    /// The error for the instruction on `line`.
+    pub(crate) fn at(self, line: usize) -> ParseError {
+        match self {
+            FlagError::Unknown(flag) => ParseError::UnknownFlag { line, flag },
+            FlagError::Invalid(m) => ParseError::syntax(line, m),
+        }
+    }
+}
 
 /// The kind of value a flag takes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -26,12 +45,14 @@ impl Flags {
     pub(crate) fn parse(
         given: &[String],
         allowed: &[(&'static str, Kind)],
-    ) -> Result<Flags, String> {
+    ) -> Result<Flags, FlagError> {
         let mut out = Flags::default();
         let mut used: Vec<&str> = Vec::new();
         for arg in given {
             let Some(body) = arg.strip_prefix("--") else {
-                return Err(format!("arg should start with -- : {arg}"));
+                return Err(FlagError::Invalid(format!(
+                    "arg should start with -- : {arg}"
+                )));
             };
             if body.is_empty() {
                 break;
@@ -41,31 +62,39 @@ impl Flags {
                 None => (body, None),
             };
             let Some(&(key, kind)) = allowed.iter().find(|(n, _)| *n == name) else {
-                return Err(format!("unknown flag: {name}"));
+                return Err(FlagError::Unknown(name.to_string()));
             };
             if used.contains(&key) && kind != Kind::Strs {
-                return Err(format!("duplicate flag specified: {name}"));
+                return Err(FlagError::Invalid(format!(
+                    "duplicate flag specified: {name}"
+                )));
             }
             used.push(key);
             match kind {
                 Kind::Bool => {
                     let v = match value.map(str::to_ascii_lowercase).as_deref() {
                         None => true,
-                        Some("") => return Err(format!("missing a value on flag: {name}")),
+                        Some("") => {
+                            return Err(FlagError::Invalid(format!(
+                                "missing a value on flag: {name}"
+                            )))
+                        }
                         Some("true") => true,
                         Some("false") => false,
                         Some(_) => {
-                            return Err(format!(
+                            return Err(FlagError::Invalid(format!(
                                 "expecting boolean value for flag {name}, not: {}",
                                 value.unwrap_or_default()
-                            ))
+                            )))
                         }
                     };
                     out.bools.insert(key, v);
                 }
                 Kind::Str | Kind::Strs => {
                     let Some(v) = value else {
-                        return Err(format!("missing a value on flag: {name}"));
+                        return Err(FlagError::Invalid(format!(
+                            "missing a value on flag: {name}"
+                        )));
                     };
                     out.strs.entry(key).or_default().push(v.to_string());
                 }

@@ -32,13 +32,7 @@ pub(crate) fn parse(rest: &str, flags: &[String], n: usize) -> Result<Instructio
             ("retries", Kind::Str),
         ],
     )
-    .map_err(|m| match m.strip_prefix("unknown flag: ") {
-        Some(fl) => ParseError::UnknownFlag {
-            line: n,
-            flag: fl.to_string(),
-        },
-        None => err(m),
-    })?;
+    .map_err(|e| e.at(n))?;
     if typ != "CMD" {
         return Err(err(format!(
             "Unknown type {} in HEALTHCHECK (try CMD)",

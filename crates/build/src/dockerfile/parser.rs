@@ -16,11 +16,11 @@ pub enum ParseError {
     UnknownInstruction {
         /// Line of the instruction.
         line: usize,
-        /// The keyword as written, upper-cased.
+        /// The keyword as written.
         instruction: String,
     },
     /// A `--flag` the instruction does not accept.
-    #[error("dockerfile parse error on line {line}: unknown flag: {flag}")]
+    #[error("dockerfile parse error on line {line}: unknown flag: --{flag}")]
     UnknownFlag {
         /// Line of the instruction.
         line: usize,

@@ -32,15 +32,7 @@ pub(crate) fn instruction(
 ) -> Result<Instruction, ParseError> {
     let (cmd, flags, rest) = split_command(line);
     let err = |m: String| ParseError::syntax(n, m);
-    let fl = |allowed: &[(&'static str, Kind)]| {
-        Flags::parse(&flags, allowed).map_err(|m| match m.strip_prefix("unknown flag: ") {
-            Some(f) => ParseError::UnknownFlag {
-                line: n,
-                flag: f.to_string(),
-            },
-            None => ParseError::syntax(n, m),
-        })
-    };
+    let fl = |allowed: &[(&'static str, Kind)]| Flags::parse(&flags, allowed).map_err(|e| e.at(n));
     let lower = cmd.to_ascii_lowercase();
     let json_or = |plain: fn(&str) -> Vec<String>| -> Result<Args, ParseError> {
         match parse_json(&rest) {
@@ -288,7 +280,7 @@ pub(crate) fn instruction(
         _ => {
             return Err(ParseError::UnknownInstruction {
                 line: n,
-                instruction: cmd.to_ascii_uppercase(),
+                instruction: cmd,
             })
         }
     })
