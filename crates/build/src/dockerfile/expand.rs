@@ -89,9 +89,11 @@ impl Instruction {
 fn expand_copy(c: &CopyArgs, lx: &Lexer, vars: Lookup<'_>) -> Result<CopyArgs, LexError> {
     let w = |s: &str| lx.process_word(s, vars);
     let opt = |s: &Option<String>| s.as_deref().map(w).transpose();
+    // BuildKit expands heredoc bodies with a backslash lexer that leaves
+    // quotes alone: the body is a file or script, not Dockerfile words.
     let body = Lexer {
         skip_process_quotes: true,
-        ..*lx
+        ..Lexer::new('\\')
     };
     let mut out = c.clone();
     out.sources = c.sources.iter().map(|s| w(s)).collect::<Result<_, _>>()?;
