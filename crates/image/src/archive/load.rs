@@ -240,7 +240,7 @@ fn tag_of(name: &str, repo_tags: &[String]) -> Option<String> {
         return None;
     }
     let familiar = r.with_default_tag().familiar();
-    repo_tags.iter().any(|t| *t == familiar).then_some(familiar)
+    repo_tags.contains(&familiar).then_some(familiar)
 }
 
 fn parse_name(name: &str) -> Result<Reference, LoadError> {
