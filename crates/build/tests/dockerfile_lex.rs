@@ -224,3 +224,57 @@ fn skip_unset_keeps_references() {
         "1 $B ${B} ${B:-x}"
     );
 }
+
+#[test]
+fn pattern_replacement() {
+    let lx = Lexer::new('\\');
+    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        (
+            "${FOO/$NEEDLE/.} - ${FOO//$NEEDLE/.}",
+            &[("FOO", "/foo*/*/*.txt"), ("NEEDLE", "\\*/")],
+            "/foo.*/*.txt - /foo..*.txt",
+        ),
+        (
+            "${FOO/$NEEDLE/} - ${FOO//$NEEDLE/}",
+            &[("FOO", "/tmp/tmp/bar.txt"), ("NEEDLE", "/tmp")],
+            "/tmp/bar.txt - /bar.txt",
+        ),
+        (
+            "${FOO/$NEEDLE/$REPLACEMENT} - ${FOO//$NEEDLE/$REPLACEMENT}",
+            &[
+                ("FOO", "/a/foo/b/c.txt"),
+                ("NEEDLE", "/?/"),
+                ("REPLACEMENT", "/"),
+            ],
+            "/foo/b/c.txt - /foo/c.txt",
+        ),
+        (
+            "${FOO/$NEEDLE/$REPLACEMENT}",
+            &[
+                ("FOO", "http://google.de"),
+                ("NEEDLE", "http://"),
+                ("REPLACEMENT", "https://"),
+            ],
+            "https://google.de",
+        ),
+        (
+            "${FOO//\\//\\/}",
+            &[("FOO", "/tmp/foo.txt")],
+            "\\/tmp\\/foo.txt",
+        ),
+        ("${FOO/$BAR/ww}", &[("FOO", "xxyy"), ("BAR", "")], "wwxxyy"),
+        ("${FOO///}", &[("FOO", "xxyy")], "xxyy"),
+        ("${FOO///}", &[], ""),
+    ];
+    for (input, env, want) in cases {
+        let env = vars(env);
+        let got = lx.process_word(input, &|n| env.get(n).cloned());
+        assert_eq!(got.as_deref(), Ok(*want), "{input}");
+    }
+    for input in ["${FOO//ww}", "${FOO//}"] {
+        assert!(
+            lx.process_word(input, &|_| Some("xxyy".into())).is_err(),
+            "{input}"
+        );
+    }
+}

@@ -39,7 +39,7 @@ impl Instruction {
     /// Always call this before using an instruction's values, even when no
     /// variable is set: it is also what removes the quotes and escapes of
     /// `ENV A="a b"`. Instructions that do not expand come back unchanged.
-    /// For `FROM`, pass the meta ARGs (see [`super::plan`]).
+    /// For `FROM`, pass the meta ARGs (see [`super::plan()`]).
     pub fn expand(&self, escape: char, vars: Lookup<'_>) -> Result<Instruction, ExpandError> {
         let lx = Lexer::new(escape);
         let w = |s: &str| lx.process_word(s, vars);

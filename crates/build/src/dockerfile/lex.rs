@@ -2,8 +2,9 @@
 //! `frontend/dockerfile/shell/lex.go`): quote removal, escapes with the
 //! Dockerfile's escape character and `$VAR`, `${VAR}`, `${VAR:-word}`,
 //! `${VAR-word}`, `${VAR:+word}`, `${VAR+word}`, `${VAR:?msg}`,
-//! `${VAR?msg}`, `${VAR#pat}`, `${VAR##pat}`, `${VAR%pat}`, `${VAR%%pat}`
-//! substitution. It is not a shell: no command substitution, no globbing.
+//! `${VAR?msg}`, `${VAR#pat}`, `${VAR##pat}`, `${VAR%pat}`, `${VAR%%pat}`,
+//! `${VAR/pat/repl}`, `${VAR//pat/repl}` substitution. It is not a shell:
+//! no command substitution, no globbing.
 
 use super::duration::go_quote;
 
@@ -306,6 +307,7 @@ impl ShellWord<'_> {
                     None => String::new(),
                 })
             }
+            '/' => return self.process_replace(&name),
             ':' => {
                 null_is_unset = true;
                 match self.next() {
@@ -373,6 +375,34 @@ impl ShellWord<'_> {
                 })
             }
         }
+    }
+
+    /// `${name/pattern/replacement}` and `${name//pattern/replacement}`
+    /// (first or every match; `*` and `?` wildcards, `*` greedy).
+    fn process_replace(&mut self, name: &str) -> R<String> {
+        let all = self.peek() == Some('/');
+        if all {
+            self.next();
+        }
+        let pattern = match self.process_stop_on(Some('/'), true) {
+            Ok((w, _)) => w,
+            Err(_) if self.peek().is_none() => {
+                return Err("syntax error: missing '/' in ${}".into())
+            }
+            Err(e) => return Err(e),
+        };
+        let repl = match self.process_stop_on(Some('}'), true) {
+            Ok((w, _)) => w,
+            Err(_) if self.peek().is_none() => return Err("syntax error: missing '}'".into()),
+            Err(e) => return Err(e),
+        };
+        let Some(value) = self.get(name) else {
+            if self.lx.skip_unset_env {
+                return Ok(format!("${{{name}/{pattern}/{repl}}}"));
+            }
+            return Ok(String::new());
+        };
+        Ok(replace(&value, &pattern_chars(&pattern), &repl, all))
     }
 
     fn process_name(&mut self) -> String {
@@ -453,4 +483,39 @@ fn trim_suffix(value: &str, pat: &[char], greedy: bool) -> String {
         }
     }
     value.to_string()
+}
+
+/// Replaces the leftmost-longest match of `pat` (or every match).
+fn replace(value: &str, pat: &[char], repl: &str, all: bool) -> String {
+    let v: Vec<char> = value.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let mut done = false;
+    while i <= v.len() {
+        let found = if done {
+            None
+        } else {
+            (i..=v.len()).rev().find(|&j| glob_match(pat, &v[i..j]))
+        };
+        match found {
+            Some(j) => {
+                out.push_str(repl);
+                done = !all;
+                if j > i {
+                    i = j;
+                    continue;
+                }
+            }
+            None if done => {
+                out.extend(&v[i..]);
+                break;
+            }
+            None => {}
+        }
+        if i < v.len() {
+            out.push(v[i]);
+        }
+        i += 1;
+    }
+    out
 }
