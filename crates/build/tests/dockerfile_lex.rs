@@ -225,10 +225,13 @@ fn skip_unset_keeps_references() {
     );
 }
 
+/// (input, variables, expected).
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn pattern_replacement() {
     let lx = Lexer::new('\\');
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    let cases: &[Case<'_>] = &[
         (
             "${FOO/$NEEDLE/.} - ${FOO//$NEEDLE/.}",
             &[("FOO", "/foo*/*/*.txt"), ("NEEDLE", "\\*/")],
