@@ -281,3 +281,13 @@ fn pattern_replacement() {
         );
     }
 }
+
+#[test]
+fn many_wildcards_stay_fast() {
+    // A naive recursive matcher takes exponential time here.
+    let lx = Lexer::new('\\');
+    let value = "a".repeat(200);
+    let word = format!("${{V#{}b}}", "*".repeat(30));
+    let got = lx.process_word(&word, &|_| Some(value.clone())).unwrap();
+    assert_eq!(got, value);
+}

@@ -448,13 +448,32 @@ fn pattern_chars(p: &str) -> Vec<char> {
     out
 }
 
+/// Wildcard match without backtracking blow-up: on a mismatch, retry from
+/// the last `*` one character further.
 fn glob_match(p: &[char], s: &[char]) -> bool {
-    match p.first() {
-        None => s.is_empty(),
-        Some(&STAR) => (0..=s.len()).any(|i| glob_match(&p[1..], &s[i..])),
-        Some(&QMARK) => !s.is_empty() && glob_match(&p[1..], &s[1..]),
-        Some(c) => s.first() == Some(c) && glob_match(&p[1..], &s[1..]),
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        match p.get(pi) {
+            Some(&STAR) => {
+                star = Some((pi, si));
+                pi += 1;
+            }
+            Some(&c) if c == QMARK || c == s[si] => {
+                pi += 1;
+                si += 1;
+            }
+            _ => match star {
+                Some((sp, ss)) => {
+                    pi = sp + 1;
+                    si = ss + 1;
+                    star = Some((sp, ss + 1));
+                }
+                None => return false,
+            },
+        }
     }
+    p[pi..].iter().all(|&c| c == STAR)
 }
 
 fn trim_prefix(value: &str, pat: &[char], greedy: bool) -> String {
