@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use serde_json::json;
-use wharf_image::archive::{extract, load, read_dir, save, LoadError};
+use wharf_image::archive::{extract, load, load_dir, read_dir, save, save_dir, LoadError};
 use wharf_image::digest::Digest;
 use wharf_image::reference::Reference;
 use wharf_image::store::Store;
@@ -88,6 +88,36 @@ fn save_load_round_trip_keeps_digests() {
     );
     // Loading again changes nothing and reports the same.
     assert_eq!(load(&b, archive.as_slice()).unwrap(), loaded);
+}
+
+#[test]
+fn oci_layout_directory_round_trip() {
+    let (a_dir, a) = store();
+    let base = layer_tar(&[Entry::file("base", b"base\n")]);
+    let top = layer_tar(&[Entry::file("top", b"top\n")]);
+    let one = add_image(&a, &[base.clone(), top], "sh", &["one:1"]);
+    let two = add_image(&a, &[base], "sh", &[]);
+    let layout = a_dir.path().join("layout");
+    let names = vec!["one:1".to_string(), two.to_string()];
+    save_dir(&a, &names, &layout).unwrap();
+    assert!(layout.join("oci-layout").is_file());
+    assert!(
+        save_dir(&a, &names, &layout).is_err(),
+        "an existing layout is not overwritten"
+    );
+    // As a plain OCI layout, without the docker-archive files.
+    fs::remove_file(layout.join("manifest.json")).unwrap();
+    fs::remove_file(layout.join("repositories")).unwrap();
+    let (_b_dir, b) = store();
+    let loaded = load_dir(&b, &layout).unwrap();
+    assert_eq!(loaded.len(), 2);
+    assert_eq!(
+        (loaded[0].id.clone(), loaded[0].tags.clone()),
+        (one, vec!["one:1".to_string()])
+    );
+    assert_eq!(loaded[1].id, two);
+    assert!(loaded[1].tags.is_empty());
+    assert_eq!(diff_ids(&a, "one:1"), diff_ids(&b, "one:1"));
 }
 
 #[test]

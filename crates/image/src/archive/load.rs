@@ -14,7 +14,9 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use super::{extract, read_dir, write_archive, ArchiveError, ArchiveImage, SaveImage};
+use super::{
+    extract, read_dir, write_archive, write_layout, ArchiveError, ArchiveImage, SaveImage,
+};
 use crate::config::{ConfigError, ImageConfig};
 use crate::digest::{chain_id, Digest};
 use crate::reference::{Reference, ReferenceError};
@@ -198,6 +200,19 @@ fn load_image(store: &Store, img: &ArchiveImage) -> Result<Loaded, LoadError> {
 
 /// Writes the images `names` resolve to as one archive.
 pub fn save(store: &Store, names: &[String], out: impl Write) -> Result<(), LoadError> {
+    write_archive(out, &to_save(store, names)?)?;
+    Ok(())
+}
+
+/// Writes the images `names` resolve to as an OCI image layout directory
+/// (`dir` created if missing, without a layout in it yet).
+pub fn save_dir(store: &Store, names: &[String], dir: &Path) -> Result<(), LoadError> {
+    write_layout(dir, &to_save(store, names)?)?;
+    Ok(())
+}
+
+/// The images `names` resolve to, each once, with the tags named.
+fn to_save(store: &Store, names: &[String]) -> Result<Vec<SaveImage>, LoadError> {
     let mut images: Vec<SaveImage> = Vec::new();
     for name in names {
         let img = store.image(name).map_err(|source| LoadError::Store {
@@ -227,8 +242,7 @@ pub fn save(store: &Store, names: &[String], out: impl Write) -> Result<(), Load
             }
         }
     }
-    write_archive(out, &images)?;
-    Ok(())
+    Ok(images)
 }
 
 /// The tag a name given to `save` keeps: its familiar form with the

@@ -29,9 +29,9 @@ use std::path::{Path, PathBuf};
 use crate::digest::{Digest, DigestError};
 
 pub use extract::extract;
-pub use load::{load, load_dir, save, LoadError, Loaded};
+pub use load::{load, load_dir, save, save_dir, LoadError, Loaded};
 pub use names::{familiar_name, full_name};
-pub use write::{write_archive, SaveImage};
+pub use write::{write_archive, write_layout, SaveImage};
 
 /// Errors reading or writing an image archive.
 #[derive(Debug, thiserror::Error)]

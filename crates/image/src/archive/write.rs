@@ -14,9 +14,9 @@
 //! A blob shared by several images is written once.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 
 use super::docker::ManifestEntry;
 use super::names::{full_name, split_tag};
@@ -45,8 +45,64 @@ enum Blob {
     File(PathBuf),
 }
 
+/// Everything an archive holds, before it is written.
+struct Layout {
+    /// Blobs by digest (sorted: the tar is reproducible).
+    blobs: BTreeMap<Digest, Blob>,
+    /// The files beside `blobs/`, in the order they are written.
+    files: Vec<(&'static str, Vec<u8>)>,
+}
+
 /// Writes `images` to `out` as one archive tar.
 pub fn write_archive(out: impl Write, images: &[SaveImage]) -> Result<()> {
+    let layout = layout(images)?;
+    let mut tar = tar::Builder::new(out);
+    append_dir(&mut tar, "blobs/")?;
+    append_dir(&mut tar, "blobs/sha256/")?;
+    for (digest, blob) in &layout.blobs {
+        let name = blob_name(digest);
+        match blob {
+            Blob::Bytes(b) => append_bytes(&mut tar, &name, b)?,
+            Blob::File(path) => append_layer(&mut tar, &name, digest, path)?,
+        }
+    }
+    for (name, bytes) in &layout.files {
+        append_bytes(&mut tar, name, bytes)?;
+    }
+    tar.into_inner()
+        .and_then(|mut w| w.flush())
+        .map_err(ArchiveError::Write)
+}
+
+/// Writes `images` as an OCI image layout directory `dir` (created if
+/// missing; it must not hold a layout already): the same files as
+/// [`write_archive`] puts in its tar.
+pub fn write_layout(dir: &Path, images: &[SaveImage]) -> Result<()> {
+    let layout = layout(images)?;
+    let blobs = dir.join("blobs/sha256");
+    fs::create_dir_all(&blobs).map_err(io_at(&blobs))?;
+    if dir.join("index.json").exists() {
+        return Err(ArchiveError::Io {
+            path: dir.join("index.json"),
+            source: io::Error::from(io::ErrorKind::AlreadyExists),
+        });
+    }
+    for (digest, blob) in &layout.blobs {
+        let path = blobs.join(digest.hex());
+        match blob {
+            Blob::Bytes(b) => fs::write(&path, b).map_err(io_at(&path))?,
+            Blob::File(src) => copy_layer(src, &path, digest)?,
+        }
+    }
+    for (name, bytes) in &layout.files {
+        let path = dir.join(name);
+        fs::write(&path, bytes).map_err(io_at(&path))?;
+    }
+    Ok(())
+}
+
+/// Plans the blobs and the JSON files of an archive of `images`.
+fn layout(images: &[SaveImage]) -> Result<Layout> {
     let mut blobs: BTreeMap<Digest, Blob> = BTreeMap::new();
     let mut index = Vec::new();
     let mut manifest_json = Vec::new();
@@ -55,12 +111,7 @@ pub fn write_archive(out: impl Write, images: &[SaveImage]) -> Result<()> {
         let config_digest = Digest::of(&img.config);
         let mut layers = Vec::with_capacity(img.layers.len());
         for (diff_id, path) in &img.layers {
-            let size = std::fs::metadata(path)
-                .map_err(|source| ArchiveError::Io {
-                    path: path.clone(),
-                    source,
-                })?
-                .len();
+            let size = fs::metadata(path).map_err(io_at(path))?.len();
             layers.push(descriptor(MT_OCI_LAYER, diff_id, size));
             blobs.insert(diff_id.clone(), Blob::File(path.clone()));
         }
@@ -110,26 +161,39 @@ pub fn write_archive(out: impl Write, images: &[SaveImage]) -> Result<()> {
         media_type: Some(MT_OCI_INDEX.to_string()),
         manifests: index,
     };
-
-    let mut tar = tar::Builder::new(out);
-    append_dir(&mut tar, "blobs/")?;
-    append_dir(&mut tar, "blobs/sha256/")?;
-    for (digest, blob) in &blobs {
-        let name = blob_name(digest);
-        match blob {
-            Blob::Bytes(b) => append_bytes(&mut tar, &name, b)?,
-            Blob::File(path) => append_layer(&mut tar, &name, digest, path)?,
-        }
-    }
-    append_bytes(&mut tar, "index.json", &to_json(&index)?)?;
-    append_bytes(&mut tar, "manifest.json", &to_json(&manifest_json)?)?;
-    append_bytes(&mut tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    let mut files = vec![
+        ("index.json", to_json(&index)?),
+        ("manifest.json", to_json(&manifest_json)?),
+        ("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
+    ];
     if !repositories.is_empty() {
-        append_bytes(&mut tar, "repositories", &to_json(&repositories)?)?;
+        files.push(("repositories", to_json(&repositories)?));
     }
-    tar.into_inner()
-        .and_then(|mut w| w.flush())
-        .map_err(ArchiveError::Write)
+    Ok(Layout { blobs, files })
+}
+
+/// Copies a layer file to `dest`, checking that it hashes to its diff ID.
+fn copy_layer(src: &Path, dest: &Path, diff_id: &Digest) -> Result<()> {
+    let f = File::open(src).map_err(io_at(src))?;
+    let mut out = File::create(dest).map_err(io_at(dest))?;
+    let mut r = DigestReader::new(f);
+    io::copy(&mut r, &mut out).map_err(io_at(dest))?;
+    let (_, actual, _) = r.finish();
+    if &actual != diff_id {
+        return Err(ArchiveError::LayerMismatch {
+            diff_id: diff_id.clone(),
+            path: src.to_path_buf(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> ArchiveError + '_ {
+    move |source| ArchiveError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn descriptor(media_type: &str, digest: &Digest, size: u64) -> Descriptor {
@@ -183,14 +247,10 @@ fn append_layer<W: Write>(
     tar: &mut tar::Builder<W>,
     name: &str,
     diff_id: &Digest,
-    path: &PathBuf,
+    path: &Path,
 ) -> Result<()> {
-    let io_err = |source| ArchiveError::Io {
-        path: path.clone(),
-        source,
-    };
-    let f = File::open(path).map_err(io_err)?;
-    let size = f.metadata().map_err(io_err)?.len();
+    let f = File::open(path).map_err(io_at(path))?;
+    let size = f.metadata().map_err(io_at(path))?.len();
     let mut h = header(tar::EntryType::Regular, 0o644, size);
     let mut r = DigestReader::new(f.take(size));
     tar.append_data(&mut h, name, &mut r)
@@ -199,7 +259,7 @@ fn append_layer<W: Write>(
     if &actual != diff_id || n != size {
         return Err(ArchiveError::LayerMismatch {
             diff_id: diff_id.clone(),
-            path: path.clone(),
+            path: path.to_path_buf(),
             actual,
         });
     }
