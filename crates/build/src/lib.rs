@@ -9,7 +9,9 @@
 #![forbid(unsafe_code)]
 
 pub mod cache;
+pub mod changes;
 pub mod context;
+pub mod dispatch;
 pub mod dockerfile;
 pub mod executor;
 pub mod ignore;

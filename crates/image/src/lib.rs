@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod archive;
+pub mod commit;
 pub mod config;
 pub mod content;
 pub mod db;
@@ -17,6 +18,7 @@ pub mod digest;
 pub mod gc;
 pub mod layer;
 pub mod reference;
+pub mod rootfs;
 pub mod snapshot;
 pub mod store;
 pub mod user;

@@ -35,11 +35,13 @@ pub mod paths;
 pub mod report;
 pub mod runtime;
 pub mod spec;
+pub mod wharf_cli;
 
 pub use bundle::{Bundle, BundleError};
 pub use console::ConsoleSocket;
 pub use leaks::{assert_no_leaks, leaks};
 pub use output::{action_in, report_in};
+pub use wharf_cli::WharfRoot;
 pub use paths::{bin_dir, probe_path, wharf_path};
 pub use report::{ActionResult, CapSet, CapSets, MountEntry, Report, Rlimit};
 pub use runtime::{output_with_timeout, ContainerState, Runtime, RuntimeError};

@@ -1,0 +1,299 @@
+//! One stage being built: its current image and config, its variable
+//! scope, and what each instruction does to them.
+
+use std::collections::BTreeMap;
+
+use wharf_image::config::{History, ImageConfig, RunConfig};
+use wharf_image::digest::Digest;
+
+use super::error::{BuildError, StepError};
+use super::Executor;
+use crate::cache::CacheKey;
+use crate::dispatch;
+use crate::dockerfile::{self, Instruction, Node, Plan, Scope};
+
+/// The state of a stage between two steps.
+pub(crate) struct StageState {
+    /// The image the last step made (`None`: still an empty scratch).
+    pub image: Option<Digest>,
+    /// Its config.
+    pub config: ImageConfig,
+    /// ARG and ENV values.
+    pub scope: Scope,
+    /// Whether this stage set CMD (ENTRYPOINT clears an inherited one).
+    pub cmd_set: bool,
+}
+
+/// Wraps a step error with its line.
+pub(crate) fn at(line: usize) -> impl Fn(StepError) -> BuildError {
+    move |source| BuildError::Step {
+        line,
+        source: Box::new(source),
+    }
+}
+
+impl StageState {
+    /// Starts a stage from `base` (`None`: scratch).
+    pub fn begin(
+        ex: &Executor<'_>,
+        base: Option<&Digest>,
+        plan: &Plan,
+        line: usize,
+    ) -> Result<StageState, BuildError> {
+        let mut config = match base {
+            Some(id) => {
+                let image = ex
+                    .store
+                    .image(id.as_str())
+                    .map_err(|e| at(line)(StepError::Store(e)))?;
+                image.config.clone()
+            }
+            None => ImageConfig {
+                architecture: "amd64".into(),
+                os: "linux".into(),
+                ..ImageConfig::default()
+            },
+        };
+        config.rootfs.kind = "layers".into();
+        let run = config.config.get_or_insert_with(RunConfig::default);
+        // Docker gives every stage a PATH (`dispatchState.setDefaultPath`).
+        let env = run.env.get_or_insert_with(Vec::new);
+        if dispatch::get_env(env, "PATH").is_none() {
+            env.push(format!("PATH={}", DEFAULT_PATH));
+        }
+        let pairs = env
+            .iter()
+            .map(|e| match e.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (e.clone(), String::new()),
+            })
+            .collect();
+        Ok(StageState {
+            image: base.cloned(),
+            config,
+            scope: plan.scope(pairs),
+            cmd_set: false,
+        })
+    }
+
+    /// Runs the base image's ONBUILD triggers, then clears them, as Docker
+    /// does right after FROM.
+    pub fn run_triggers(
+        &mut self,
+        ex: &mut Executor<'_>,
+        plan: &Plan,
+        stage: usize,
+        line: usize,
+    ) -> Result<(), BuildError> {
+        let run = self.config.config.get_or_insert_with(RunConfig::default);
+        let triggers = run.on_build.take().unwrap_or_default();
+        if triggers.is_empty() {
+            return Ok(());
+        }
+        let n = triggers.len();
+        ex.say(format_args!(
+            "# Executing {n} build trigger{}",
+            if n == 1 { "" } else { "s" }
+        ));
+        for trigger in triggers {
+            let text = format!("FROM scratch\n{trigger}\n");
+            let parsed = dockerfile::parse(&text).map_err(BuildError::Parse)?;
+            for node in parsed.stages.into_iter().flat_map(|s| s.instructions) {
+                let node = Node { line, ..node };
+                self.execute(ex, plan, stage, &node)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Executes one instruction of the stage.
+    pub fn execute(
+        &mut self,
+        ex: &mut Executor<'_>,
+        plan: &Plan,
+        stage: usize,
+        node: &Node,
+    ) -> Result<(), BuildError> {
+        let err = at(node.line);
+        let expanded = self
+            .scope
+            .apply(&node.instruction, ex.escape)
+            .map_err(|e| err(StepError::Expand(e)))?;
+        match &expanded {
+            Instruction::Run(run) => self.run(ex, run, node.line),
+            Instruction::Copy(args) | Instruction::Add(args) => {
+                let from = match &args.from {
+                    Some(_) => plan.copy_from(stage, node.line).cloned(),
+                    None => None,
+                };
+                self.copy(ex, &expanded, args, from, node.line)
+            }
+            Instruction::From(_) => Ok(()),
+            Instruction::Arg(_) => {
+                let shell = dispatch::shell_of(self.run_config());
+                let created_by = expanded.created_by(&shell).unwrap_or_default();
+                let config = self.config.clone();
+                self.commit_config(ex, config, created_by, node.line)
+            }
+            other => {
+                let mut config = self.config.clone();
+                let mut instr = other.clone();
+                if let Instruction::Workdir(w) = &instr {
+                    let cur = &self.run_config().working_dir;
+                    instr = Instruction::Workdir(dispatch::resolve_workdir(cur, w));
+                }
+                let shell = dispatch::shell_of(self.run_config());
+                let created_by = instr.created_by(&shell).unwrap_or_default();
+                dispatch::apply(&mut config, &instr, &mut self.cmd_set)
+                    .map_err(|e| err(StepError::Dispatch(e)))?;
+                if let Instruction::Workdir(w) = &instr {
+                    return self.workdir(ex, config, w, created_by, node.line);
+                }
+                self.commit_config(ex, config, created_by, node.line)
+            }
+        }
+    }
+
+    /// `--label`s of the command line, on the target stage's result.
+    pub fn add_labels(
+        &mut self,
+        ex: &mut Executor<'_>,
+        labels: &BTreeMap<String, String>,
+        line: usize,
+    ) -> Result<(), BuildError> {
+        let mut config = self.config.clone();
+        let run = config.config.get_or_insert_with(RunConfig::default);
+        let target = run.labels.get_or_insert_with(BTreeMap::new);
+        let mut text = String::from("LABEL");
+        for (k, v) in labels {
+            target.insert(k.clone(), v.clone());
+            text.push_str(&format!(" {k}={v}"));
+        }
+        let shell = dispatch::shell_of(run);
+        let created_by = dockerfile::nop_created_by(&shell, &text, false);
+        self.commit_config(ex, config, created_by, line)
+    }
+
+    /// The current run config.
+    pub fn run_config(&self) -> &RunConfig {
+        static EMPTY: std::sync::OnceLock<RunConfig> = std::sync::OnceLock::new();
+        self.config
+            .config
+            .as_ref()
+            .unwrap_or_else(|| EMPTY.get_or_init(RunConfig::default))
+    }
+
+    /// A step that changes only the config: looked up in the cache, else
+    /// committed as a new image without a layer.
+    fn commit_config(
+        &mut self,
+        ex: &mut Executor<'_>,
+        config: ImageConfig,
+        created_by: String,
+        line: usize,
+    ) -> Result<(), BuildError> {
+        let key_config = run_config_json(&config);
+        let parent = self.image.clone();
+        let key = CacheKey {
+            parent: parent.as_ref(),
+            step: &created_by,
+            config: &key_config,
+            inputs: "",
+        };
+        if self.try_cache(ex, &key, line)? {
+            return Ok(());
+        }
+        let hash = key.hash();
+        self.commit(ex, config, None, created_by, &hash, line)
+    }
+
+    /// Uses a cached result for `key` if there is one.
+    pub fn try_cache(
+        &mut self,
+        ex: &mut Executor<'_>,
+        key: &CacheKey<'_>,
+        line: usize,
+    ) -> Result<bool, BuildError> {
+        if ex.opts.no_cache {
+            return Ok(false);
+        }
+        let Some(id) = ex.cache.get(key) else {
+            return Ok(false);
+        };
+        let Ok(image) = ex.store.image(id.as_str()) else {
+            return Ok(false);
+        };
+        let _ = line;
+        self.config = image.config.clone();
+        self.image = Some(image.id);
+        ex.say(format_args!(" ---> Using cache"));
+        ex.say(format_args!(" ---> {}", id.short()));
+        Ok(true)
+    }
+
+    /// Makes the step's image: `config` plus a history entry, with `layer`
+    /// (its diff id) on top when the step changed files; records it in the
+    /// cache under `key`.
+    pub fn commit(
+        &mut self,
+        ex: &mut Executor<'_>,
+        mut config: ImageConfig,
+        layer: Option<Digest>,
+        created_by: String,
+        key: &str,
+        line: usize,
+    ) -> Result<(), BuildError> {
+        let err = at(line);
+        let now = wharf_image::config::format_time(time::OffsetDateTime::now_utc());
+        config.created = Some(now.clone());
+        if let Some(run) = config.config.as_mut() {
+            run.image = self
+                .image
+                .as_ref()
+                .map(|d| d.to_string())
+                .unwrap_or_default();
+        }
+        config.history.push(History {
+            created: Some(now),
+            created_by,
+            empty_layer: layer.is_none(),
+            ..History::default()
+        });
+        if let Some(diff_id) = layer {
+            config.rootfs.diff_ids.push(diff_id);
+        }
+        let bytes = config.to_json();
+        let id = ex
+            .store
+            .add_image(&bytes)
+            .map_err(|e| err(StepError::Store(e)))?;
+        if let Some(parent) = &self.image {
+            ex.store
+                .set_parent(&id, Some(parent))
+                .map_err(|e| err(StepError::Store(e)))?;
+        }
+        ex.cache
+            .put_hash(key, &id)
+            .map_err(|e| err(StepError::Cache(e)))?;
+        ex.say(format_args!(" ---> {}", id.short()));
+        self.config = config;
+        self.image = Some(id);
+        Ok(())
+    }
+}
+
+/// Docker's default PATH.
+pub(crate) const DEFAULT_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The part of a config that decides a step's result: the run config (the
+/// `created` time and history left out, since they change every build).
+pub(crate) fn run_config_json(config: &ImageConfig) -> Vec<u8> {
+    let mut c = config.clone();
+    c.created = None;
+    c.history.clear();
+    if let Some(run) = c.config.as_mut() {
+        run.image.clear();
+    }
+    c.to_json()
+}

@@ -1,0 +1,273 @@
+//! `wharf build` end to end, as root: steps run in real containers on
+//! overlay snapshots, the cache, multi-stage builds, build args, the
+//! context's limits and the errors a bad Dockerfile gets.
+
+use std::path::Path;
+
+use wharf_testkit::WharfRoot;
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A build context directory with `files` (path, contents).
+fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, contents) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, contents).unwrap();
+    }
+    dir
+}
+
+fn build(root: &WharfRoot, dir: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["build"];
+    args.extend_from_slice(extra);
+    args.push(dir.to_str().unwrap());
+    root.run(&args)
+}
+
+fn config(root: &WharfRoot, name: &str) -> serde_json::Value {
+    let text = root.ok(&["image", "inspect", name]);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v[0]["Config"].clone()
+}
+
+const APP: &str = r#"FROM busybox
+ENV APP_HOME=/srv/app \
+    GREETING="hello world"
+WORKDIR $APP_HOME
+COPY greeting.txt ./
+RUN echo "built with $GREETING" > built.txt && test -f greeting.txt
+EXPOSE 8080
+LABEL org.example.name="app" version=1
+USER nobody
+CMD ["sh", "-c", "cat greeting.txt built.txt; id -u"]
+"#;
+
+#[test]
+fn a_build_runs_its_steps_and_the_image_runs() {
+    let root = WharfRoot::new().unwrap();
+    root.import_busybox("busybox");
+    let ctx = context(&[
+        ("Dockerfile", APP),
+        ("greeting.txt", "hi from the context\n"),
+    ]);
+    let out = build(&root, ctx.path(), &["-t", "app:1", "-t", "app:latest"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(text.contains("Step 1/9 : FROM busybox"), "{text}");
+    assert!(text.contains("Step 6/9 : RUN echo"), "{text}");
+    assert!(text.contains(" ---> Running in "), "{text}");
+    assert!(text.contains("Successfully built "), "{text}");
+    assert!(text.contains("Successfully tagged app:1"), "{text}");
+    assert!(text.contains("Successfully tagged app:latest"), "{text}");
+    let out = root.run(&["run", "--rm", "app:1"]);
+    assert_eq!(
+        stdout(&out),
+        "hi from the context\nbuilt with hello world\n65534\n",
+        "{}",
+        stderr(&out)
+    );
+    let c = config(&root, "app:1");
+    assert_eq!(c["WorkingDir"], "/srv/app");
+    assert_eq!(c["User"], "nobody");
+    assert!(c["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e == "GREETING=hello world"));
+    assert!(c["ExposedPorts"]["8080/tcp"].is_object());
+    assert_eq!(c["Labels"]["org.example.name"], "app");
+    assert!(root.snapshots().iter().all(|s| !s.starts_with("build-")));
+    assert!(root.mounts().is_empty(), "{:?}", root.mounts());
+}
+
+#[test]
+fn an_unchanged_rebuild_is_all_cache_and_content_not_mtime_decides() {
+    let root = WharfRoot::new().unwrap();
+    root.import_busybox("busybox");
+    let ctx = context(&[("Dockerfile", APP), ("greeting.txt", "one\n")]);
+    let first = stdout(&build(&root, ctx.path(), &["-t", "app"]));
+    let id = first.lines().last().unwrap().to_string();
+    let again = build(&root, ctx.path(), &["-t", "app"]);
+    let again_text = stdout(&again);
+    assert_eq!(again_text.matches("Using cache").count(), 8, "{again_text}");
+    assert!(!again_text.contains("Running in"), "{again_text}");
+    assert_eq!(again_text.lines().last().unwrap(), id);
+    // A new mtime with the same content still hits the cache.
+    std::fs::write(ctx.path().join("greeting.txt"), "one\n").unwrap();
+    let touched = stdout(&build(&root, ctx.path(), &[]));
+    assert_eq!(touched.matches("Using cache").count(), 8, "{touched}");
+    // Changed content invalidates the COPY and every step after it.
+    std::fs::write(ctx.path().join("greeting.txt"), "two\n").unwrap();
+    let changed = stdout(&build(&root, ctx.path(), &["-t", "app"]));
+    assert_eq!(changed.matches("Using cache").count(), 3, "{changed}");
+    let out = root.run(&["run", "--rm", "app"]);
+    assert!(stdout(&out).starts_with("two\n"), "{}", stdout(&out));
+    // --no-cache runs everything again.
+    let fresh = stdout(&build(&root, ctx.path(), &["--no-cache"]));
+    assert_eq!(fresh.matches("Using cache").count(), 0, "{fresh}");
+}
+
+#[test]
+fn multi_stage_target_and_build_args() {
+    let root = WharfRoot::new().unwrap();
+    root.import_busybox("busybox");
+    let dockerfile = r#"ARG BASE=busybox
+FROM $BASE AS builder
+ARG VERSION=0.1
+RUN mkdir /out && echo "version $VERSION" > /out/version
+FROM scratch AS empty
+COPY --from=builder /out/version /unused
+FROM ${BASE}
+COPY --from=builder /out /app
+ARG VERSION
+ENV V=$VERSION
+CMD cat /app/version; echo "env $V"
+"#;
+    let ctx = context(&[("Dockerfile", dockerfile)]);
+    let out = build(
+        &root,
+        ctx.path(),
+        &["-t", "multi", "--build-arg", "VERSION=2.0"],
+    );
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    // The unused stage is not built.
+    assert!(!stdout(&out).contains("/unused"), "{}", stdout(&out));
+    let run = root.run(&["run", "--rm", "multi"]);
+    assert_eq!(stdout(&run), "version 2.0\nenv 2.0\n", "{}", stderr(&run));
+    // --target stops at a stage; a missing one is an error.
+    let out = build(&root, ctx.path(), &["-t", "b", "--target", "builder"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = root.run(&["run", "--rm", "b", "cat", "/out/version"]);
+    assert_eq!(stdout(&run), "version 0.1\n");
+    let out = build(&root, ctx.path(), &["--target", "nope"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
+}
+
+#[test]
+fn dockerignore_and_context_escapes_copy_nothing_from_outside() {
+    let root = WharfRoot::new().unwrap();
+    root.import_busybox("busybox");
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), "host secret").unwrap();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nCOPY . /ctx/\nCOPY ../ /up/\nRUN find /ctx /up | sort\n",
+        ),
+        (".dockerignore", "*.log\n!keep.log\nbuild/**\n"),
+        ("a.txt", "a"),
+        ("x.log", "x"),
+        ("keep.log", "k"),
+        ("build/obj/o", "o"),
+    ]);
+    std::os::unix::fs::symlink(outside.path().join("secret"), ctx.path().join("link")).unwrap();
+    let out = build(&root, ctx.path(), &["-t", "ign"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let listing = root.ok(&[
+        "run",
+        "--rm",
+        "ign",
+        "sh",
+        "-c",
+        "find /ctx /up | sort; cat /ctx/link 2>&1; true",
+    ]);
+    assert!(
+        listing.contains("/ctx/a.txt") && listing.contains("/ctx/keep.log"),
+        "{listing}"
+    );
+    assert!(
+        !listing.contains("x.log") && !listing.contains("/ctx/build/obj"),
+        "{listing}"
+    );
+    assert!(!listing.contains("host secret"), "{listing}");
+    assert!(!listing.contains("/up/secret"), "{listing}");
+}
+
+#[test]
+fn bad_dockerfiles_fail_with_their_line_and_leave_nothing() {
+    let root = WharfRoot::new().unwrap();
+    root.import_busybox("busybox");
+    let cases: &[(&str, &str)] = &[
+        ("FROM busybox\nRUN true\nFROBNICATE now\n", "line 3"),
+        ("FROM busybox\nCOPY --bogus=1 a /a\n", "line 2"),
+        ("FROM busybox\nCOPY missing.txt /x\n", "Dockerfile:2"),
+        (
+            "FROM busybox\nRUN echo partial > /p\nRUN exit 3\n",
+            "returned a non-zero code: 3",
+        ),
+        ("FROM busybox\nCOPY --from=nostage /a /b\n", "nostage"),
+        ("FROM nosuchbase\n", "nosuchbase"),
+    ];
+    for (dockerfile, expected) in cases {
+        let ctx = context(&[("Dockerfile", dockerfile)]);
+        let out = build(&root, ctx.path(), &[]);
+        assert!(!out.status.success(), "{dockerfile}");
+        assert!(
+            stderr(&out).contains(expected),
+            "{dockerfile}: {}",
+            stderr(&out)
+        );
+        assert!(
+            root.mounts().is_empty(),
+            "{dockerfile}: {:?}",
+            root.mounts()
+        );
+        assert!(
+            root.snapshots().iter().all(|s| !s.starts_with("build-")),
+            "{dockerfile}: {:?}",
+            root.snapshots()
+        );
+    }
+}
+
+#[test]
+fn heredocs_onbuild_healthcheck_and_shell() {
+    let root = WharfRoot::new().unwrap();
+    root.import_busybox("busybox");
+    let base = "FROM busybox\nONBUILD RUN echo triggered > /onbuild\n";
+    let ctx = context(&[("Dockerfile", base)]);
+    assert!(build(&root, ctx.path(), &["-t", "base"]).status.success());
+    let dockerfile = "FROM base\n\
+        SHELL [\"/bin/sh\", \"-ec\"]\n\
+        RUN <<EOF\necho one > /h1\necho two >> /h1\nEOF\n\
+        COPY <<greeting.txt /etc/\nhello $HOSTNAME_UNSET!\ngreeting.txt\n\
+        HEALTHCHECK --interval=30s --retries=2 CMD wget -q localhost || exit 1\n\
+        STOPSIGNAL SIGINT\n";
+    let ctx = context(&[("Dockerfile", dockerfile)]);
+    let out = build(&root, ctx.path(), &["-t", "doc"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("Executing 1 build trigger"),
+        "{}",
+        stdout(&out)
+    );
+    let out = root.ok(&[
+        "run",
+        "--rm",
+        "doc",
+        "cat",
+        "/onbuild",
+        "/h1",
+        "/etc/greeting.txt",
+    ]);
+    assert_eq!(out, "triggered\none\ntwo\nhello !\n");
+    let c = config(&root, "doc");
+    assert_eq!(c["Shell"][1], "-ec");
+    assert_eq!(c["Healthcheck"]["Test"][0], "CMD-SHELL");
+    assert_eq!(c["Healthcheck"]["Interval"], 30_000_000_000i64);
+    assert_eq!(c["Healthcheck"]["Retries"], 2);
+    assert_eq!(c["StopSignal"], "SIGINT");
+    assert!(
+        c["OnBuild"].is_null() || c["OnBuild"].as_array().unwrap().is_empty(),
+        "{c}"
+    );
+}

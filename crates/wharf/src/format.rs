@@ -1,0 +1,168 @@
+//! Output the way the docker CLI prints it: sizes in decimal units with
+//! four significant digits (`7.05MB`), ages like `2 hours ago`, and tables
+//! whose columns are padded by three spaces (Go's tabwriter as docker sets
+//! it up).
+
+use std::time::{Duration, SystemTime};
+
+/// docker's `units.HumanSize`: decimal units, `%.4g`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut size = bytes as f64;
+    let mut unit = 0;
+    while size >= 1000.0 && unit < UNITS.len() - 1 {
+        size /= 1000.0;
+        unit += 1;
+    }
+    format!("{}{}", go_g4(size), UNITS[unit])
+}
+
+/// Go's `%.4g` for a value below 1000: four significant digits, trailing
+/// zeros dropped.
+fn go_g4(v: f64) -> String {
+    let digits_before = if v < 1.0 {
+        1
+    } else {
+        (v.log10().floor() as i32 + 1).max(1)
+    };
+    let decimals = (4 - digits_before).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// docker's `units.HumanDuration`.
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    let minutes = secs / 60;
+    let hours = (d.as_secs_f64() / 3600.0 + 0.5) as u64;
+    match () {
+        _ if secs < 1 => "Less than a second".into(),
+        _ if secs == 1 => "1 second".into(),
+        _ if secs < 60 => format!("{secs} seconds"),
+        _ if minutes == 1 => "About a minute".into(),
+        _ if minutes < 60 => format!("{minutes} minutes"),
+        _ if hours == 1 => "About an hour".into(),
+        _ if hours < 48 => format!("{hours} hours"),
+        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
+        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
+        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
+        _ => format!("{} years", hours / 24 / 365),
+    }
+}
+
+/// `2 hours ago` for an RFC 3339 timestamp; `N/A` when there is none.
+pub fn ago(created: Option<&str>) -> String {
+    let Some(when) = created.and_then(parse_rfc3339) else {
+        return "N/A".into();
+    };
+    let age = SystemTime::now().duration_since(when).unwrap_or_default();
+    format!("{} ago", human_duration(age))
+}
+
+/// Parses an RFC 3339 timestamp (`2024-01-02T03:04:05.123456789Z`).
+pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    let nanos = t.unix_timestamp_nanos();
+    let nanos = u64::try_from(nanos).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos))
+}
+
+/// Now, as Docker writes it in image configs: RFC 3339 with nanoseconds, UTC.
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.format(&time::format_description::well_known::Rfc3339)
+        .expect("the current time formats")
+}
+
+/// A table printed like docker's tabwriter: each column as wide as its
+/// widest cell plus three spaces; the last column unpadded.
+#[derive(Debug, Default)]
+pub struct Table {
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with a header row.
+    pub fn new(header: &[&str]) -> Self {
+        Table {
+            rows: vec![header.iter().map(|s| s.to_string()).collect()],
+        }
+    }
+
+    /// Adds a row.
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// The table as text, one line per row.
+    pub fn render(&self) -> String {
+        let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..columns)
+            .map(|c| {
+                self.rows
+                    .iter()
+                    .filter_map(|r| r.get(c))
+                    .map(|s| s.chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        for row in &self.rows {
+            let mut line = String::new();
+            for (c, cell) in row.iter().enumerate() {
+                line.push_str(cell);
+                if c + 1 < row.len() {
+                    let pad = widths[c] - cell.chars().count() + 3;
+                    line.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_match_docker() {
+        assert_eq!(human_size(0), "0B");
+        assert_eq!(human_size(999), "999B");
+        assert_eq!(human_size(1000), "1kB");
+        assert_eq!(human_size(1_240_000), "1.24MB");
+        assert_eq!(human_size(7_054_321), "7.054MB");
+        assert_eq!(human_size(123_456_789), "123.5MB");
+        assert_eq!(human_size(4_400_000_000), "4.4GB");
+    }
+
+    #[test]
+    fn durations_match_docker() {
+        let s = Duration::from_secs;
+        assert_eq!(human_duration(s(0)), "Less than a second");
+        assert_eq!(human_duration(s(1)), "1 second");
+        assert_eq!(human_duration(s(59)), "59 seconds");
+        assert_eq!(human_duration(s(60)), "About a minute");
+        assert_eq!(human_duration(s(47 * 60)), "47 minutes");
+        assert_eq!(human_duration(s(3600)), "About an hour");
+        assert_eq!(human_duration(s(5 * 3600)), "5 hours");
+        assert_eq!(human_duration(s(3 * 86400)), "3 days");
+        assert_eq!(human_duration(s(20 * 86400)), "2 weeks");
+        assert_eq!(human_duration(s(100 * 86400)), "3 months");
+        assert_eq!(human_duration(s(800 * 86400)), "2 years");
+    }
+
+    #[test]
+    fn tables_pad_like_tabwriter() {
+        let mut t = Table::new(&["REPOSITORY", "TAG"]);
+        t.row(vec!["busybox".into(), "latest".into()]);
+        assert_eq!(t.render(), "REPOSITORY   TAG\nbusybox      latest\n");
+    }
+}
