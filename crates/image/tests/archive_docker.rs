@@ -127,6 +127,11 @@ fn docker_save_loads_with_dockers_ids_and_goes_back() {
     }
     let out = d.docker_ok(&["run", "--rm", "--network", "none", "two:1"]);
     assert_eq!(out, "built\n");
+    assert_eq!(
+        d.stop(),
+        Vec::<String>::new(),
+        "dockerd left nothing behind"
+    );
 }
 
 /// Adds `layers` and a config to `store`; returns the image ID.
@@ -198,4 +203,40 @@ fn docker_loads_and_runs_what_we_save() {
     assert_eq!(out, "from layer two\n");
     let out = d.docker_ok(&["run", "--rm", "--network", "none", untagged.as_str()]);
     assert_eq!(out, "untagged\n");
+    assert_eq!(
+        d.stop(),
+        Vec::<String>::new(),
+        "dockerd left nothing behind"
+    );
+}
+
+/// The fixture itself: a container still running when the test ends is
+/// stopped with the daemon, and nothing of either is left.
+#[test]
+fn dockerd_fixture_leaves_nothing_behind() {
+    let d = dockerd();
+    let rootfs = d.dir().join("rootfs.tar");
+    fs::write(&rootfs, busybox_rootfs_tar()).unwrap();
+    d.docker_ok(&["import", rootfs.to_str().unwrap(), "busybox:latest"]);
+    let args = [
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--stop-timeout",
+        "1",
+        "busybox",
+    ];
+    let id = d.docker_ok(&[&args[..], &["sleep", "1000"]].concat());
+    let out = d.docker_ok(&["inspect", "-f", "{{.State.Running}}", id.trim()]);
+    assert_eq!(out.trim(), "true");
+    let pid = d.docker_ok(&["inspect", "-f", "{{.State.Pid}}", id.trim()]);
+    let cgroup = fs::read_to_string(format!("/proc/{}/cgroup", pid.trim())).unwrap();
+    let name = d.dir().file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        cgroup.contains(&name),
+        "the container is under the fixture's cgroup parent: {cgroup}"
+    );
+    assert_eq!(d.stop(), Vec::<String>::new());
+    assert!(!std::path::Path::new(&format!("/proc/{}", pid.trim())).exists());
 }

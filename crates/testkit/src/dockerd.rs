@@ -267,6 +267,41 @@ impl Dockerd {
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 
+    /// Stops dockerd like drop does, then returns what is left of it: one
+    /// line per process, mount or directory still there (empty when clean).
+    pub fn stop(mut self) -> Vec<String> {
+        self.cleanup();
+        let mut left = Vec::new();
+        for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let pid = entry.file_name().to_string_lossy().into_owned();
+            if pid.parse::<u32>().is_err() {
+                continue;
+            }
+            let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let cgroup = fs::read_to_string(entry.path().join("cgroup")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(&self.name) || cgroup.contains(&self.name)
+            {
+                left.push(format!(
+                    "process {pid}: {}",
+                    String::from_utf8_lossy(&cmdline)
+                ));
+            }
+        }
+        for m in crate::leaks::host_mounts() {
+            if Path::new(&m.mount_point).starts_with(&self.dir) {
+                left.push(format!("mount {}", m.mount_point));
+            }
+            let parent = Path::new(&m.mount_point).join(&self.name);
+            if (m.fs_type == "cgroup" || m.fs_type == "cgroup2") && parent.exists() {
+                left.push(format!("cgroup {}", parent.display()));
+            }
+        }
+        if self.dir.exists() {
+            left.push(format!("directory {}", self.dir.display()));
+        }
+        left
+    }
+
     /// Stops dockerd and removes every trace of it.
     fn cleanup(&mut self) {
         if let Some(mut child) = self.child.take() {

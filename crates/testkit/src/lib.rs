@@ -17,6 +17,9 @@
 //! - [`ConsoleSocket`] is the receiving end of `--console-socket`; [`host`]
 //!   edits a spec as JSON and reads namespaces and `/proc` status from the
 //!   host; [`report_in`] / [`action_in`] find the probe's JSON in output.
+//! - [`dockerd::Dockerd`] runs a private Debian dockerd (and its containerd)
+//!   in a temporary directory for tests against real Docker, leaving nothing
+//!   behind; [`images`] builds a busybox root filesystem tar and layer tars.
 //!
 //! The kit knows the runtime only through its command line, so it depends on
 //! no other Wharf crate.
