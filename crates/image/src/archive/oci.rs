@@ -82,15 +82,32 @@ pub(crate) struct Manifest {
 pub(crate) fn read(dir: &Path) -> Result<Vec<ArchiveImage>> {
     let bytes = read_file(&dir.join("index.json"))?;
     let index: Index = parse(&bytes, "index.json")?;
+    // Each entry of index.json is an image of its own (one per name), so
+    // unlike a nested index every entry for this platform is kept.
+    let entries: Vec<&Descriptor> = index
+        .manifests
+        .iter()
+        .filter(|d| !is_attestation(d))
+        .collect();
     let mut out = Vec::new();
-    for desc in &index.manifests {
-        if is_attestation(desc) {
-            continue;
-        }
+    for desc in entries.iter().filter(|d| for_this_machine(d)) {
         let names = names_of(desc);
         walk(dir, desc, &names, 0, &mut out)?;
     }
+    if out.is_empty() && !entries.is_empty() {
+        return Err(ArchiveError::NoPlatform {
+            platform: format!("linux/{}", host_arch()),
+            digest: "index.json".to_string(),
+        });
+    }
     Ok(out)
+}
+
+/// Whether a descriptor names no platform or this machine's.
+fn for_this_machine(d: &Descriptor) -> bool {
+    d.platform
+        .as_ref()
+        .is_none_or(|p| p.os == "linux" && p.architecture == host_arch())
 }
 
 /// Follows `desc` (an index or a manifest) down to its images.
@@ -185,20 +202,15 @@ fn blob(dir: &Path, desc: &Descriptor) -> Result<Vec<u8>> {
 /// is this OS and architecture, or that name no platform; attestations are
 /// skipped.
 fn for_this_platform<'a>(all: &'a [Descriptor], index: &str) -> Result<Vec<&'a Descriptor>> {
-    let arch = host_arch();
     let candidates: Vec<&Descriptor> = all.iter().filter(|d| !is_attestation(d)).collect();
     let chosen: Vec<&Descriptor> = candidates
         .iter()
         .copied()
-        .filter(|d| {
-            d.platform
-                .as_ref()
-                .is_none_or(|p| p.os == "linux" && p.architecture == arch)
-        })
+        .filter(|d| for_this_machine(d))
         .collect();
     if chosen.is_empty() && !candidates.is_empty() {
         return Err(ArchiveError::NoPlatform {
-            platform: format!("linux/{arch}"),
+            platform: format!("linux/{}", host_arch()),
             digest: index.to_string(),
         });
     }
