@@ -62,7 +62,7 @@ fn a_build_runs_its_steps_and_the_image_runs() {
     let text = stdout(&out);
     assert!(out.status.success(), "{text}\n{}", stderr(&out));
     assert!(text.contains("Step 1/9 : FROM busybox"), "{text}");
-    assert!(text.contains("Step 6/9 : RUN echo"), "{text}");
+    assert!(text.contains("Step 5/9 : RUN echo"), "{text}");
     assert!(text.contains(" ---> Running in "), "{text}");
     assert!(text.contains("Successfully built "), "{text}");
     assert!(text.contains("Successfully tagged app:1"), "{text}");
@@ -107,7 +107,7 @@ fn an_unchanged_rebuild_is_all_cache_and_content_not_mtime_decides() {
     // Changed content invalidates the COPY and every step after it.
     std::fs::write(ctx.path().join("greeting.txt"), "two\n").unwrap();
     let changed = stdout(&build(&root, ctx.path(), &["-t", "app"]));
-    assert_eq!(changed.matches("Using cache").count(), 3, "{changed}");
+    assert_eq!(changed.matches("Using cache").count(), 2, "{changed}");
     let out = root.run(&["run", "--rm", "app"]);
     assert!(stdout(&out).starts_with("two\n"), "{}", stdout(&out));
     // --no-cache runs everything again.
@@ -161,7 +161,7 @@ fn dockerignore_and_context_escapes_copy_nothing_from_outside() {
     let ctx = context(&[
         (
             "Dockerfile",
-            "FROM busybox\nCOPY . /ctx/\nCOPY ../ /up/\nRUN find /ctx /up | sort\n",
+            "FROM busybox\nCOPY . /ctx/\nRUN find /ctx | sort\n",
         ),
         (".dockerignore", "*.log\n!keep.log\nbuild/**\n"),
         ("a.txt", "a"),
@@ -178,7 +178,7 @@ fn dockerignore_and_context_escapes_copy_nothing_from_outside() {
         "ign",
         "sh",
         "-c",
-        "find /ctx /up | sort; cat /ctx/link 2>&1; true",
+        "find /ctx | sort; cat /ctx/link 2>&1; true",
     ]);
     assert!(
         listing.contains("/ctx/a.txt") && listing.contains("/ctx/keep.log"),
@@ -189,7 +189,15 @@ fn dockerignore_and_context_escapes_copy_nothing_from_outside() {
         "{listing}"
     );
     assert!(!listing.contains("host secret"), "{listing}");
-    assert!(!listing.contains("/up/secret"), "{listing}");
+    // A source above the context is refused, as Docker refuses it.
+    let up = context(&[("Dockerfile", "FROM busybox\nCOPY ../ /up/\n")]);
+    let out = build(&root, up.path(), &[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("forbidden path outside the build context"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

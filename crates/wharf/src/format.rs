@@ -78,8 +78,9 @@ pub fn now_rfc3339() -> String {
         .expect("the current time formats")
 }
 
-/// A table printed like docker's tabwriter: each column as wide as its
-/// widest cell plus three spaces; the last column unpadded.
+/// A table printed like docker's tabwriter (`minwidth` 10, padding 3):
+/// each column as wide as its widest cell plus three spaces, at least ten;
+/// the last column unpadded.
 #[derive(Debug, Default)]
 pub struct Table {
     rows: Vec<Vec<String>>,
@@ -117,7 +118,7 @@ impl Table {
             for (c, cell) in row.iter().enumerate() {
                 line.push_str(cell);
                 if c + 1 < row.len() {
-                    let pad = widths[c] - cell.chars().count() + 3;
+                    let pad = (widths[c] + 3).max(10) - cell.chars().count();
                     line.extend(std::iter::repeat_n(' ', pad));
                 }
             }
@@ -164,5 +165,8 @@ mod tests {
         let mut t = Table::new(&["REPOSITORY", "TAG"]);
         t.row(vec!["busybox".into(), "latest".into()]);
         assert_eq!(t.render(), "REPOSITORY   TAG\nbusybox      latest\n");
+        let mut t = Table::new(&["TAG", "IMAGE ID"]);
+        t.row(vec!["latest".into(), "abc".into()]);
+        assert_eq!(t.render(), "TAG       IMAGE ID\nlatest    abc\n");
     }
 }

@@ -67,15 +67,10 @@ pub enum StepError {
     /// A metadata instruction is invalid.
     #[error(transparent)]
     Dispatch(DispatchError),
-    /// COPY/ADD sources or destination.
-    #[error("{keyword} failed")]
-    Copy {
-        /// COPY or ADD.
-        keyword: &'static str,
-        /// The cause.
-        #[source]
-        source: ContextError,
-    },
+    /// COPY/ADD sources or destination (the message names the step, as
+    /// Docker's `COPY failed: …`).
+    #[error(transparent)]
+    Copy(ContextError),
     /// `--chown` names a user or group the image does not have.
     #[error("unable to convert uid/gid chown string to host mapping")]
     Chown(#[source] wharf_image::user::UserError),
