@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: all deps build release lint test test-unit test-cgroup2 demo bench
+.PHONY: all deps build release lint test test-unit test-cgroup2 demo bench bench-build
 
 all: build
 
@@ -48,3 +48,7 @@ demo: deps release
 ## bench: wharf vs runc vs crun (bench/runtime)
 bench: deps
 	bench/runtime
+
+## bench-build: wharf build vs docker build (classic builder), layer apply vs tar -x (bench/build)
+bench-build: deps
+	bench/build
