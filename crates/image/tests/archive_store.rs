@@ -86,8 +86,12 @@ fn save_load_round_trip_keeps_digests() {
         archive,
         saved(&b, &["one:latest", "one:2", "localhost:5000/two:v1"])
     );
-    // Loading again changes nothing and reports the same.
+    // Loading again changes nothing and reports the same, compressed too.
     assert_eq!(load(&b, archive.as_slice()).unwrap(), loaded);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &archive).unwrap();
+    let (_c_dir, c) = store();
+    assert_eq!(load(&c, gz.finish().unwrap().as_slice()).unwrap(), loaded);
 }
 
 #[test]

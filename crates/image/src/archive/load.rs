@@ -28,6 +28,9 @@ pub enum LoadError {
     /// The archive itself is unreadable, unsafe or inconsistent.
     #[error(transparent)]
     Archive(#[from] ArchiveError),
+    /// The archive stream's compression could not be read.
+    #[error("failed to decompress the archive")]
+    Decompress(#[source] crate::layer::LayerError),
     /// The store's temporary directory could not be used.
     #[error("failed to make a temporary directory in {path}")]
     TempDir {
@@ -108,7 +111,7 @@ pub struct Loaded {
 }
 
 /// Loads every image of the archive tar `r` (docker-archive or OCI layout,
-/// as a tar) into `store`.
+/// as a tar; plain, gzip or zstd) into `store`.
 pub fn load(store: &Store, r: impl Read) -> Result<Vec<Loaded>, LoadError> {
     let tmp_root = store.tmp_dir();
     let tmp = tempfile::Builder::new()
@@ -118,6 +121,8 @@ pub fn load(store: &Store, r: impl Read) -> Result<Vec<Loaded>, LoadError> {
             path: tmp_root.clone(),
             source,
         })?;
+    // `docker load` takes a compressed archive too.
+    let r = crate::layer::decompress(r).map_err(LoadError::Decompress)?;
     extract(r, tmp.path())?;
     load_dir(store, tmp.path())
 }
