@@ -29,6 +29,10 @@ pub const DOCKERD: &str = "/usr/sbin/dockerd";
 /// The docker CLI (28.x; negotiates down to the daemon's API 1.41).
 pub const DOCKER: &str = "/usr/local/bin/docker";
 
+/// Where Debian puts containerd, its shims and runc, whatever the test's
+/// own PATH is.
+const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// How long the daemon may take to answer `/_ping`.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one `docker` command may run.
@@ -159,6 +163,8 @@ impl Dockerd {
                 "--ip-masq=false",
                 "--userland-proxy=false",
             ])
+            // dockerd finds containerd, its shims and runc on PATH.
+            .env("PATH", SYSTEM_PATH)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2)
