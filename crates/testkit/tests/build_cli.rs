@@ -279,3 +279,37 @@ fn heredocs_onbuild_healthcheck_and_shell() {
         "{c}"
     );
 }
+
+#[test]
+fn a_step_that_changes_nothing_adds_no_layer_and_mount_points_stay_out() {
+    let root = WharfRoot::new().unwrap();
+    root.import_busybox("busybox");
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN true\nRUN echo x > /x\nWORKDIR /\nWORKDIR /new\n",
+    )]);
+    let out = build(&root, ctx.path(), &["-t", "lean"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = root.ok(&["image", "inspect", "lean"]);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // busybox, RUN echo, WORKDIR /new: three layers; RUN true and WORKDIR /
+    // changed nothing.
+    let layers = v[0]["RootFS"]["Layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 3, "{text}");
+    // The /etc/hosts, /etc/hostname and /etc/resolv.conf the runtime mounts
+    // are not in the RUN's layer.
+    let out = root.ok(&["run", "--rm", "lean", "sh", "-c", "ls /x /new && echo ok"]);
+    assert!(out.ends_with("ok\n"), "{out}");
+    let blob = root
+        .path()
+        .join("blobs/sha256")
+        .join(layers[1].as_str().unwrap().trim_start_matches("sha256:"));
+    let mut names = Vec::new();
+    for e in tar::Archive::new(std::fs::File::open(blob).unwrap())
+        .entries()
+        .unwrap()
+    {
+        names.push(e.unwrap().path().unwrap().to_string_lossy().into_owned());
+    }
+    assert_eq!(names, ["x"], "{names:?}");
+}

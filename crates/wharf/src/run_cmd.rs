@@ -135,7 +135,7 @@ fn run_record(
     network: Network,
 ) -> Result<i32> {
     let snapshot = store.create_snapshot(&record.id, Some(&record.image))?;
-    let rootfs = store.mount_snapshot(&snapshot)?;
+    let rootfs = wharf_image::rootfs::mount_with_init(&snapshot)?;
     let hostname = args
         .hostname
         .clone()

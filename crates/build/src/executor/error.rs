@@ -74,6 +74,9 @@ pub enum StepError {
     /// `--chown` names a user or group the image does not have.
     #[error("unable to convert uid/gid chown string to host mapping")]
     Chown(#[source] wharf_image::user::UserError),
+    /// Mounting the step's root failed.
+    #[error("failed to mount the step's root filesystem")]
+    Init(#[source] wharf_image::rootfs::InitError),
     /// Store, snapshot or layer work failed.
     #[error(transparent)]
     Store(StoreError),

@@ -42,9 +42,8 @@ impl<'s> StepRoot<'s> {
             snapshot,
             id,
         };
-        root.merged = store
-            .mount_snapshot(&root.snapshot)
-            .map_err(StepError::Store)?;
+        root.merged =
+            wharf_image::rootfs::mount_with_init(&root.snapshot).map_err(StepError::Init)?;
         Ok(root)
     }
 
