@@ -229,11 +229,13 @@ mod tests {
 
     #[test]
     fn entrypoint_clears_only_an_inherited_cmd() {
-        let mut image = ImageConfig::default();
-        image.config = Some(RunConfig {
-            cmd: Some(vec!["sh".into()]),
-            ..RunConfig::default()
-        });
+        let mut image = ImageConfig {
+            config: Some(RunConfig {
+                cmd: Some(vec!["sh".into()]),
+                ..RunConfig::default()
+            }),
+            ..ImageConfig::default()
+        };
         let mut cmd_set = false;
         let ep = Instruction::Entrypoint(ShellOrExec::Exec(vec!["/bin/top".into()]));
         apply(&mut image, &ep, &mut cmd_set).unwrap();
