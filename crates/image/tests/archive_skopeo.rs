@@ -2,7 +2,8 @@
 //! writes, as an OCI archive and as a docker archive, and copies it to a
 //! `dir:` layout with the same config and layer digests; what skopeo writes
 //! as an OCI archive or layout directory (gzip or zstd layers) loads into a
-//! store with the same image ID and diff IDs.
+//! store with the same image ID and diff IDs. podman (no daemon either)
+//! loads our archive with the same image ID.
 
 use std::fs;
 use std::path::Path;
@@ -140,4 +141,39 @@ fn skopeo_oci_output_loads_with_the_same_ids() {
             );
         }
     }
+}
+
+/// `podman load` of our archive, into a private podman store (vfs driver,
+/// no events, no cgroup manager, nothing mounted: removing the temporary
+/// directory removes it all). Running it is not tried: podman's crun
+/// sets RLIMIT_NOFILE, which root without CAP_SYS_RESOURCE may not raise here.
+#[test]
+fn podman_loads_our_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (archive, config, _, _) = our_archive(tmp.path());
+    let root = tmp.path().join("podman-root");
+    let run = tmp.path().join("podman-run");
+    let podman = |args: &[&str]| {
+        let out = Command::new("/usr/bin/podman")
+            .arg("--root")
+            .arg(&root)
+            .arg("--runroot")
+            .arg(&run)
+            .args(["--storage-driver", "vfs", "--events-backend", "none"])
+            .args(["--cgroup-manager", "cgroupfs"])
+            .args(args)
+            .output()
+            .expect("run /usr/bin/podman (install podman: tools/install-deps.sh)");
+        assert!(
+            out.status.success(),
+            "podman {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let out = podman(&["load", "-i", archive.to_str().unwrap()]);
+    assert!(out.contains("skopeo-test:1"), "{out}");
+    let id = podman(&["image", "inspect", "--format", "{{.Id}}", "skopeo-test:1"]);
+    assert_eq!(id.trim(), Digest::of(&config).hex());
 }
