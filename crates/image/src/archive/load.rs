@@ -132,6 +132,13 @@ pub fn load(store: &Store, r: impl Read) -> Result<Vec<Loaded>, LoadError> {
 /// tar uses [`load`], which unpacks it safely first.
 pub fn load_dir(store: &Store, dir: &Path) -> Result<Vec<Loaded>, LoadError> {
     let images = read_dir(dir)?;
+    // A shared hold on the store from the first layer to the last tag:
+    // garbage collection (exclusive) cannot take the new layers away
+    // before the image that keeps them is recorded.
+    let _lock = store.lock(false).map_err(|source| LoadError::Store {
+        what: "lock the store".to_string(),
+        source,
+    })?;
     let mut loaded = Vec::with_capacity(images.len());
     for img in &images {
         loaded.push(load_image(store, img)?);
@@ -205,6 +212,11 @@ fn load_image(store: &Store, img: &ArchiveImage) -> Result<Loaded, LoadError> {
 
 /// Writes the images `names` resolve to as one archive.
 pub fn save(store: &Store, names: &[String], out: impl Write) -> Result<(), LoadError> {
+    // Held while writing, so that no blob goes away under the archive.
+    let _lock = store.lock(false).map_err(|source| LoadError::Store {
+        what: "lock the store".to_string(),
+        source,
+    })?;
     write_archive(out, &to_save(store, names)?)?;
     Ok(())
 }
@@ -212,6 +224,10 @@ pub fn save(store: &Store, names: &[String], out: impl Write) -> Result<(), Load
 /// Writes the images `names` resolve to as an OCI image layout directory
 /// (`dir` created if missing, without a layout in it yet).
 pub fn save_dir(store: &Store, names: &[String], dir: &Path) -> Result<(), LoadError> {
+    let _lock = store.lock(false).map_err(|source| LoadError::Store {
+        what: "lock the store".to_string(),
+        source,
+    })?;
     write_layout(dir, &to_save(store, names)?)?;
     Ok(())
 }
