@@ -306,3 +306,20 @@ fn not_an_archive() {
         Err(ArchiveError::Missing { .. })
     ));
 }
+
+#[test]
+fn index_for_another_platform_only_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
+    let index = json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": Digest::of(b"x").to_string(), "size": 1,
+            "platform": {"architecture": "riscv64", "os": "linux"},
+        }],
+    });
+    fs::write(dir.path().join("index.json"), index.to_string()).unwrap();
+    let err = read_dir(dir.path()).unwrap_err();
+    assert!(matches!(err, ArchiveError::NoPlatform { .. }), "{err}");
+}
