@@ -55,6 +55,11 @@ impl StageState {
             },
         };
         config.rootfs.kind = "layers".into();
+        // A child image has the author (MAINTAINER) and comment of its own
+        // build, not its parent's (Docker's `NewChildImage`).
+        config.author.clear();
+        config.comment.clear();
+        config.container.clear();
         let run = config.config.get_or_insert_with(RunConfig::default);
         // Docker gives every stage a PATH (`dispatchState.setDefaultPath`).
         let env = run.env.get_or_insert_with(Vec::new);
@@ -142,10 +147,13 @@ impl StageState {
                     let cur = &self.run_config().working_dir;
                     instr = Instruction::Workdir(dispatch::resolve_workdir(cur, w));
                 }
-                let shell = dispatch::shell_of(self.run_config());
-                let created_by = instr.created_by(&shell).unwrap_or_default();
                 dispatch::apply(&mut config, &instr, &mut self.cmd_set)
                     .map_err(|e| err(StepError::Dispatch(e)))?;
+                // Docker words the history with the shell after the step,
+                // which only SHELL itself changes.
+                let shell =
+                    dispatch::shell_of(config.config.as_ref().expect("apply sets a config"));
+                let created_by = instr.created_by(&shell).unwrap_or_default();
                 if let Instruction::Workdir(w) = &instr {
                     return self.workdir(ex, config, w, created_by, node.line);
                 }

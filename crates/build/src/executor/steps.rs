@@ -213,7 +213,9 @@ impl StageState {
             _ => "multi",
         };
         let shell = dispatch::shell_of(self.run_config());
-        let comment = format!("{keyword} {kind}:{inputs} in {dest} ");
+        let hash = inputs.strip_prefix("sha256:").unwrap_or(&inputs);
+        // Docker names the destination as written, before WORKDIR.
+        let comment = format!("{keyword} {kind}:{hash} in {} ", args.dest);
         let created_by = crate::dockerfile::nop_created_by(&shell, &comment, true);
         let flags = format!("{:?}{:?}", args.chown, args.chmod);
         let key_config = run_config_json(&self.config);
