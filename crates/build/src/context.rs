@@ -337,7 +337,8 @@ impl Context {
     /// A content digest (`sha256:<hex>`) of `sources` for the build cache:
     /// each source's path, then for every file below it its name relative to
     /// the source, type, permission bits, content, symlink target and device
-    /// numbers (and owner, for a rootfs, whose owners are copied). Not
+    /// numbers, file capabilities (and owner, for a rootfs, whose owners are
+    /// copied). Not
     /// mtimes: a copy is invalidated by content, not by a touch. `--chown`,
     /// `--chmod` and the destination are the caller's to mix in.
     pub fn file_digest(&self, sources: &[Source]) -> Result<String, ContextError> {

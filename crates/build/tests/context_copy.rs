@@ -313,3 +313,40 @@ fn add_url_is_refused_offline() {
         assert!(err.to_string().contains(url), "{err}");
     }
 }
+
+#[test]
+fn copy_keeps_file_capabilities() {
+    let s = Scratch::new();
+    let ping = s.file("ping", "binary");
+    // vfs_cap_data version 2, effective: permitted = CAP_NET_RAW (13).
+    let mut cap = Vec::new();
+    for word in [0x0200_0001u32, 1 << 13, 0, 0, 0] {
+        cap.extend_from_slice(&word.to_le_bytes());
+    }
+    let f = fs::File::open(&ping).unwrap();
+    rustix::fs::fsetxattr(
+        &f,
+        "security.capability",
+        &cap,
+        rustix::fs::XattrFlags::empty(),
+    )
+    .unwrap();
+    let ctx = s.context();
+    let srcs = ctx.resolve_sources(&strings(&["ping"])).unwrap();
+    let with_cap = ctx.file_digest(&srcs).unwrap();
+    let opts = CopyOptions {
+        chown: Some((5, 5)),
+        ..Default::default()
+    };
+    ctx.copy_into(&srcs, &s.rootfs(), "/bin/", &opts).unwrap();
+    let out = fs::File::open(s.rootfs().join("bin/ping")).unwrap();
+    let mut buf = [0u8; 64];
+    let n = rustix::fs::fgetxattr(&out, "security.capability", &mut buf[..]).unwrap();
+    assert_eq!(&buf[..n], &cap[..], "kept through the chown");
+    rustix::fs::fremovexattr(&f, "security.capability").unwrap();
+    assert_ne!(
+        ctx.file_digest(&srcs).unwrap(),
+        with_cap,
+        "capabilities count in the digest"
+    );
+}

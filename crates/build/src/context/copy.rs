@@ -9,7 +9,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::rc::Rc;
 
-use rustix::fs::{AtFlags, FileType, Stat, Timespec, Timestamps};
+use rustix::fs::{AtFlags, FileType, Stat, Timespec, Timestamps, XattrFlags};
+use rustix::io::Errno;
 
 use super::dest::{self, DestRoot, Existing};
 use super::tree::{file_type, open_name, Entry, Found};
@@ -251,6 +252,7 @@ impl Copier<'_> {
                 let mut to = File::from(to);
                 self.stats.bytes += io::copy(&mut from, &mut to)?;
                 self.finish_fd(to.as_fd(), uid, gid, self.perm(stat), stat)?;
+                copy_capability(from.as_fd(), to.as_fd())?;
                 self.stats.files += 1;
                 if stat.st_nlink > 1 {
                     self.links.insert(key, (Rc::clone(dst_dir), name));
@@ -297,4 +299,27 @@ impl Copier<'_> {
         rustix::fs::futimens(fd, &times(stat))?;
         Ok(())
     }
+}
+
+/// The extended attribute holding file capabilities.
+pub(super) const CAPABILITY: &str = "security.capability";
+
+/// Reads a file's capabilities (`security.capability`), if it has any.
+pub(super) fn read_capability(fd: BorrowedFd<'_>) -> io::Result<Option<Vec<u8>>> {
+    // vfs_cap_data is at most 24 bytes (version 3).
+    let mut buf = [0u8; 64];
+    match rustix::fs::fgetxattr(fd, CAPABILITY, &mut buf[..]) {
+        Ok(n) => Ok(Some(buf[..n].to_vec())),
+        Err(Errno::NODATA | Errno::OPNOTSUPP) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// File capabilities travel with the file, as in Docker's tar copy. They are
+/// set after the chown, which clears them (capabilities(7)).
+fn copy_capability(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<()> {
+    if let Some(cap) = read_capability(from)? {
+        rustix::fs::fsetxattr(to, CAPABILITY, &cap, XattrFlags::empty())?;
+    }
+    Ok(())
 }

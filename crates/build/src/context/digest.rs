@@ -1,5 +1,5 @@
 //! The cache digest of `COPY`/`ADD` sources: one SHA-256 over a canonical
-//! walk of everything the copy would read. File content is streamed through
+//! walk of everything the copy would read (file capabilities included). File content is streamed through
 //! the same hasher with one reused buffer, so many small files cost little
 //! more than reading them.
 
@@ -95,6 +95,9 @@ impl Hasher<'_> {
                     total += n as u64;
                 }
                 self.sha.update(total.to_le_bytes());
+                if let Some(cap) = super::copy::read_capability(file.as_fd())? {
+                    self.field(b"cap", &cap);
+                }
             }
             FileType::Symlink => {
                 // readlinkat(fd, "") reads the link an O_PATH fd stands for.
