@@ -201,42 +201,41 @@ impl StageState {
         line: usize,
     ) -> Result<(), BuildError> {
         let key_config = run_config_json(&config);
-        let parent = self.image.clone();
-        let key = CacheKey {
-            parent: parent.as_ref(),
-            step: &created_by,
-            config: &key_config,
-            inputs: "",
-        };
-        if self.try_cache(ex, &key, line)? {
+        let Some(key) = self.lookup(ex, &created_by, &key_config, "") else {
             return Ok(());
-        }
-        let hash = key.hash();
-        self.commit(ex, config, None, created_by, &hash, line)
+        };
+        self.commit(ex, config, None, created_by, &key, line)
     }
 
-    /// Uses a cached result for `key` if there is one.
-    pub fn try_cache(
+    /// Looks a step up in the cache: `None` on a hit (the stage now holds
+    /// the cached image, and the output says so), otherwise the key under
+    /// which to record the step's result.
+    pub fn lookup(
         &mut self,
         ex: &mut Executor<'_>,
-        key: &CacheKey<'_>,
-        line: usize,
-    ) -> Result<bool, BuildError> {
-        if ex.opts.no_cache {
-            return Ok(false);
-        }
-        let Some(id) = ex.cache.get(key) else {
-            return Ok(false);
+        step: &str,
+        config: &[u8],
+        inputs: &str,
+    ) -> Option<String> {
+        let key = CacheKey {
+            parent: self.image.as_ref(),
+            step,
+            config,
+            inputs,
         };
-        let Ok(image) = ex.store.image(id.as_str()) else {
-            return Ok(false);
+        let hash = key.hash();
+        let cached = match ex.opts.no_cache {
+            true => None,
+            false => ex.cache.get(&key),
         };
-        let _ = line;
-        self.config = image.config.clone();
-        self.image = Some(image.id);
+        let Some(image) = cached.and_then(|id| ex.store.image(id.as_str()).ok()) else {
+            return Some(hash);
+        };
         ex.say(format_args!(" ---> Using cache"));
-        ex.say(format_args!(" ---> {}", id.short()));
-        Ok(true)
+        ex.say(format_args!(" ---> {}", image.id.short()));
+        self.config = image.config;
+        self.image = Some(image.id);
+        None
     }
 
     /// Makes the step's image: `config` plus a history entry, with `layer`

@@ -13,7 +13,6 @@ use wharf_image::store::Store;
 use super::error::{BuildError, StepError};
 use super::stage::{at, run_config_json, StageState};
 use super::Executor;
-use crate::cache::CacheKey;
 use crate::context::{Context, CopyOptions};
 use crate::dispatch;
 use crate::dockerfile::{CopyArgs, Instruction, Run, StageRef};
@@ -98,16 +97,9 @@ impl StageState {
             c.cmd = Some(save_cmd);
         }
         let key_config = run_config_json(&probe);
-        let parent = self.image.clone();
-        let key = CacheKey {
-            parent: parent.as_ref(),
-            step: &created_by,
-            config: &key_config,
-            inputs: "",
-        };
-        if self.try_cache(ex, &key, line)? {
+        let Some(key) = self.lookup(ex, &created_by, &key_config, "") else {
             return Ok(());
-        }
+        };
         let network = match run.network.as_deref() {
             Some("none") => StepNetwork::None,
             Some("host") => StepNetwork::Host,
@@ -145,8 +137,7 @@ impl StageState {
         let step_id = root.id.clone();
         let layer = root.finish(&self.config).map_err(&err)?;
         ex.say(format_args!("Removing intermediate container {step_id}"));
-        let hash = key.hash();
-        self.commit(ex, self.config.clone(), layer, created_by, &hash, line)
+        self.commit(ex, self.config.clone(), layer, created_by, &key, line)
     }
 
     /// `COPY` and `ADD`.
@@ -220,16 +211,9 @@ impl StageState {
         let flags = format!("{:?}{:?}", args.chown, args.chmod);
         let key_config = run_config_json(&self.config);
         let key_inputs = format!("{inputs}{flags}");
-        let parent = self.image.clone();
-        let key = CacheKey {
-            parent: parent.as_ref(),
-            step: &created_by,
-            config: &key_config,
-            inputs: &key_inputs,
-        };
-        if self.try_cache(ex, &key, line)? {
+        let Some(key) = self.lookup(ex, &created_by, &key_config, &key_inputs) else {
             return Ok(());
-        }
+        };
         let root = StepRoot::new(ex.store, self.image.as_ref()).map_err(&err)?;
         let chown = match &args.chown {
             None => None,
@@ -253,8 +237,7 @@ impl StageState {
             .map_err(copy_err)?;
         drop(from_root);
         let layer = root.finish(&self.config).map_err(&err)?;
-        let hash = key.hash();
-        self.commit(ex, self.config.clone(), layer, created_by, &hash, line)
+        self.commit(ex, self.config.clone(), layer, created_by, &key, line)
     }
 
     /// `WORKDIR`: the config change, plus the directory when it is missing.
@@ -268,16 +251,9 @@ impl StageState {
     ) -> Result<(), BuildError> {
         let err = at(line);
         let key_config = run_config_json(&config);
-        let parent = self.image.clone();
-        let key = CacheKey {
-            parent: parent.as_ref(),
-            step: &created_by,
-            config: &key_config,
-            inputs: "",
-        };
-        if self.try_cache(ex, &key, line)? {
+        let Some(key) = self.lookup(ex, &created_by, &key_config, "") else {
             return Ok(());
-        }
+        };
         let root = StepRoot::new(ex.store, self.image.as_ref()).map_err(&err)?;
         wharf_image::rootfs::mkdir_all(&root.merged, dir).map_err(|e| {
             err(StepError::Other(format!(
@@ -285,8 +261,7 @@ impl StageState {
             )))
         })?;
         let layer = root.finish(&self.config).map_err(&err)?;
-        let hash = key.hash();
-        self.commit(ex, config, layer, created_by, &hash, line)
+        self.commit(ex, config, layer, created_by, &key, line)
     }
 
     /// Writes a COPY's here-documents as files into a temporary context.
