@@ -89,10 +89,9 @@ pub enum ContextError {
         /// `COPY` or `ADD`.
         instruction: &'static str,
     },
-    /// `ADD` of a URL: Wharf builds offline and never downloads.
-    #[error(
-        "ADD from URL {url} is not supported: wharf builds offline and does not download sources"
-    )]
+    /// A URL source (`ADD https://...`): Wharf builds offline and never
+    /// downloads. (`COPY` never takes URLs either.)
+    #[error("cannot use the URL {url} as a source: wharf builds offline and never downloads")]
     Url {
         /// The URL.
         url: String,
