@@ -304,3 +304,21 @@ fn layer_apply_errors_name_the_entry() {
     let err = apply(&b""[..], &missing, &ApplyOptions::LAYER).unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
 }
+
+#[test]
+fn layer_whiteout_keeps_same_layer_entries() {
+    // OCI: a whiteout hides the layers below only, not a file of its own
+    // layer, whichever comes first in the tar.
+    for opts in [ApplyOptions::LAYER, ApplyOptions::FLATTEN] {
+        let sb = Sandbox::new();
+        let tar = TarBuf::new()
+            .file("x", b"mine")
+            .file(".wh.x", b"")
+            .file(".wh.y", b"")
+            .file("y", b"mine too")
+            .finish();
+        apply(&tar[..], &sb.root, &opts).unwrap();
+        assert_eq!(std::fs::read(sb.root.join("x")).unwrap(), b"mine");
+        assert_eq!(std::fs::read(sb.root.join("y")).unwrap(), b"mine too");
+    }
+}

@@ -15,13 +15,28 @@ struct Overlay(PathBuf);
 
 impl Overlay {
     fn mount(lowers: &[&Path], upper: Option<(&Path, &Path)>, target: &Path) -> Overlay {
+        Self::mount_with(
+            lowers,
+            upper,
+            target,
+            "redirect_dir=off,index=off,metacopy=off",
+        )
+    }
+
+    fn mount_with(
+        lowers: &[&Path],
+        upper: Option<(&Path, &Path)>,
+        target: &Path,
+        opts: &str,
+    ) -> Overlay {
         std::fs::create_dir_all(target).unwrap();
         let lower: Vec<String> = lowers.iter().map(|p| p.display().to_string()).collect();
         let mut data = format!("lowerdir={}", lower.join(":"));
         if let Some((up, work)) = upper {
             data += &format!(",upperdir={},workdir={}", up.display(), work.display());
         }
-        data += ",redirect_dir=off,index=off,metacopy=off";
+        data += ",";
+        data += opts;
         rustix::mount::mount(
             "overlay",
             target,
@@ -180,4 +195,38 @@ fn layer_diff_of_overlay_upper() {
         }
         assert_eq!(&n, g, "{}", path.display());
     }
+}
+
+#[test]
+fn layer_diff_refuses_redirects() {
+    // With redirect_dir=on a renamed lower directory is only a pointer in the
+    // upper layer; a tar cannot express it, so diff says so instead of
+    // writing an empty directory.
+    let sb = Sandbox::new();
+    let base = sb.dir.path();
+    let (l1, upper, work) = (base.join("l1"), base.join("upper"), base.join("work"));
+    for d in [&l1, &upper, &work] {
+        std::fs::create_dir(d).unwrap();
+    }
+    apply(&lower_tar()[..], &l1, &ApplyOptions::LAYER).unwrap();
+    let merged = base.join("merged");
+    let m = Overlay::mount_with(
+        &[&l1],
+        Some((&upper, &work)),
+        &merged,
+        "redirect_dir=on,index=off",
+    );
+    std::fs::rename(merged.join("d"), merged.join("moved")).unwrap();
+    drop(m);
+    let err = diff(&upper, std::io::sink()).unwrap_err();
+    let mut chain = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(c) = cause {
+        chain += &format!(": {c}");
+        cause = c.source();
+    }
+    assert!(
+        chain.contains("moved") && chain.contains("redirect_dir=off"),
+        "{chain}"
+    );
 }

@@ -235,9 +235,14 @@ fn layer_whiteout_escape() {
     for opts in [ApplyOptions::LAYER, ApplyOptions::FLATTEN] {
         let sb = Sandbox::new();
         let outside = s(&sb.outside).to_owned();
+        let mut lower = TarBuf::new();
+        lower.dir(&format!("{}/", &outside[1..]));
+        if !opts.overlay {
+            // A lower layer's file, flattened into the same tree.
+            lower.file(&format!("{}/canary", &outside[1..]), b"inside");
+        }
+        apply_tar(&sb, lower.finish(), opts).unwrap();
         let tar = TarBuf::new()
-            .dir(&format!("{}/", &outside[1..]))
-            .file(&format!("{}/canary", &outside[1..]), b"inside")
             .symlink("o", &outside)
             .file("o/.wh.canary", b"")
             .symlink("p", &outside)
@@ -245,11 +250,14 @@ fn layer_whiteout_escape() {
             .finish();
         apply_tar(&sb, tar, opts).unwrap();
         sb.assert_canary();
-        // The whiteout hit the copy inside the root.
+        // The whiteout hit the path inside the root.
         let inside = sb.outside_in_root().join("canary");
         let md = std::fs::symlink_metadata(&inside);
         if opts.overlay {
-            assert_eq!(md.unwrap().rdev(), 0);
+            use std::os::unix::fs::FileTypeExt;
+            let md = md.unwrap();
+            assert!(md.file_type().is_char_device());
+            assert_eq!(md.rdev(), 0);
             let mut buf = [0u8; 4];
             let n =
                 rustix::fs::getxattr(sb.outside_in_root(), "trusted.overlay.opaque", &mut buf[..]);

@@ -453,14 +453,21 @@ impl Applier {
         Ok(())
     }
 
-    /// `.wh.<target>` in `parent`.
+    /// `.wh.<target>` in `parent`. A whiteout applies to the layers below
+    /// only (OCI image spec, "Whiteouts"): what this layer made is kept.
     fn whiteout(&mut self, parent: &Path, target: &OsStr, meta: &Meta) -> io::Result<()> {
         let dir = self.dir_fd(parent)?;
-        self.cache.clear();
         if self.opts.overlay {
-            whiteout::make_device(dir.as_fd(), target, meta.uid, meta.gid)?;
-            self.stats.files += 1;
-        } else {
+            // The layer directory started empty: anything there is ours.
+            match whiteout::make_device(dir.as_fd(), target, meta.uid, meta.gid) {
+                Err(e) if errno(&e) == Some(rustix::io::Errno::EXIST) => {}
+                other => {
+                    other?;
+                    self.stats.files += 1;
+                }
+            }
+        } else if !self.created.contains(&parent.join(target)) {
+            self.cache.clear();
             whiteout::remove_all_at(dir.as_fd(), target)?;
         }
         Ok(())

@@ -106,7 +106,7 @@ impl<W: Write> Walker<W> {
                     OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                     Mode::empty(),
                 )?;
-                e.xattrs(Source::Fd(fd.as_fd()))?;
+                e.xattrs(Source::Fd(fd.as_fd()), self.whiteouts)?;
                 e.kind = EntryType::Directory;
                 e.name.push(b'/');
                 self.append(e, io::empty())?;
@@ -138,7 +138,7 @@ impl<W: Write> Walker<W> {
                 )?;
                 let st = rustix::fs::fstat(&fd)?;
                 let mut e = Entry::new(path.as_os_str().as_bytes(), &st);
-                e.xattrs(Source::Fd(fd.as_fd()))?;
+                e.xattrs(Source::Fd(fd.as_fd()), self.whiteouts)?;
                 e.size = st.st_size as u64;
                 let data = Exact {
                     file: std::fs::File::from(fd),
@@ -148,7 +148,7 @@ impl<W: Write> Walker<W> {
             }
             FileType::Symlink => {
                 let target = wharf_sys::fs::readlinkat(dir, Path::new(name))?;
-                e.xattrs(Source::At(dir, name))?;
+                e.xattrs(Source::At(dir, name), self.whiteouts)?;
                 e.kind = EntryType::Symlink;
                 e.link = target.into_os_string().into_vec();
                 self.append(e, io::empty())
@@ -162,7 +162,7 @@ impl<W: Write> Walker<W> {
                 self.append(e, io::empty())
             }
             FileType::CharacterDevice | FileType::BlockDevice | FileType::Fifo => {
-                e.xattrs(Source::At(dir, name))?;
+                e.xattrs(Source::At(dir, name), self.whiteouts)?;
                 e.kind = match ft {
                     FileType::CharacterDevice => EntryType::Char,
                     FileType::BlockDevice => EntryType::Block,
@@ -259,9 +259,23 @@ impl Entry {
         }
     }
 
-    /// Reads the xattrs of `src`, without overlayfs' own.
-    fn xattrs(&mut self, src: Source<'_>) -> io::Result<()> {
-        self.xattrs = xattrs::read(src)?
+    /// Reads the xattrs of `src`, without overlayfs' own. In an overlay
+    /// upper directory (`upper`), a redirect or metacopy xattr is an error:
+    /// the file's data or its old name live in a lower layer, which a layer
+    /// tar cannot say.
+    fn xattrs(&mut self, src: Source<'_>, upper: bool) -> io::Result<()> {
+        let all = xattrs::read(src)?;
+        if upper {
+            for (n, _) in &all {
+                if n == REDIRECT_XATTR || n == METACOPY_XATTR {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        format!("{n} set: mount the overlay with redirect_dir=off,metacopy=off"),
+                    ));
+                }
+            }
+        }
+        self.xattrs = all
             .into_iter()
             .filter(|(n, _)| !n.starts_with(OVERLAY_XATTR_PREFIX))
             .map(|(n, v)| (format!("{PAX_XATTR}{n}"), v))
@@ -269,6 +283,11 @@ impl Entry {
         Ok(())
     }
 }
+
+/// overlayfs' xattr for a renamed directory (`redirect_dir=on`).
+const REDIRECT_XATTR: &str = "trusted.overlay.redirect";
+/// overlayfs' xattr for a file copied up without its data (`metacopy=on`).
+const METACOPY_XATTR: &str = "trusted.overlay.metacopy";
 
 /// Puts `name` in the ustar `name` field, or split at a `/` into `prefix`
 /// and `name`; false if it fits neither way (then it goes in a PAX record).

@@ -68,9 +68,8 @@ pub(crate) fn is_meta(name: &OsStr) -> bool {
 }
 
 /// Creates the overlay whiteout for `name` in `dir`: a 0:0 character device
-/// owned by `uid:gid`. Whatever had that name is removed first.
+/// owned by `uid:gid`. Fails with `EEXIST` if the name is taken.
 pub(crate) fn make_device(dir: BorrowedFd<'_>, name: &OsStr, uid: u32, gid: u32) -> io::Result<()> {
-    remove_all_at(dir, name)?;
     rustix::fs::mknodat(
         dir,
         name,
