@@ -9,25 +9,24 @@
 //! Names with `..` that climb above the root are rejected; hardlink targets
 //! are resolved inside the root the same way.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::io::{self, BufReader, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Timestamps};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Timestamps};
 use tar::EntryType;
 
 use super::entry_path::{clean, EntryPath};
 use super::meta::Meta;
+use super::resolve::{errno, Resolver};
 use super::whiteout::{self, Whiteout};
 use super::{decompress, ApplyOptions, ApplyStats, LayerError};
 
 /// Buffer between the decompressor and the tar reader, and for file data.
 const BUF: usize = 1024 * 1024;
-/// Resolved parent directories kept open at most.
-const CACHE: usize = 64;
 
 /// Applies the layer tar `r` (plain, gzip or zstd) to the existing directory
 /// `root`. See [`ApplyOptions`] for how whiteouts are treated. A later entry
@@ -51,12 +50,8 @@ pub fn apply(r: impl Read, root: &Path, opts: &ApplyOptions) -> Result<ApplyStat
 }
 
 struct Applier {
-    root: Rc<OwnedFd>,
+    res: Resolver,
     opts: ApplyOptions,
-    /// Parent directories already resolved, by path relative to the root.
-    /// Cleared whenever anything is removed (a removed directory or symlink
-    /// could change what a path resolves to).
-    cache: HashMap<PathBuf, Rc<OwnedFd>>,
     /// Directory times to set at the end.
     dir_times: Vec<(PathBuf, Timestamps)>,
     /// Paths this layer created (flattened apply only: an opaque directory
@@ -73,25 +68,15 @@ fn rel_err(path: &Path) -> impl FnOnce(io::Error) -> LayerError + '_ {
     }
 }
 
-fn errno(e: &io::Error) -> Option<rustix::io::Errno> {
-    e.raw_os_error().map(rustix::io::Errno::from_raw_os_error)
-}
-
 impl Applier {
     fn open(root: &Path, opts: ApplyOptions) -> Result<Applier, LayerError> {
-        let fd = rustix::fs::open(
-            root,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| LayerError::Root {
+        let res = Resolver::open(root).map_err(|source| LayerError::Root {
             path: root.to_owned(),
-            source: e.into(),
+            source,
         })?;
         Ok(Applier {
-            root: Rc::new(fd),
+            res,
             opts,
-            cache: HashMap::new(),
             dir_times: Vec::new(),
             created: HashSet::new(),
             buf: vec![0; BUF],
@@ -148,7 +133,7 @@ impl Applier {
                 });
             }
             // "./": the root itself.
-            let root = self.root.clone();
+            let root = self.res.root();
             meta.apply_fd(root.as_fd()).map_err(rel_err(&raw))?;
             self.dir_times.push((PathBuf::new(), meta.times()));
             return Ok(());
@@ -206,9 +191,9 @@ impl Applier {
 
     /// Sets the directory times recorded along the way.
     fn finish(mut self) -> Result<ApplyStats, LayerError> {
-        self.cache.clear();
+        self.res.forget();
         for (path, times) in std::mem::take(&mut self.dir_times) {
-            let fd = match self.open_in_root(&path, OFlags::NOFOLLOW) {
+            let fd = match self.res.open_in_root(&path, OFlags::NOFOLLOW) {
                 Ok(fd) => fd,
                 // Removed or replaced by a later entry.
                 Err(e)
@@ -230,62 +215,15 @@ impl Applier {
         Ok(self.stats)
     }
 
-    /// `openat2(root, rel, O_RDONLY | O_DIRECTORY | extra, RESOLVE_IN_ROOT |
-    /// RESOLVE_NO_MAGICLINKS)`.
-    fn open_in_root(&self, rel: &Path, extra: OFlags) -> io::Result<OwnedFd> {
-        wharf_sys::fs::openat2(
-            Some(self.root.as_fd()),
-            rel,
-            OFlags::RDONLY | OFlags::DIRECTORY | extra,
-            0,
-            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-        )
-    }
-
-    /// The directory `rel` (relative to the root), resolved inside the root
-    /// and created (0755, root-owned, like docker) where missing.
+    /// The directory `rel`, resolved inside the root, made if missing.
     fn dir_fd(&mut self, rel: &Path) -> io::Result<Rc<OwnedFd>> {
-        if rel.as_os_str().is_empty() {
-            return Ok(self.root.clone());
-        }
-        if let Some(fd) = self.cache.get(rel) {
-            return Ok(fd.clone());
-        }
-        let fd = match self.open_in_root(rel, OFlags::empty()) {
-            Err(e) if errno(&e) == Some(rustix::io::Errno::NOENT) => self.mkdir_all(rel)?,
-            other => other?,
-        };
-        Ok(self.remember(rel.to_owned(), fd))
-    }
-
-    fn remember(&mut self, rel: PathBuf, fd: OwnedFd) -> Rc<OwnedFd> {
-        if self.cache.len() >= CACHE {
-            self.cache.clear();
-        }
-        let fd = Rc::new(fd);
-        self.cache.insert(rel, fd.clone());
-        fd
-    }
-
-    fn mkdir_all(&mut self, rel: &Path) -> io::Result<OwnedFd> {
-        let mut prefix = PathBuf::new();
-        let mut cur: Option<OwnedFd> = None;
-        for c in rel.components() {
-            prefix.push(c);
-            let fd = match self.open_in_root(&prefix, OFlags::empty()) {
-                Err(e) if errno(&e) == Some(rustix::io::Errno::NOENT) => {
-                    let parent = cur.as_ref().map_or(self.root.as_fd(), |f| f.as_fd());
-                    rustix::fs::mkdirat(parent, c.as_os_str(), Mode::from_raw_mode(0o755))?;
-                    if self.flatten() {
-                        self.created.insert(prefix.clone());
-                    }
-                    self.open_in_root(&prefix, OFlags::empty())?
-                }
-                other => other?,
-            };
-            cur = Some(fd);
-        }
-        cur.ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))
+        let flatten = self.flatten();
+        let created = &mut self.created;
+        self.res.dir(rel, &mut |p| {
+            if flatten {
+                created.insert(p.to_owned());
+            }
+        })
     }
 
     /// Runs `create`; if the name is taken, removes what is there (unless
@@ -307,7 +245,7 @@ impl Applier {
                 return Ok(false);
             }
         }
-        self.cache.clear();
+        self.res.forget();
         whiteout::remove_all_at(dir, name)?;
         create().map(|()| true)
     }
@@ -364,7 +302,7 @@ impl Applier {
         let full = path.full();
         self.dir_times.push((full.clone(), meta.times()));
         // The next entries are most likely this directory's children.
-        self.remember(full, fd);
+        self.res.remember(full, fd);
         Ok(())
     }
 
@@ -429,6 +367,7 @@ impl Applier {
             return Ok(());
         }
         let target_dir = self
+            .res
             .open_in_root(&target.parent, OFlags::PATH)
             .map_err(bad)?;
         // The target must exist before anything is replaced for it.
@@ -467,7 +406,7 @@ impl Applier {
                 }
             }
         } else if !self.created.contains(&parent.join(target)) {
-            self.cache.clear();
+            self.res.forget();
             whiteout::remove_all_at(dir.as_fd(), target)?;
         }
         Ok(())
@@ -479,7 +418,7 @@ impl Applier {
         if self.opts.overlay {
             whiteout::set_opaque(fd.as_fd())
         } else {
-            self.cache.clear();
+            self.res.forget();
             let created = &self.created;
             whiteout::clear_dir(fd.as_fd(), &mut |name| created.contains(&dir.join(name)))
         }
