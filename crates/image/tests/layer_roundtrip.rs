@@ -108,3 +108,72 @@ fn layer_apply_reads_gnu_tar() {
     apply(&tar[..], &b.root, &ApplyOptions::LAYER).unwrap();
     assert_eq!(snapshot(&a.root), snapshot(&b.root));
 }
+
+#[test]
+fn layer_tar_dir_long_names() {
+    // Around each ustar limit: 100 bytes of name, 155 of prefix, and past
+    // both (a PAX record).
+    let a = Sandbox::new();
+    let mut want = Vec::new();
+    let paths = [
+        "n".repeat(99),
+        "n".repeat(100),
+        "n".repeat(101),
+        format!("{}/{}", "p".repeat(155), "q".repeat(100)),
+        format!("{}/{}", "p".repeat(156), "q".repeat(99)),
+        format!("{}/{}", "r".repeat(10), "s".repeat(101)),
+        format!(
+            "{}/{}/{}",
+            "t".repeat(200),
+            "u".repeat(200),
+            "v".repeat(200)
+        ),
+    ];
+    for p in &paths {
+        let full = a.root.join(p);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(&full, p.as_bytes()).unwrap();
+        let mut dir = Path::new(p.as_str()).parent();
+        while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+            want.push(format!("{}/", d.display()));
+            dir = d.parent();
+        }
+        want.push(p.clone());
+    }
+    std::os::unix::fs::symlink("x".repeat(300), a.root.join("longtarget")).unwrap();
+    want.push("longtarget".into());
+    want.sort();
+    want.dedup();
+    let mut out = Vec::new();
+    tar_dir(&a.root, &mut out).unwrap();
+    let mut names = tar_names(&out);
+    names.sort();
+    assert_eq!(names, want);
+    // GNU tar sees the same names.
+    let listed = String::from_utf8(gnu_tar(&["-tf", "-"], &a.root, Some(&out))).unwrap();
+    let mut listed: Vec<String> = listed.lines().map(str::to_owned).collect();
+    listed.sort();
+    assert_eq!(listed, want);
+    let b = Sandbox::new();
+    apply(&out[..], &b.root, &ApplyOptions::PLAIN).unwrap();
+    assert_eq!(snapshot(&a.root), snapshot(&b.root));
+}
+
+#[test]
+fn layer_tar_dir_does_not_follow_symlinks() {
+    // A tree with symlinks pointing out: the tar holds the links, never what
+    // they point to.
+    let a = Sandbox::new();
+    std::os::unix::fs::symlink(&a.canary, a.root.join("file-link")).unwrap();
+    std::os::unix::fs::symlink(&a.outside, a.root.join("dir-link")).unwrap();
+    let mut out = Vec::new();
+    tar_dir(&a.root, &mut out).unwrap();
+    assert_eq!(tar_names(&out), ["dir-link", "file-link"]);
+    let mut ar = tar::Archive::new(&out[..]);
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        assert_eq!(e.header().entry_type(), tar::EntryType::Symlink);
+        assert_eq!(e.size(), 0);
+    }
+    a.assert_canary();
+}
