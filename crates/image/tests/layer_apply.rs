@@ -322,3 +322,16 @@ fn layer_whiteout_keeps_same_layer_entries() {
         assert_eq!(std::fs::read(sb.root.join("y")).unwrap(), b"mine too");
     }
 }
+
+#[test]
+fn layer_apply_tar_does_not_sniff() {
+    // An uncompressed stream that happens to hold a gzip stream is not a tar.
+    let inner = TarBuf::new().file("a", b"a").finish();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&inner).unwrap();
+    let gz = gz.finish().unwrap();
+    let sb = Sandbox::new();
+    assert!(wharf_image::layer::apply_tar(&gz[..], &sb.root, &ApplyOptions::LAYER).is_err());
+    let stats = wharf_image::layer::apply_tar(&inner[..], &sb.root, &ApplyOptions::LAYER).unwrap();
+    assert_eq!(stats.files, 1);
+}

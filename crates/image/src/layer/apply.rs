@@ -36,8 +36,14 @@ const BUF: usize = 1024 * 1024;
 ///
 /// Run as root: owners are set from the tar's numeric ids.
 pub fn apply(r: impl Read, root: &Path, opts: &ApplyOptions) -> Result<ApplyStats, LayerError> {
-    let r = BufReader::with_capacity(BUF, decompress(r)?);
-    let mut archive = tar::Archive::new(r);
+    apply_tar(decompress(r)?, root, opts)
+}
+
+/// [`apply`] for a stream that is already an uncompressed tar (no sniffing:
+/// a tar cannot be mistaken for a compressed one, nor a doubly compressed
+/// layer accepted). Reads `r` to its end, past the end-of-archive blocks.
+pub fn apply_tar(r: impl Read, root: &Path, opts: &ApplyOptions) -> Result<ApplyStats, LayerError> {
+    let mut archive = tar::Archive::new(BufReader::with_capacity(BUF, r));
     let mut ap = Applier::open(root, *opts)?;
     for entry in archive.entries().map_err(LayerError::Read)? {
         let entry = entry.map_err(LayerError::Read)?;

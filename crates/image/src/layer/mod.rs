@@ -28,7 +28,7 @@ mod xattrs;
 use std::io;
 use std::path::PathBuf;
 
-pub use apply::apply;
+pub use apply::{apply, apply_tar};
 pub use compression::{decompress, Compression};
 pub use diff::{diff, tar_dir};
 
