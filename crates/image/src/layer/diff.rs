@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::{self, BufWriter, Read, Write};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
@@ -85,16 +85,27 @@ impl<W: Write> Walker<W> {
         names.sort_unstable();
         for name in names {
             let path = rel.join(&name);
-            self.one(dir, &name, &path)
+            let sub = self
+                .one(dir, &name, &path)
                 .map_err(|source| LayerError::Walk {
                     path: path.clone(),
                     source,
                 })?;
+            if let Some(sub) = sub {
+                self.walk(sub.as_fd(), &path)?;
+            }
         }
         Ok(())
     }
 
-    fn one(&mut self, dir: BorrowedFd<'_>, name: &OsStr, path: &Path) -> io::Result<()> {
+    /// Writes the entry for `name`; for a directory, returns it open so that
+    /// the caller walks it next.
+    fn one(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        name: &OsStr,
+        path: &Path,
+    ) -> io::Result<Option<OwnedFd>> {
         let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
         let ft = FileType::from_raw_mode(st.st_mode);
         let mut e = Entry::new(path.as_os_str().as_bytes(), &st);
@@ -118,7 +129,7 @@ impl<W: Write> Walker<W> {
                     wh.mode = st.st_mode & 0o777;
                     self.append(wh, io::empty())?;
                 }
-                self.walk(fd.as_fd(), path).map_err(io::Error::other)
+                Ok(Some(fd))
             }
             FileType::RegularFile => {
                 if st.st_nlink > 1 {
@@ -126,7 +137,7 @@ impl<W: Write> Walker<W> {
                     if let Some(first) = self.links.get(&key) {
                         e.kind = EntryType::Link;
                         e.link = first.clone();
-                        return self.append(e, io::empty());
+                        return self.append(e, io::empty()).map(|()| None);
                     }
                     self.links.insert(key, path.as_os_str().as_bytes().to_vec());
                 }
@@ -144,14 +155,14 @@ impl<W: Write> Walker<W> {
                     file: std::fs::File::from(fd),
                     left: e.size,
                 };
-                self.append(e, data)
+                self.append(e, data).map(|()| None)
             }
             FileType::Symlink => {
                 let target = wharf_sys::fs::readlinkat(dir, Path::new(name))?;
                 e.xattrs(Source::At(dir, name), self.whiteouts)?;
                 e.kind = EntryType::Symlink;
                 e.link = target.into_os_string().into_vec();
-                self.append(e, io::empty())
+                self.append(e, io::empty()).map(|()| None)
             }
             FileType::CharacterDevice if self.whiteouts && whiteout::is_device(&st) => {
                 let mut wh = PREFIX.as_bytes().to_vec();
@@ -159,7 +170,7 @@ impl<W: Write> Walker<W> {
                 let wh_path = path.with_file_name(OsStr::from_bytes(&wh));
                 let mut e = Entry::new(wh_path.as_os_str().as_bytes(), &st);
                 e.mode = 0o600;
-                self.append(e, io::empty())
+                self.append(e, io::empty()).map(|()| None)
             }
             FileType::CharacterDevice | FileType::BlockDevice | FileType::Fifo => {
                 e.xattrs(Source::At(dir, name), self.whiteouts)?;
@@ -171,10 +182,10 @@ impl<W: Write> Walker<W> {
                 if ft != FileType::Fifo {
                     e.dev = (rustix::fs::major(st.st_rdev), rustix::fs::minor(st.st_rdev));
                 }
-                self.append(e, io::empty())
+                self.append(e, io::empty()).map(|()| None)
             }
             // Sockets are not part of an image (docker skips them too).
-            _ => Ok(()),
+            _ => Ok(None),
         }
     }
 
