@@ -154,11 +154,16 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         let root = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path(), root.path().join("app")).unwrap();
-        mkdir_all(root.path(), "/app/data").unwrap();
+        // The link's target does not exist inside the root: refused, and
+        // nothing appears outside.
+        assert!(mkdir_all(root.path(), "/app/data").is_err());
         assert!(!outside.path().join("data").exists());
-        // The link's target is taken inside the root.
+        // Once it exists inside, the link is followed there.
         let inside = root.path().join(outside.path().strip_prefix("/").unwrap());
+        std::fs::create_dir_all(&inside).unwrap();
+        mkdir_all(root.path(), "/app/data").unwrap();
         assert!(inside.join("data").is_dir());
+        assert!(!outside.path().join("data").exists());
         mkdir_all(root.path(), "/srv/./www/").unwrap();
         assert!(root.path().join("srv/www").is_dir());
     }

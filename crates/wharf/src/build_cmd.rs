@@ -74,6 +74,9 @@ pub fn build(store: &Store, args: &BuildArgs) -> Result<()> {
         quiet: args.quiet,
     };
     let mut stdout = std::io::stdout().lock();
+    if !args.quiet {
+        report_context_size(context, &mut stdout)?;
+    }
     let id = executor::build(store, &mut runner, &opts, &mut stdout)?;
     if args.quiet {
         writeln!(stdout, "{id}")?;
@@ -101,4 +104,48 @@ fn key_values(list: &[String], from_env: bool) -> BTreeMap<String, String> {
         }
     }
     map
+}
+
+/// Docker's first line, `Sending build context to Docker daemon  2.048kB`:
+/// the size of what the build can see (`.dockerignore` applied), counted
+/// as the walk goes, updated in place on a terminal.
+fn report_context_size(dir: &std::path::Path, out: &mut impl Write) -> Result<()> {
+    let rules = wharf_build::ignore::IgnoreRules::read(dir)?;
+    let tty = rustix::termios::isatty(std::io::stdout());
+    let mut total = 0u64;
+    let mut shown = std::time::Instant::now();
+    let mut stack = vec![std::path::PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(dir.join(&rel)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = rel.join(entry.file_name());
+            let name = path.to_string_lossy();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                if !rules.is_excluded(&name) || rules.may_include_below(&name) {
+                    stack.push(path);
+                }
+            } else if !rules.is_excluded(&name) {
+                total += meta.len();
+            }
+        }
+        if tty && shown.elapsed() > std::time::Duration::from_millis(100) {
+            write!(
+                out,
+                "\rSending build context to Wharf  {}",
+                crate::format::human_size(total)
+            )?;
+            out.flush()?;
+            shown = std::time::Instant::now();
+        }
+    }
+    let start = if tty { "\r" } else { "" };
+    writeln!(
+        out,
+        "{start}Sending build context to Wharf  {}",
+        crate::format::human_size(total)
+    )?;
+    Ok(())
 }
