@@ -70,6 +70,7 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 pub struct ContentStore {
     dir: PathBuf,
     tmp: PathBuf,
+    lock: PathBuf,
 }
 
 impl ContentStore {
@@ -80,7 +81,11 @@ impl ContentStore {
         for d in [&dir, &tmp] {
             fs::create_dir_all(d).map_err(io_err(d))?;
         }
-        Ok(ContentStore { dir, tmp })
+        Ok(ContentStore {
+            dir,
+            tmp,
+            lock: root.join("lock"),
+        })
     }
 
     /// Where the blob `d` lives (whether or not it exists).
@@ -124,10 +129,21 @@ impl ContentStore {
     }
 
     /// A writer for a new blob whose digest is known at the end:
-    /// [`BlobWriter::commit`] publishes it; dropping it discards it.
+    /// [`BlobWriter::commit`] publishes it; dropping it discards it. The
+    /// writer holds a shared `flock` on `<root>/lock`, so garbage collection
+    /// (which locks exclusively) waits for it.
     pub fn writer(&self) -> Result<BlobWriter> {
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock)
+            .map_err(io_err(&self.lock))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockShared)
+            .map_err(|e| io_err(&self.lock)(e.into()))?;
         let file = NamedTempFile::with_prefix_in("blob-", &self.tmp).map_err(io_err(&self.tmp))?;
         Ok(BlobWriter {
+            _lock: lock,
             dir: self.dir.clone(),
             inner: DigestWriter::new(io::BufWriter::with_capacity(256 * 1024, file)),
         })
@@ -217,6 +233,7 @@ pub fn unwrap_corrupt(e: io::Error, path: &Path) -> ContentError {
 
 /// A new blob being written; see [`ContentStore::writer`].
 pub struct BlobWriter {
+    _lock: File,
     dir: PathBuf,
     inner: DigestWriter<io::BufWriter<NamedTempFile>>,
 }

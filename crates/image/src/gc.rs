@@ -288,8 +288,12 @@ impl Store {
                 {
                     continue;
                 }
+                for r in self.refs(tx, &id)? {
+                    tx.delete_ref(&r.to_string())?;
+                    records.push(Removed::Untagged(r.familiar()));
+                }
                 self.delete_image(tx, &id, false, true, false, &mut records, &mut doomed)?;
-                progress = true;
+                progress |= tx.image(&id)?.is_none();
             }
             if !progress || !all {
                 return Ok::<_, StoreError>(());

@@ -125,7 +125,10 @@ pub enum StoreError {
 /// The store's result type.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-pub(crate) fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
+pub(crate) fn io_err<'a>(
+    what: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> StoreError + 'a {
     move |source| StoreError::Io {
         what,
         path: path.to_owned(),
@@ -188,8 +191,9 @@ pub struct Store {
     pub(crate) content: ContentStore,
 }
 
-/// A held `flock` on `<root>/lock`; released on drop.
-pub(crate) struct StoreLock(#[allow(dead_code)] File);
+/// A held `flock` on `<root>/lock`, released on drop; see [`Store::hold`].
+#[derive(Debug)]
+pub struct StoreLock(#[allow(dead_code)] File);
 
 impl Store {
     /// Opens the store at `root`, creating its directories and database.
@@ -231,6 +235,16 @@ impl Store {
     pub fn temp_file(&self) -> Result<File> {
         let tmp = self.tmp_dir();
         tempfile::tempfile_in(&tmp).map_err(io_err("create a temporary file in", &tmp))
+    }
+
+    /// Holds garbage collection off (a shared lock on `<root>/lock`) until
+    /// the guard is dropped: take it around a sequence of calls whose
+    /// content is unreferenced in between, such as layers added one by one
+    /// before the image that uses them. [`Store::gc`], [`Store::prune`] and
+    /// [`Store::remove_image`] wait for every guard, so do not call them
+    /// while holding one in the same thread.
+    pub fn hold(&self) -> Result<StoreLock> {
+        self.lock(false)
     }
 
     pub(crate) fn lock(&self, exclusive: bool) -> Result<StoreLock> {
@@ -392,6 +406,15 @@ impl Store {
         })
     }
 
+    /// Stores `bytes` as a blob that image `id` keeps (a manifest, say), in
+    /// one step, so that no garbage collection runs in between.
+    pub fn put_image_blob(&self, id: &Digest, bytes: &[u8]) -> Result<Digest> {
+        let _lock = self.lock(false)?;
+        let blob = self.content.put(bytes)?;
+        self.add_image_blob(id, &blob)?;
+        Ok(blob)
+    }
+
     /// The extra blobs image `id` keeps.
     pub fn image_blobs(&self, id: &Digest) -> Result<Vec<Digest>> {
         Ok(self.db.read(|tx| tx.image_blobs(id))?)
@@ -435,7 +458,14 @@ impl Store {
     }
 
     pub(crate) fn resolve(&self, tx: &Tx<'_>, name: &str) -> Result<Digest> {
-        let missing = || StoreError::NoSuchImage { name: name.into() };
+        // Docker names the missing image as normalized: `nothere:latest`.
+        let shown = match Reference::parse(name) {
+            Ok(r) => r.with_default_tag().familiar(),
+            Err(_) => name.to_owned(),
+        };
+        let missing = || StoreError::NoSuchImage {
+            name: shown.clone(),
+        };
         if let Ok(d) = name.parse::<Digest>() {
             return tx.image(&d)?.map(|r| r.id).ok_or_else(missing);
         }
