@@ -249,7 +249,7 @@ fn ambiguous_prefix_and_missing_layers_are_errors() {
 
     let diff = Digest::of(b"not a layer");
     let e = s
-        .add_image(&config(&[diff.clone()], "x"))
+        .add_image(&config(std::slice::from_ref(&diff), "x"))
         .unwrap_err()
         .to_string();
     assert_eq!(
