@@ -21,6 +21,7 @@ use tar::EntryType;
 
 use super::entry_path::{clean, EntryPath};
 use super::meta::Meta;
+use super::pipeline::{self, Chunks, Item};
 use super::resolve::{errno, Resolver};
 use super::whiteout::{self, Whiteout};
 use super::{decompress, ApplyOptions, ApplyStats, LayerError};
@@ -43,19 +44,12 @@ pub fn apply(r: impl Read, root: &Path, opts: &ApplyOptions) -> Result<ApplyStat
 /// a tar cannot be mistaken for a compressed one, nor a doubly compressed
 /// layer accepted). Reads `r` to its end, past the end-of-archive blocks.
 pub fn apply_tar(r: impl Read, root: &Path, opts: &ApplyOptions) -> Result<ApplyStats, LayerError> {
-    let mut archive = tar::Archive::new(BufReader::with_capacity(BUF, r));
-    let mut ap = Applier::open(root, *opts)?;
-    for entry in archive.entries().map_err(LayerError::Read)? {
-        let entry = entry.map_err(LayerError::Read)?;
-        ap.entry(entry)?;
-    }
-    // Read to the end, so that a gzip trailer is checked and a digesting
-    // reader underneath sees every byte.
-    io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(LayerError::Read)?;
-    ap.finish()
+    let archive = tar::Archive::new(BufReader::with_capacity(BUF, r));
+    pipeline::run(archive, root, *opts)
 }
 
-struct Applier {
+/// Creates the entries of one tar in one root (on the pipeline's worker).
+pub(crate) struct Applier {
     res: Resolver,
     opts: ApplyOptions,
     /// Directory times to set at the end.
@@ -63,7 +57,6 @@ struct Applier {
     /// Paths this layer created (flattened apply only: an opaque directory
     /// keeps them).
     created: HashSet<PathBuf>,
-    buf: Vec<u8>,
     stats: ApplyStats,
 }
 
@@ -75,7 +68,7 @@ fn rel_err(path: &Path) -> impl FnOnce(io::Error) -> LayerError + '_ {
 }
 
 impl Applier {
-    fn open(root: &Path, opts: ApplyOptions) -> Result<Applier, LayerError> {
+    pub(crate) fn open(root: &Path, opts: ApplyOptions) -> Result<Applier, LayerError> {
         let res = Resolver::open(root).map_err(|source| LayerError::Root {
             path: root.to_owned(),
             source,
@@ -85,7 +78,6 @@ impl Applier {
             opts,
             dir_times: Vec::new(),
             created: HashSet::new(),
-            buf: vec![0; BUF],
             stats: ApplyStats::default(),
         })
     }
@@ -94,14 +86,20 @@ impl Applier {
         self.opts.whiteouts && !self.opts.overlay
     }
 
-    fn entry<R: Read>(&mut self, mut entry: tar::Entry<'_, R>) -> Result<(), LayerError> {
-        let mut kind = entry.header().entry_type();
-        if kind.is_pax_global_extensions() {
-            return Ok(());
-        }
-        let raw = entry.path().map_err(LayerError::Read)?.into_owned();
+    /// Applies one entry; `data` is its content.
+    pub(crate) fn entry(
+        &mut self,
+        item: Item,
+        data: &mut Chunks<'_, '_>,
+    ) -> Result<(), LayerError> {
+        let Item {
+            kind,
+            raw,
+            meta,
+            link,
+            dev: (major, minor),
+        } = item;
         let path = clean(&raw).ok_or_else(|| LayerError::Escape { path: raw.clone() })?;
-        let meta = Meta::read(&mut entry).map_err(rel_err(&raw))?;
         if self.opts.whiteouts {
             // AUFS metadata at the top (`.wh..wh.plnk/`, `.wh..wh.aufs`), as
             // docker skips it.
@@ -127,10 +125,6 @@ impl Applier {
                 }
             }
         }
-        // Old tars mark a directory only by the trailing slash.
-        if kind == EntryType::Regular && entry.path_bytes().ends_with(b"/") {
-            kind = EntryType::Directory;
-        }
         let Some(name) = path.name.clone() else {
             if kind != EntryType::Directory {
                 return Err(LayerError::Unsupported {
@@ -146,33 +140,19 @@ impl Applier {
         };
         match kind {
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => self
-                .file(&path, &name, &mut entry, &meta)
+                .file(&path, &name, data, &meta)
                 .map_err(rel_err(&raw))?,
             EntryType::Directory => self.dir(&path, &name, &meta).map_err(rel_err(&raw))?,
             EntryType::Symlink => {
-                let target = entry
-                    .link_name()
-                    .map_err(LayerError::Read)?
-                    .ok_or_else(|| LayerError::Entry {
-                        path: raw.clone(),
-                        source: io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            "symlink without target",
-                        ),
-                    })?
-                    .into_owned();
+                let target = link.ok_or_else(|| LayerError::Entry {
+                    path: raw.clone(),
+                    source: io::Error::new(io::ErrorKind::InvalidData, "symlink without target"),
+                })?;
                 self.symlink(&path, &name, &target, &meta)
                     .map_err(rel_err(&raw))?
             }
-            EntryType::Link => {
-                let target = entry.link_name().map_err(LayerError::Read)?;
-                let target = target.map(|t| t.into_owned()).unwrap_or_default();
-                self.hardlink(&raw, &path, &name, &target)?
-            }
+            EntryType::Link => self.hardlink(&raw, &path, &name, &link.unwrap_or_default())?,
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
-                let h = entry.header();
-                let major = h.device_major().ok().flatten().unwrap_or(0);
-                let minor = h.device_minor().ok().flatten().unwrap_or(0);
                 let ft = match kind {
                     EntryType::Char => FileType::CharacterDevice,
                     EntryType::Block => FileType::BlockDevice,
@@ -196,7 +176,7 @@ impl Applier {
     }
 
     /// Sets the directory times recorded along the way.
-    fn finish(mut self) -> Result<ApplyStats, LayerError> {
+    pub(crate) fn finish(mut self) -> Result<ApplyStats, LayerError> {
         self.res.forget();
         for (path, times) in std::mem::take(&mut self.dir_times) {
             let fd = match self.res.open_in_root(&path, OFlags::NOFOLLOW) {
@@ -256,11 +236,11 @@ impl Applier {
         create().map(|()| true)
     }
 
-    fn file<R: Read>(
+    fn file(
         &mut self,
         path: &EntryPath,
         name: &OsStr,
-        data: &mut R,
+        data: &mut Chunks<'_, '_>,
         meta: &Meta,
     ) -> io::Result<()> {
         let dir = self.dir_fd(&path.parent)?;
@@ -274,16 +254,7 @@ impl Applier {
             Ok(())
         })?;
         let mut file = std::fs::File::from(fd.expect("created"));
-        loop {
-            let n = match data.read(&mut self.buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            file.write_all(&self.buf[..n])?;
-            self.stats.bytes += n as u64;
-        }
+        self.stats.bytes += data.each(|chunk| file.write_all(chunk))?;
         meta.apply_fd(file.as_fd())?;
         rustix::fs::futimens(&file, &meta.times())?;
         Ok(())

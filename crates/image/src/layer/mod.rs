@@ -21,6 +21,7 @@ mod compression;
 mod diff;
 mod entry_path;
 mod meta;
+mod pipeline;
 mod resolve;
 mod whiteout;
 mod xattrs;
