@@ -335,3 +335,28 @@ fn layer_apply_tar_does_not_sniff() {
     let stats = wharf_image::layer::apply_tar(&inner[..], &sb.root, &ApplyOptions::LAYER).unwrap();
     assert_eq!(stats.files, 1);
 }
+
+#[test]
+fn layer_truncated_tar_is_an_error() {
+    let tar = TarBuf::new()
+        .file("first", b"1")
+        .file("big", &vec![7u8; 3 * 1024 * 1024])
+        .finish();
+    // Cut inside the second file's data, then inside its header.
+    for cut in [2 * 1024 * 1024, 1024 + 100] {
+        let sb = Sandbox::new();
+        let err = apply(&tar[..cut], &sb.root, &ApplyOptions::LAYER).unwrap_err();
+        assert!(
+            matches!(err, wharf_image::layer::LayerError::Read(_)),
+            "{cut}: {err:?}"
+        );
+    }
+    // An error in an early entry stops the apply without reading on.
+    let mut bad = TarBuf::new();
+    bad.file("../escape", b"x");
+    let mut data = bad.finish();
+    data.extend(std::iter::repeat_n(0u8, 4 * 1024 * 1024));
+    let sb = Sandbox::new();
+    let err = apply(&data[..], &sb.root, &ApplyOptions::LAYER).unwrap_err();
+    assert!(err.to_string().contains("../escape"), "{err}");
+}
