@@ -15,6 +15,12 @@
 //!
 //! Nothing here calls `fsync`: a caller that needs the applied tree on disk
 //! calls [`sync_tree`] once (`syncfs(2)`) before it records the layer.
+//!
+//! [`apply`] reads the stream on the caller's thread and creates the files on
+//! a second, scoped thread that is joined before it returns (so a caller may
+//! fork afterwards). Applying needs root: owners come from the tar's numeric
+//! ids, devices are made with `mknod`, overlay whiteouts need `trusted.*`
+//! xattrs.
 
 mod apply;
 mod compression;
