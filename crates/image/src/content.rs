@@ -111,7 +111,8 @@ impl ContentStore {
     /// already present is cheap and changes nothing.
     pub fn put(&self, bytes: &[u8]) -> Result<Digest> {
         let d = Digest::of(bytes);
-        if self.size(&d).ok() == Some(bytes.len() as u64) {
+        // A blob already present is kept if it is intact, replaced if not.
+        if self.size(&d).ok() == Some(bytes.len() as u64) && self.verify(&d).is_ok() {
             return Ok(d);
         }
         let mut w = self.writer()?;

@@ -45,8 +45,9 @@ pub enum SnapshotError {
         /// The name given.
         id: String,
     },
-    /// A path that `fsconfig` cannot take (not UTF-8).
-    #[error("overlay directory {path} is not valid UTF-8")]
+    /// A path the kernel cannot be given: not UTF-8 (or, for `mount(2)`,
+    /// holding `:`, `,` or a backslash).
+    #[error("overlay directory {path} cannot be passed to the kernel")]
     BadPath {
         /// The path.
         path: PathBuf,
@@ -142,7 +143,30 @@ pub fn mount_overlay(
     mount::attach(fs.as_fd(), target.as_fd()).map_err(mount_err)
 }
 
-/// `mount(2)` with the whole option string, for kernels without `lowerdir+`.
+/// The fallback for kernels without `lowerdir+`: `mount(2)` with the whole
+/// `lowerdir=a:b:c,upperdir=…,workdir=…` option string, which must fit in
+/// one page (`E2BIG` otherwise). Paths must not contain `:`, `,` or `\\`.
+pub fn mount_overlay_classic(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    merged: &Path,
+) -> Result<(), SnapshotError> {
+    let text = |p: &Path| -> Result<String, SnapshotError> {
+        p.to_str()
+            .filter(|s| !s.contains([':', ',', '\\']))
+            .map(str::to_owned)
+            .ok_or_else(|| SnapshotError::BadPath { path: p.to_owned() })
+    };
+    let lowers: Vec<String> = lowers.iter().map(|l| text(l)).collect::<Result<_, _>>()?;
+    mount_classic(&lowers, &text(upper)?, &text(work)?, merged).map_err(|source| {
+        SnapshotError::Mount {
+            merged: merged.to_owned(),
+            source,
+        }
+    })
+}
+
 fn mount_classic(lowers: &[String], upper: &str, work: &str, merged: &Path) -> io::Result<()> {
     let data = format!(
         "lowerdir={},upperdir={upper},workdir={work}",

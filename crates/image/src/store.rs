@@ -473,8 +473,9 @@ impl Store {
             let d = Digest::from_hex(name)?;
             return tx.image(&d)?.map(|r| r.id).ok_or_else(missing);
         }
-        if let Ok(r) = Reference::parse(name) {
-            let r = r.with_default_tag();
+        let parsed = Reference::parse(name);
+        if let Ok(r) = &parsed {
+            let r = r.clone().with_default_tag();
             if let Some(id) = tx.ref_target(&r.to_string())? {
                 return Ok(id);
             }
@@ -503,6 +504,9 @@ impl Store {
                     })
                 }
             }
+        } else if let Err(e) = parsed {
+            // Neither a reference nor an ID: say what is wrong with it.
+            return Err(e.into());
         }
         Err(missing())
     }

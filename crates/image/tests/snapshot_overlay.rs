@@ -10,7 +10,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use tempfile::TempDir;
 use wharf_image::config::ImageConfig;
 use wharf_image::digest::Digest;
-use wharf_image::snapshot::is_mounted;
+use wharf_image::snapshot::{is_mounted, mount_overlay_classic, unmount_overlay};
 use wharf_image::store::{Layer, Store};
 use wharf_testkit::images::{layer_tar, Entry};
 
@@ -239,5 +239,36 @@ fn three_hundred_layers_mount() {
         (N - 1).to_string()
     );
     s.unmount_snapshot(&snap).unwrap();
+    // mount(2) cannot take this many: its options fit in one page.
+    let e = mount_overlay_classic(&snap.lowers, &snap.upper, &snap.work, &snap.merged).unwrap_err();
+    let source = std::error::Error::source(&e).unwrap().to_string();
+    assert!(source.contains("os error 7"), "{e}: {source}");
+    assert!(!is_mounted(&snap.merged));
     s.remove_snapshot("tall").unwrap();
+}
+
+#[test]
+fn classic_mount_fallback_works_for_a_few_layers() {
+    let s = TestStore::new();
+    let l1 = s
+        .add_layer(
+            None,
+            &layer_tar(&[Entry::file("low", b"1"), Entry::file("both", b"low")])[..],
+        )
+        .unwrap();
+    let l2 = s
+        .add_layer(
+            Some(&l1.chain_id),
+            &layer_tar(&[Entry::file("both", b"high"), Entry::whiteout("low")])[..],
+        )
+        .unwrap();
+    let id = image_of(&s, &[l1, l2]);
+    let snap = s.create_snapshot("classic", Some(&id)).unwrap();
+    mount_overlay_classic(&snap.lowers, &snap.upper, &snap.work, &snap.merged).unwrap();
+    assert!(is_mounted(&snap.merged));
+    assert_eq!(names(&snap.merged), ["both"]);
+    assert_eq!(fs::read(snap.merged.join("both")).unwrap(), b"high");
+    unmount_overlay(&snap.merged).unwrap();
+    assert!(!is_mounted(&snap.merged));
+    s.remove_snapshot("classic").unwrap();
 }

@@ -560,3 +560,30 @@ fn several_handles_write_one_store_at_once() {
         }
     }
 }
+
+#[test]
+fn bad_names_say_what_is_wrong() {
+    let s = TestStore::new();
+    let e = s.image("Busybox").unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "invalid reference format: repository name (library/Busybox) must be lowercase"
+    );
+    let e = s.remove_image("a..b", false).unwrap_err().to_string();
+    assert_eq!(e, "invalid reference format: a..b");
+    // A hex string that is no image's prefix is a missing image.
+    assert_eq!(
+        s.image("abc123").unwrap_err().to_string(),
+        "no such image: abc123:latest"
+    );
+}
+
+#[test]
+fn a_corrupt_blob_is_repaired_by_storing_it_again() {
+    let s = TestStore::new();
+    let d = s.content().put(b"{\"a\":1}").unwrap();
+    fs::write(s.content().path(&d), b"{\"a\":2}").unwrap();
+    assert!(s.content().verify(&d).is_err());
+    assert_eq!(s.content().put(b"{\"a\":1}").unwrap(), d);
+    s.content().verify(&d).unwrap();
+}
