@@ -19,6 +19,7 @@
 use std::fs;
 use std::io;
 use std::path::Path;
+use std::time::Duration;
 
 use crate::db::Tx;
 use crate::digest::{is_full_hex, Digest};
@@ -33,6 +34,9 @@ pub enum Removed {
     /// `Deleted: sha256:…`, an image ID or a layer's chain ID.
     Deleted(Digest),
 }
+
+/// Entries of `<root>/tmp` younger than this are someone's work in flight.
+const TMP_GRACE: Duration = Duration::from_secs(3600);
 
 /// What [`Store::gc`] removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -305,8 +309,9 @@ impl Store {
     /// Collects garbage: layers no image, snapshot or other layer uses;
     /// blobs no image or layer refers to; layer and snapshot directories
     /// without a record (a snapshot directory that is mounted is left
-    /// alone); everything in `<root>/tmp`. Snapshots themselves are kept
-    /// until [`Store::remove_snapshot`].
+    /// alone); whatever in `<root>/tmp` has not changed for an hour (work
+    /// in flight there may not hold the store's lock). Snapshots themselves
+    /// are kept until [`Store::remove_snapshot`].
     pub fn gc(&self) -> Result<GcStats> {
         let _lock = self.lock(true)?;
         let mut stats = GcStats::default();
@@ -356,8 +361,15 @@ impl Store {
             }
         }
         for entry in read_dir(&self.tmp_dir())? {
-            remove_tree(&self.tmp_dir().join(entry))?;
-            stats.leftovers += 1;
+            let path = self.tmp_dir().join(entry);
+            let age = fs::symlink_metadata(&path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok());
+            if age.is_some_and(|a| a >= TMP_GRACE) {
+                remove_tree(&path)?;
+                stats.leftovers += 1;
+            }
         }
         Ok(stats)
     }

@@ -5,6 +5,7 @@
 
 use std::fs;
 use std::io::Write;
+use std::time::{Duration, SystemTime};
 
 use tempfile::TempDir;
 use wharf_image::config::{ImageConfig, RunConfig};
@@ -431,7 +432,15 @@ fn gc_removes_only_what_nothing_refers_to() {
     let manifest = s.put_image_blob(&id, b"{\"schemaVersion\":2}").unwrap();
     let stray_blob = s.content().put(b"stray").unwrap();
     let stray_layer = add(&s, None, "stray");
-    fs::write(s.tmp_dir().join("leftover"), b"x").unwrap();
+    // Old leftovers in tmp go; recent ones may be work in flight.
+    fs::create_dir(s.tmp_dir().join("leftover")).unwrap();
+    fs::write(s.tmp_dir().join("leftover/file"), b"x").unwrap();
+    let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
+    fs::File::open(s.tmp_dir().join("leftover"))
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    fs::write(s.tmp_dir().join("in-flight"), b"x").unwrap();
     fs::create_dir_all(s.root().join("snapshots/orphan/upper")).unwrap();
 
     let stats = s.gc().unwrap();
@@ -442,6 +451,8 @@ fn gc_removes_only_what_nothing_refers_to() {
     assert!(!s.has_layer(&stray_layer).unwrap());
     assert!(!s.root().join("layers").join(stray_layer.hex()).exists());
     assert!(!s.root().join("snapshots/orphan").exists());
+    assert!(!s.tmp_dir().join("leftover").exists());
+    assert!(s.tmp_dir().join("in-flight").exists());
 
     let img = s.image("kept").unwrap();
     s.content().verify(&id).unwrap();
