@@ -357,7 +357,8 @@ pub fn format_time(t: OffsetDateTime) -> String {
 }
 
 /// `value` as Go's `encoding/json` writes it: compact, with `<`, `>`, `&`,
-/// U+2028 and U+2029 escaped.
+/// U+2028 and U+2029 escaped, control characters as `\u00XX` (but `\n`,
+/// `\r`, `\t`).
 pub fn go_json<T: Serialize + ?Sized>(value: &T) -> String {
     let mut out = Vec::new();
     let mut ser = serde_json::Serializer::with_formatter(&mut out, GoFormatter);
@@ -370,6 +371,21 @@ pub fn go_json<T: Serialize + ?Sized>(value: &T) -> String {
 struct GoFormatter;
 
 impl serde_json::ser::Formatter for GoFormatter {
+    /// Go before 1.22 (Debian's docker.io 20.10) writes backspace and form
+    /// feed as `\u0008` and `\u000c`, the rest as serde_json does.
+    fn write_char_escape<W: io::Write + ?Sized>(
+        &mut self,
+        w: &mut W,
+        esc: serde_json::ser::CharEscape,
+    ) -> io::Result<()> {
+        use serde_json::ser::{CharEscape, CompactFormatter};
+        match esc {
+            CharEscape::Backspace => w.write_all(b"\\u0008"),
+            CharEscape::FormFeed => w.write_all(b"\\u000c"),
+            other => CompactFormatter.write_char_escape(w, other),
+        }
+    }
+
     fn write_string_fragment<W: io::Write + ?Sized>(
         &mut self,
         w: &mut W,

@@ -107,6 +107,10 @@ fn go_escaping() {
         go_json("<a & b>\u{2028}\n\"\\"),
         r#""\u003ca \u0026 b\u003e\u2028\n\"\\""#
     );
+    assert_eq!(
+        go_json("\u{8}\u{c}\u{1}\t\r"),
+        r#""\u0008\u000c\u0001\t\r""#
+    );
     assert!(ImageConfig::parse(b"[1]").is_err());
     assert!(ImageConfig::parse(br#"{"rootfs":{"diff_ids":["sha256:bad"]}}"#).is_err());
 }
