@@ -41,6 +41,9 @@ pub fn build(store: &Store, args: &BuildArgs) -> Result<()> {
         let r: Reference = t.parse().with_context(|| {
             format!("invalid argument \"{t}\" for \"-t, --tag\" flag: invalid reference format")
         })?;
+        if r.digest().is_some() {
+            bail!("invalid argument \"{t}\" for \"-t, --tag\" flag: refusing to create a tag with a digest reference");
+        }
         tags.push(r.with_default_tag());
     }
     let build_args = key_values(&args.build_args, true);

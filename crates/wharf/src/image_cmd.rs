@@ -2,7 +2,7 @@
 //! `image prune`: the store's contents printed as the docker CLI prints
 //! them.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::json;
 use wharf_image::gc::Removed;
 use wharf_image::reference::Reference;
@@ -190,6 +190,9 @@ pub fn tag(store: &Store, source: &str, target: &str) -> Result<()> {
     let target: Reference = target
         .parse()
         .with_context(|| format!("invalid reference format: {target}"))?;
+    if target.digest().is_some() {
+        bail!("refusing to create a tag with a digest reference");
+    }
     store.tag(&image.id, &target.with_default_tag())?;
     Ok(())
 }

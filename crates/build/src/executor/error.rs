@@ -20,8 +20,9 @@ pub enum BuildError {
     /// The build context cannot be read.
     #[error("failed to read the build context")]
     Context(#[source] ContextError),
-    /// A step failed.
-    #[error("Dockerfile:{line}: {source}")]
+    /// A step failed; the cause says how (`Dockerfile:7: COPY failed: …`
+    /// when the chain is printed).
+    #[error("Dockerfile:{line}")]
     Step {
         /// Line of the failing instruction.
         line: usize,
@@ -67,10 +68,15 @@ pub enum StepError {
     /// A metadata instruction is invalid.
     #[error(transparent)]
     Dispatch(DispatchError),
-    /// COPY/ADD sources or destination (the message names the step, as
-    /// Docker's `COPY failed: …`).
-    #[error(transparent)]
-    Copy(ContextError),
+    /// COPY/ADD sources or destination: Docker's `COPY failed: …`.
+    #[error("{keyword} failed")]
+    Copy {
+        /// COPY or ADD.
+        keyword: &'static str,
+        /// The cause.
+        #[source]
+        source: ContextError,
+    },
     /// `--chown` names a user or group the image does not have.
     #[error("unable to convert uid/gid chown string to host mapping")]
     Chown(#[source] wharf_image::user::UserError),

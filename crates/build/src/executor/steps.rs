@@ -152,7 +152,7 @@ impl StageState {
         let err = at(line);
         let keyword = instr.keyword();
         let is_add = matches!(instr, Instruction::Add(_));
-        let copy_err = |source| err(StepError::Copy(source));
+        let copy_err = |source| err(StepError::Copy { keyword, source });
         // The source: the context, another stage's result or an image.
         let from_root = match &from {
             None => None,
