@@ -176,6 +176,9 @@ fn tag_rmi_and_prune_follow_docker() {
     let out = root.run(&["rmi", &id[7..19]]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("must be forced"), "{}", stderr(&out));
+    let digest = format!("bb@sha256:{}", "0".repeat(64));
+    let out = root.run(&["tag", "busybox", &digest]);
+    assert!(stderr(&out).contains("refusing to create a tag with a digest reference"));
     let out = root.ok(&["rmi", "localhost:5000/tools/bb:1.0"]);
     assert_eq!(out.trim(), "Untagged: localhost:5000/tools/bb:1.0");
     // A container keeps its image.
