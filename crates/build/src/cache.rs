@@ -7,7 +7,8 @@
 //! never their modification times). An entry is one small file,
 //! `<root>/build-cache/<key>`, holding the resulting image id; it is written
 //! to a temporary file and renamed, so a crash leaves the old entry or the
-//! new one. An entry whose image was removed since is a miss.
+//! new one (the data is fsynced before the rename). An entry whose image
+//! was removed since is a miss.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -94,6 +95,7 @@ impl BuildCache {
         std::fs::create_dir_all(&self.dir).map_err(err)?;
         let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(err)?;
         tmp.write_all(image.as_str().as_bytes()).map_err(err)?;
+        tmp.as_file().sync_all().map_err(err)?;
         tmp.persist(&path).map_err(|e| err(e.error))?;
         Ok(())
     }

@@ -235,3 +235,22 @@ fn save_then_load_gives_the_same_ids_in_another_store() {
     let out = c.run_with_input(&["load"], b"not a tar at all, not even close");
     assert!(!out.status.success());
 }
+
+#[test]
+fn load_reads_an_oci_layout_directory() {
+    let a = WharfRoot::new().unwrap();
+    let id = a.import_busybox("busybox");
+    let archive = a.path().join("images.tar");
+    a.ok(&["save", "-o", archive.to_str().unwrap(), "busybox"]);
+    // Keep only the OCI side: oci-layout, index.json, blobs.
+    let layout = tempfile::tempdir().unwrap();
+    tar::Archive::new(std::fs::File::open(&archive).unwrap())
+        .unpack(layout.path())
+        .unwrap();
+    std::fs::remove_file(layout.path().join("manifest.json")).unwrap();
+    let _ = std::fs::remove_file(layout.path().join("repositories"));
+    let b = WharfRoot::new().unwrap();
+    let out = b.ok(&["load", "-i", layout.path().to_str().unwrap()]);
+    assert!(out.contains("Loaded image: busybox:latest"), "{out}");
+    assert_eq!(inspect(&b, "busybox")["Id"], id);
+}

@@ -11,9 +11,11 @@ use wharf_image::store::Store;
 use crate::cli::{CommitArgs, ImportArgs, LoadArgs, SaveArgs};
 use crate::local::Containers;
 
-/// `wharf load`.
+/// `wharf load`: a tar (docker-archive or OCI layout, plain or
+/// compressed) from a file or stdin, or an OCI layout directory.
 pub fn load(store: &Store, args: &LoadArgs) -> Result<()> {
     let input: Box<dyn Read> = match &args.input {
+        Some(path) if path.is_dir() => Box::new(tar_of_dir(path)?),
         Some(path) => Box::new(
             std::fs::File::open(path)
                 .with_context(|| format!("failed to open {}", path.display()))?,
@@ -38,6 +40,22 @@ pub fn load(store: &Store, args: &LoadArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A directory as a tar stream, written by a thread into a pipe. The
+/// directory gets the same scrutiny as an archive: its symlinks stay links,
+/// and `load` refuses any that leads outside.
+fn tar_of_dir(dir: &std::path::Path) -> Result<std::io::PipeReader> {
+    let (reader, writer) = std::io::pipe().context("failed to create a pipe")?;
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, writer);
+        // A failure shows up on the reading side as a truncated archive.
+        if wharf_image::layer::tar_dir(&dir, &mut out).is_ok() {
+            let _ = out.flush();
+        }
+    });
+    Ok(reader)
 }
 
 /// `wharf save`.

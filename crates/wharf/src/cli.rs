@@ -187,7 +187,8 @@ pub struct HistoryArgs {
 /// `wharf load`.
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// Read from a tar archive file instead of stdin.
+    /// Read from a tar archive file (or an OCI layout directory) instead
+    /// of stdin.
     #[arg(short, long)]
     pub input: Option<PathBuf>,
     /// Suppress the load output.

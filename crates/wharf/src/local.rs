@@ -92,13 +92,15 @@ impl<'a> Containers<'a> {
         }
     }
 
-    /// Saves a record (temporary file and rename).
+    /// Saves a record (temporary file, fsync, rename).
     pub fn save(&self, record: &Record) -> Result<()> {
         let dir = self.dir(&record.id);
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("failed to create {}", dir.display()))?;
         let tmp = dir.join("container.json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(record)?)?;
+        let mut file = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut file, &serde_json::to_vec_pretty(record)?)?;
+        file.sync_all()?;
         std::fs::rename(&tmp, dir.join("container.json"))?;
         Ok(())
     }
