@@ -315,3 +315,31 @@ fn a_step_that_changes_nothing_adds_no_layer_and_mount_points_stay_out() {
     }
     assert_eq!(names, ["x"], "{names:?}");
 }
+
+#[test]
+fn an_image_of_150_layers_builds_and_runs() {
+    // 150 lower directories of ~100 characters each are far past the one
+    // page that mount(2)'s option string allows: the snapshot is mounted
+    // one layer at a time with fsconfig's lowerdir+.
+    let root = WharfRoot::new().unwrap();
+    root.import_busybox("busybox");
+    let mut dockerfile = String::from("FROM busybox\n");
+    for i in 0..150 {
+        dockerfile.push_str(&format!("RUN echo {i} > /layer-{i}\n"));
+    }
+    let ctx = context(&[("Dockerfile", &dockerfile)]);
+    let out = build(&root, ctx.path(), &["-q", "-t", "tall"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_str(&root.ok(&["image", "inspect", "tall"])).unwrap();
+    assert_eq!(v[0]["RootFS"]["Layers"].as_array().unwrap().len(), 151);
+    let out = root.ok(&[
+        "run",
+        "--rm",
+        "tall",
+        "sh",
+        "-c",
+        "cat /layer-0 /layer-149; ls / | grep -c layer-",
+    ]);
+    assert_eq!(out, "0\n149\n150\n");
+}
