@@ -254,3 +254,38 @@ fn load_reads_an_oci_layout_directory() {
     assert!(out.contains("Loaded image: busybox:latest"), "{out}");
     assert_eq!(inspect(&b, "busybox")["Id"], id);
 }
+
+#[test]
+fn run_with_a_terminal_and_with_piped_stdin() {
+    let root = WharfRoot::new().unwrap();
+    root.import_busybox("busybox");
+    // -i: our stdin reaches the container; without -i it reads nothing.
+    let out = root.run_with_input(&["run", "--rm", "-i", "busybox", "cat"], b"piped\n");
+    assert_eq!(stdout(&out), "piped\n", "{}", stderr(&out));
+    let out = root.run_with_input(&["run", "--rm", "busybox", "cat"], b"piped\n");
+    assert_eq!(stdout(&out), "");
+    // -t without a terminal is refused, as docker refuses it.
+    let out = root.run(&["run", "--rm", "-it", "busybox", "true"]);
+    assert!(
+        stderr(&out).contains("the input device is not a TTY"),
+        "{}",
+        stderr(&out)
+    );
+    // -it under a pty (util-linux `script` provides one): the container
+    // gets a terminal of its own, and its exit status comes back.
+    let wharf = wharf_testkit::wharf_path().unwrap();
+    let line = format!(
+        "{} --root {} run --rm -it busybox sh -c 'tty; echo $TERM; exit 4'",
+        wharf.display(),
+        root.path().display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script runs");
+    let text = stdout(&out);
+    assert!(text.contains("/dev/pts/0"), "{text}");
+    assert!(text.contains("xterm"), "{text}");
+    assert_eq!(out.status.code(), Some(4), "{text}");
+}
