@@ -214,6 +214,10 @@ fn bad_dockerfiles_fail_with_their_line_and_leave_nothing() {
         ),
         ("FROM busybox\nCOPY --from=nostage /a /b\n", "nostage"),
         ("FROM nosuchbase\n", "pull access denied for nosuchbase"),
+        (
+            "FROM busybox\nRUN --mount=type=cache,target=/c true\n",
+            "Dockerfile:2: the --mount option requires BuildKit",
+        ),
     ];
     for (dockerfile, expected) in cases {
         let ctx = context(&[("Dockerfile", dockerfile)]);

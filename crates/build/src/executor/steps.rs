@@ -82,6 +82,27 @@ impl StageState {
         line: usize,
     ) -> Result<(), BuildError> {
         let err = at(line);
+        // The classic builder's own refusals, rather than a silent ignore.
+        if !run.mounts.is_empty() {
+            return Err(err(StepError::Other(
+                "the --mount option requires BuildKit, which Wharf does not have".into(),
+            )));
+        }
+        if run.security.as_deref().is_some_and(|s| s != "sandbox") {
+            return Err(err(StepError::Other(
+                "RUN --security=insecure is not allowed".into(),
+            )));
+        }
+        let network = match run.network.as_deref() {
+            None | Some("default") => ex.opts.network,
+            Some("none") => StepNetwork::None,
+            Some("host") => StepNetwork::Host,
+            Some(other) => {
+                return Err(err(StepError::Other(format!(
+                    "RUN --network={other}: only default, none and host exist"
+                ))))
+            }
+        };
         let shell = dispatch::shell_of(self.run_config());
         let argv = run_argv(run, &shell);
         let args = self.scope.run_args();
@@ -99,11 +120,6 @@ impl StageState {
         let key_config = run_config_json(&probe);
         let Some(key) = self.lookup(ex, &created_by, &key_config, "") else {
             return Ok(());
-        };
-        let network = match run.network.as_deref() {
-            Some("none") => StepNetwork::None,
-            Some("host") => StepNetwork::Host,
-            _ => ex.opts.network,
         };
         let mut env: Vec<String> = self.run_config().env.clone().unwrap_or_default();
         for (k, v) in &args {
