@@ -8,8 +8,9 @@ use std::path::Path;
 /// The network a `RUN` step gets (`RUN --network=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StepNetwork {
-    /// The builder's default: the host's network, like Docker's classic
-    /// builder without a bridge.
+    /// The builder's default, which the [`StepRunner`] decides (Wharf's
+    /// local runner: a namespace with only loopback until bridge
+    /// networking exists).
     #[default]
     Default,
     /// A network namespace with only loopback.

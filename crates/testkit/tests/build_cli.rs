@@ -347,3 +347,22 @@ fn an_image_of_150_layers_builds_and_runs() {
     ]);
     assert_eq!(out, "0\n149\n150\n");
 }
+
+#[test]
+fn run_steps_get_no_host_network_unless_asked() {
+    let root = WharfRoot::new().unwrap();
+    root.import_busybox("busybox");
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN ip -o link | wc -l > /default\n\
+         RUN --network=host ip -o link | wc -l > /host\n",
+    )]);
+    let out = build(&root, ctx.path(), &["-t", "net"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = root.ok(&["run", "--rm", "net", "cat", "/default", "/host"]);
+    let counts: Vec<usize> = out.split_whitespace().map(|n| n.parse().unwrap()).collect();
+    // Loopback only by default; the host's interfaces (loopback and at
+    // least one more) with --network=host.
+    assert_eq!(counts[0], 1, "{out}");
+    assert!(counts[1] > 1, "{out}");
+}

@@ -48,9 +48,12 @@ pub fn build(store: &Store, args: &BuildArgs) -> Result<()> {
     }
     let build_args = key_values(&args.build_args, true);
     let labels = key_values(&args.labels, false);
+    // Until bridge networking exists, the default is a namespace of the
+    // step's own with only loopback: a Dockerfile does not get the host's
+    // network (its services, its abstract sockets) unless asked.
     let network = match args.network.as_deref() {
-        None | Some("default") | Some("host") => StepNetwork::Host,
-        Some("none") => StepNetwork::None,
+        None | Some("default") | Some("none") => StepNetwork::None,
+        Some("host") => StepNetwork::Host,
         Some(other) => bail!(
             "network mode {other:?} is not supported by the builder here (default, host, none)"
         ),
@@ -73,7 +76,10 @@ pub fn build(store: &Store, args: &BuildArgs) -> Result<()> {
     let mut runner = LocalStepRunner {
         runtime_root: containers.runtime_root(),
         bundles: store.root().join("tmp"),
-        network: Network::Host,
+        network: match network {
+            StepNetwork::Host => Network::Host,
+            _ => Network::None,
+        },
         quiet: args.quiet,
     };
     let mut stdout = std::io::stdout().lock();
