@@ -223,7 +223,20 @@ pub fn print_removed(removed: &[Removed]) {
 }
 
 /// `wharf image prune`.
-pub fn prune(store: &Store, all: bool) -> Result<()> {
+pub fn prune(store: &Store, all: bool, force: bool) -> Result<()> {
+    if !force {
+        let what = match all {
+            true => "all images without at least one container associated to them",
+            false => "all dangling images",
+        };
+        eprint!("WARNING! This will remove {what}.\nAre you sure you want to continue? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+            println!("Total reclaimed space: 0B");
+            return Ok(());
+        }
+    }
     let removed = store.prune(all)?;
     let gc = store.gc()?;
     if !removed.is_empty() {

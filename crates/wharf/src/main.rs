@@ -113,9 +113,9 @@ fn run(cli: Cli) -> Result<u8> {
             command: ImageCommand::Inspect { names },
         } => ok(image_cmd::inspect(&store, &names)?),
         Command::Image {
-            command: ImageCommand::Prune { all, force: _ },
+            command: ImageCommand::Prune { all, force },
         } => {
-            image_cmd::prune(&store, all)?;
+            image_cmd::prune(&store, all, force)?;
             0
         }
         Command::Rmi(a)
