@@ -128,6 +128,12 @@ pub fn mount_overlay(
         .collect();
     params.push(FsParam::Value("upperdir", &upper));
     params.push(FsParam::Value("workdir", &work));
+    // A layer is diffed from the upper directory as plain files and
+    // whiteouts: no renamed-directory redirects, no metadata-only copies,
+    // no inode index, whatever the kernel's defaults are.
+    params.push(FsParam::Value("redirect_dir", "off"));
+    params.push(FsParam::Value("metacopy", "off"));
+    params.push(FsParam::Value("index", "off"));
     let fs = match mount::fs_mount("overlay", Some("overlay"), &params, 0) {
         Ok(fs) => fs,
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
