@@ -46,4 +46,11 @@ pub type RunnerError = Box<dyn std::error::Error + Send + Sync>;
 pub trait StepRunner {
     /// Runs `step` to completion and returns its exit code.
     fn run(&mut self, step: &RunStep<'_>) -> Result<i32, RunnerError>;
+
+    /// Removes whatever the container of step `id` left behind when the
+    /// builder that ran it was killed (its processes, cgroup, state). The
+    /// step's root filesystem is the builder's to remove.
+    fn forget(&mut self, id: &str) {
+        let _ = id;
+    }
 }

@@ -366,3 +366,40 @@ fn run_steps_get_no_host_network_unless_asked() {
     assert_eq!(counts[0], 1, "{out}");
     assert!(counts[1] > 1, "{out}");
 }
+
+#[test]
+fn a_killed_build_is_cleaned_up_by_the_next_one() {
+    use std::io::{BufRead, BufReader};
+    let root = WharfRoot::new().unwrap();
+    root.import_busybox("busybox");
+    let ctx = context(&[("Dockerfile", "FROM busybox\nRUN sleep 300\n")]);
+    let mut child = root
+        .command(["build", ctx.path().to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the step's container runs, then kill the builder hard.
+    let mut step = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(id) = line.strip_prefix(" ---> Running in ") {
+            step = Some(id.to_string());
+            break;
+        }
+    }
+    let step = step.expect("the RUN step started");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(root.snapshots().len(), 1, "{:?}", root.snapshots());
+    assert!(!root.mounts().is_empty());
+    // The next build finds the dead builder's step and removes it: its
+    // container, its snapshot and its mount.
+    let ok = context(&[("Dockerfile", "FROM busybox\nRUN true\n")]);
+    let out = build(&root, ok.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(root.snapshots().is_empty(), "{:?}", root.snapshots());
+    assert!(root.mounts().is_empty(), "{:?}", root.mounts());
+    let leaks = wharf_testkit::leaks(&step, None);
+    assert!(leaks.is_empty(), "{leaks:?}");
+}

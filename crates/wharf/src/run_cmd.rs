@@ -234,6 +234,11 @@ impl StepRunner for LocalStepRunner {
         let _ = std::fs::remove_dir_all(&bundle);
         Ok(result?)
     }
+
+    fn forget(&mut self, id: &str) {
+        let _ = Runtime::new(&self.runtime_root).delete(id, true);
+        let _ = std::fs::remove_dir_all(self.bundles.join(id));
+    }
 }
 
 /// Standard output and error sent to /dev/null until dropped.

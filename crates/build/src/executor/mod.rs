@@ -9,6 +9,7 @@
 //! `Successfully built <id>`, `Successfully tagged <name>`.
 
 mod error;
+mod reap;
 mod stage;
 mod steps;
 
@@ -76,6 +77,7 @@ pub fn build(
     let plan = dockerfile::plan(&df, &opts.build_args, opts.target.as_deref())
         .map_err(BuildError::Plan)?;
     let context = Context::open(&opts.context, None).map_err(BuildError::Context)?;
+    reap::reap_stale_steps(store, runner);
     let steps = plan
         .needed
         .iter()

@@ -33,7 +33,7 @@ impl<'s> StepRoot<'s> {
     pub fn new(store: &'s Store, image: Option<&Digest>) -> Result<StepRoot<'s>, StepError> {
         let id = random_id();
         let snapshot = store
-            .create_snapshot(&format!("build-{id}"), image)
+            .create_snapshot(&super::reap::snapshot_id(&id), image)
             .map_err(StepError::Store)?;
         let mut root = StepRoot {
             store,
