@@ -105,8 +105,11 @@ impl<'a> Containers<'a> {
         Ok(())
     }
 
-    /// Removes a stopped container: its snapshot, bundle and record.
+    /// Removes a container: what is left of its process (after a killed
+    /// `wharf run`), its snapshot, bundle and record.
     pub fn remove(&self, id: &str) -> Result<()> {
+        // A `wharf run` that was killed leaves its container running.
+        let _ = wharf_runtime::Runtime::new(self.runtime_root()).delete(id, true);
         let _ = self.store.unmount_snapshot_by_id(id);
         self.store
             .remove_snapshot(id)
