@@ -14,7 +14,7 @@ PACKAGES=(
                    # the cgroup v2 VM tests (tools/cgroup2-vm.sh)
   hyperfine time   # bench/: timings and peak RSS (/usr/bin/time -f %M)
   iptables nftables
-  docker.io        # dockerd --add-runtime tests (later)
+  docker.io        # a private dockerd 20.10 for the archive and build tests
   util-linux bsdutils procps psmisc
 )
 
