@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::config::{format_time, History, ImageConfig, RunConfig};
 use crate::digest::Digest;
 use crate::layer::LayerError;
-use crate::store::{Image, Layer, Store, StoreError};
+use crate::store::{Layer, Store, StoreError};
 
 /// Why a commit failed.
 #[derive(Debug, thiserror::Error)]
@@ -85,15 +85,17 @@ fn is_all_zero(file: &mut std::fs::File) -> Result<bool, CommitError> {
     Ok(buf.iter().all(|&b| b == 0))
 }
 
-/// The config of a child of `parent` (`None`: a first layer, as `import`
-/// makes) with `layer` on top; `created` is now.
+/// The config of a child image: `base` (the parent's config, or for a
+/// build step the parent's config with the step's changes; `None`: a first
+/// layer, as `import` makes) with a history entry for the change and its
+/// layer `diff_id` on top; `created` is now.
 pub fn child_config(
-    parent: Option<&ImageConfig>,
-    layer: Option<&Layer>,
+    base: Option<&ImageConfig>,
+    diff_id: Option<&Digest>,
     child: &Child,
 ) -> ImageConfig {
     let now = format_time(time::OffsetDateTime::now_utc());
-    let mut config = match parent {
+    let mut config = match base {
         Some(p) => p.clone(),
         None => ImageConfig {
             architecture: "amd64".into(),
@@ -114,25 +116,27 @@ pub fn child_config(
         created_by: child.created_by.clone().unwrap_or_default(),
         author: child.author.clone().unwrap_or_default(),
         comment: child.comment.clone().unwrap_or_default(),
-        empty_layer: layer.is_none(),
+        empty_layer: diff_id.is_none(),
     });
-    if let Some(l) = layer {
-        config.rootfs.diff_ids.push(l.diff_id.clone());
+    if let Some(d) = diff_id {
+        config.rootfs.diff_ids.push(d.clone());
     }
     config
 }
 
-/// Stores the child of `parent` with `layer` and returns its id.
+/// Stores the child of image `parent` made from `base` (see
+/// [`child_config`]) with the layer `diff_id`; returns its id and config.
 pub fn commit(
     store: &Store,
-    parent: Option<&Image>,
-    layer: Option<&Layer>,
-    child: Child,
-) -> Result<Digest, CommitError> {
-    let config = child_config(parent.map(|p| &p.config), layer, &child);
+    parent: Option<&Digest>,
+    base: Option<&ImageConfig>,
+    diff_id: Option<&Digest>,
+    child: &Child,
+) -> Result<(Digest, ImageConfig), CommitError> {
+    let config = child_config(base, diff_id, child);
     let id = store.add_image(&config.to_json())?;
     if let Some(p) = parent {
-        store.set_parent(&id, Some(&p.id))?;
+        store.set_parent(&id, Some(p))?;
     }
-    Ok(id)
+    Ok((id, config))
 }

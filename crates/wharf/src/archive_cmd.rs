@@ -105,18 +105,18 @@ pub fn import(store: &Store, args: &ImportArgs) -> Result<()> {
         .message
         .clone()
         .unwrap_or_else(|| format!("Imported from {source}"));
-    let id = commit::commit(
+    let (id, _) = commit::commit(
         store,
         None,
-        Some(&layer),
-        Child {
+        None,
+        Some(&layer.diff_id),
+        &Child {
             config: Some(config),
-            created_by: None,
-            author: None,
             comment: Some(comment),
-            container: None,
+            ..Child::default()
         },
     )?;
+
     if let Some(r) = &args.reference {
         tag_new(store, &id, r)?;
     }
@@ -169,11 +169,12 @@ pub fn commit(store: &Store, args: &CommitArgs) -> Result<()> {
     let mut config = image.config.config.clone().unwrap_or_default();
     wharf_build::changes::apply(&mut config, &args.changes)?;
     let layer = commit::layer_from_upper(store, image.top_layer(), &snapshot.upper)?;
-    let id = commit::commit(
+    let (id, _) = commit::commit(
         store,
-        Some(&image),
-        layer.as_ref(),
-        Child {
+        Some(&image.id),
+        Some(&image.config),
+        layer.as_ref().map(|l| &l.diff_id),
+        &Child {
             config: Some(config),
             created_by: Some(record.command.join(" ")),
             author: args.author.clone(),
@@ -181,6 +182,7 @@ pub fn commit(store: &Store, args: &CommitArgs) -> Result<()> {
             container: Some(record.id.clone()),
         },
     )?;
+
     if let Some(r) = &args.reference {
         tag_new(store, &id, r)?;
     }

@@ -153,15 +153,12 @@ impl Executor<'_> {
 
     /// A `FROM` image from the store; there is no registry to pull from.
     fn base_image(&self, name: &str, line: usize) -> Result<Digest, BuildError> {
-        match self.store.image(name) {
-            Ok(image) => Ok(image.id),
-            Err(source) => Err(BuildError::Step {
-                line,
-                source: Box::new(StepError::BaseImage {
-                    name: name.to_string(),
-                    source,
-                }),
-            }),
-        }
+        let image = self.store.image(name).map_err(|source| {
+            stage::at(line)(StepError::BaseImage {
+                name: name.to_string(),
+                source,
+            })
+        })?;
+        Ok(image.id)
     }
 }

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use wharf_image::config::{History, ImageConfig, RunConfig};
+use wharf_image::commit::{self, Child};
+use wharf_image::config::{ImageConfig, RunConfig};
 use wharf_image::digest::Digest;
 
 use super::error::{BuildError, StepError};
@@ -119,11 +120,10 @@ impl StageState {
         stage: usize,
         node: &Node,
     ) -> Result<(), BuildError> {
-        let err = at(node.line);
         let expanded = self
             .scope
             .apply(&node.instruction, ex.escape)
-            .map_err(|e| err(StepError::Expand(e)))?;
+            .map_err(|e| at(node.line)(StepError::Expand(e)))?;
         match &expanded {
             Instruction::Run(run) => self.run(ex, run, node.line),
             Instruction::Copy(args) | Instruction::Add(args) => {
@@ -140,55 +140,53 @@ impl StageState {
                 let config = self.config.clone();
                 self.commit_config(ex, config, created_by, node.line)
             }
-            other => {
-                let mut config = self.config.clone();
-                let mut instr = other.clone();
-                if let Instruction::Workdir(w) = &instr {
-                    let cur = &self.run_config().working_dir;
-                    instr = Instruction::Workdir(dispatch::resolve_workdir(cur, w));
-                }
-                dispatch::apply(&mut config, &instr, &mut self.cmd_set)
-                    .map_err(|e| err(StepError::Dispatch(e)))?;
-                // Docker words the history with the shell after the step,
-                // which only SHELL itself changes.
-                let shell =
-                    dispatch::shell_of(config.config.as_ref().expect("apply sets a config"));
-                let created_by = instr.created_by(&shell).unwrap_or_default();
-                if let Instruction::Workdir(w) = &instr {
-                    return self.workdir(ex, config, w, created_by, node.line);
-                }
-                self.commit_config(ex, config, created_by, node.line)
-            }
+            _ => self.metadata(ex, expanded, node.line),
         }
     }
 
-    /// `--label`s of the command line, on the target stage's result.
+    /// A step that changes the config (ENV, LABEL, CMD, …; WORKDIR also
+    /// creates its directory).
+    fn metadata(
+        &mut self,
+        ex: &mut Executor<'_>,
+        mut instr: Instruction,
+        line: usize,
+    ) -> Result<(), BuildError> {
+        if let Instruction::Workdir(w) = &instr {
+            let cur = &self.run_config().working_dir;
+            instr = Instruction::Workdir(dispatch::resolve_workdir(cur, w));
+        }
+        let mut config = self.config.clone();
+        dispatch::apply(&mut config, &instr, &mut self.cmd_set)
+            .map_err(|e| at(line)(StepError::Dispatch(e)))?;
+        // Docker words the history with the shell after the step, which
+        // only SHELL itself changes.
+        let shell = dispatch::shell_of(config.config.as_ref().expect("apply sets a config"));
+        let created_by = instr.created_by(&shell).unwrap_or_default();
+        if let Instruction::Workdir(w) = &instr {
+            return self.workdir(ex, config, w, created_by, line);
+        }
+        self.commit_config(ex, config, created_by, line)
+    }
+
+    /// `--label`s of the command line, on the target stage's result: a
+    /// LABEL step of its own, as Docker's classic builder adds it.
     pub fn add_labels(
         &mut self,
         ex: &mut Executor<'_>,
         labels: &BTreeMap<String, String>,
         line: usize,
     ) -> Result<(), BuildError> {
-        let mut config = self.config.clone();
-        let run = config.config.get_or_insert_with(RunConfig::default);
-        let target = run.labels.get_or_insert_with(BTreeMap::new);
-        let mut text = String::from("LABEL");
-        for (k, v) in labels {
-            target.insert(k.clone(), v.clone());
-            text.push_str(&format!(" {k}={v}"));
-        }
-        let shell = dispatch::shell_of(run);
-        let created_by = dockerfile::nop_created_by(&shell, &text, false);
-        self.commit_config(ex, config, created_by, line)
+        let label = Instruction::Label(labels.clone().into_iter().collect());
+        self.metadata(ex, label, line)
     }
 
     /// The current run config.
     pub fn run_config(&self) -> &RunConfig {
-        static EMPTY: std::sync::OnceLock<RunConfig> = std::sync::OnceLock::new();
         self.config
             .config
             .as_ref()
-            .unwrap_or_else(|| EMPTY.get_or_init(RunConfig::default))
+            .expect("a stage's config always has a run config (begin and lookup set one)")
     }
 
     /// A step that changes only the config: looked up in the cache, else
@@ -226,21 +224,23 @@ impl StageState {
         let hash = key.hash();
         let cached = match ex.opts.no_cache {
             true => None,
-            false => ex.cache.get(&key),
+            false => ex.cache.get(&hash),
         };
-        let Some(image) = cached.and_then(|id| ex.store.image(id.as_str()).ok()) else {
+        let Some(image) = cached.and_then(|id| ex.store.image_by_id(&id).ok()) else {
             return Some(hash);
         };
         ex.say(format_args!(" ---> Using cache"));
         ex.say(format_args!(" ---> {}", image.id.short()));
         self.config = image.config;
+        self.config.config.get_or_insert_with(RunConfig::default);
         self.image = Some(image.id);
         None
     }
 
-    /// Makes the step's image: `config` plus a history entry, with `layer`
-    /// (its diff id) on top when the step changed files; records it in the
-    /// cache under `key`.
+    /// Makes the step's image from `config` (the stage's config with the
+    /// step's changes), with a history entry and `layer` (its diff id) on
+    /// top when the step changed files; records it in the cache under
+    /// `key`.
     pub fn commit(
         &mut self,
         ex: &mut Executor<'_>,
@@ -251,36 +251,29 @@ impl StageState {
         line: usize,
     ) -> Result<(), BuildError> {
         let err = at(line);
-        let now = wharf_image::config::format_time(time::OffsetDateTime::now_utc());
-        config.created = Some(now.clone());
         if let Some(run) = config.config.as_mut() {
             run.image = self
                 .image
                 .as_ref()
-                .map(|d| d.to_string())
+                .map(Digest::to_string)
                 .unwrap_or_default();
         }
-        config.history.push(History {
-            created: Some(now),
-            created_by,
-            empty_layer: layer.is_none(),
-            ..History::default()
-        });
-        if let Some(diff_id) = layer {
-            config.rootfs.diff_ids.push(diff_id);
-        }
-        let bytes = config.to_json();
-        let id = ex
-            .store
-            .add_image(&bytes)
-            .map_err(|e| err(StepError::Store(e)))?;
-        if let Some(parent) = &self.image {
-            ex.store
-                .set_parent(&id, Some(parent))
-                .map_err(|e| err(StepError::Store(e)))?;
-        }
+        // Docker records the stage's MAINTAINER as the step's author.
+        let child = Child {
+            created_by: Some(created_by),
+            author: Some(config.author.clone()).filter(|a| !a.is_empty()),
+            ..Child::default()
+        };
+        let (id, config) = commit::commit(
+            ex.store,
+            self.image.as_ref(),
+            Some(&config),
+            layer.as_ref(),
+            &child,
+        )
+        .map_err(|e| err(StepError::Commit(e)))?;
         ex.cache
-            .put_hash(key, &id)
+            .put(key, &id)
             .map_err(|e| err(StepError::Cache(e)))?;
         ex.say(format_args!(" ---> {}", id.short()));
         self.config = config;

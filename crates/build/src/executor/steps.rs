@@ -105,24 +105,15 @@ impl StageState {
         };
         let shell = dispatch::shell_of(self.run_config());
         let argv = run_argv(run, &shell);
-        let args = self.scope.run_args();
-        let mut save_cmd: Vec<String> = Vec::new();
-        if !args.is_empty() {
-            save_cmd.push(format!("|{}", args.len()));
-            save_cmd.extend(args.iter().map(|(k, v)| format!("{k}={v}")));
-        }
-        save_cmd.extend(argv.iter().cloned());
-        let created_by = save_cmd.join(" ");
-        let mut probe = self.config.clone();
-        if let Some(c) = probe.config.as_mut() {
-            c.cmd = Some(save_cmd);
-        }
-        let key_config = run_config_json(&probe);
+        // `|N K=V … cmd`: the build args the step sees are part of what it
+        // is, in the history and so in the cache key.
+        let created_by = self.scope.run_created_by(&argv);
+        let key_config = run_config_json(&self.config);
         let Some(key) = self.lookup(ex, &created_by, &key_config, "") else {
             return Ok(());
         };
         let mut env: Vec<String> = self.run_config().env.clone().unwrap_or_default();
-        for (k, v) in &args {
+        for (k, v) in &self.scope.run_args() {
             dispatch::set_env(&mut env, k, v);
         }
         let root = StepRoot::new(ex.store, self.image.as_ref()).map_err(&err)?;
@@ -290,8 +281,7 @@ impl StageState {
             .map_err(|e| StepError::Other(format!("failed to create a heredoc context: {e}")))?;
         // The bodies were expanded with the instruction (unless quoted).
         for h in &args.heredocs {
-            let content = &h.content;
-            std::fs::write(dir.path().join(&h.name), content).map_err(|e| {
+            std::fs::write(dir.path().join(&h.name), &h.content).map_err(|e| {
                 StepError::Other(format!("failed to write heredoc {}: {e}", h.name))
             })?;
         }
