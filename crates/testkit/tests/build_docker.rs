@@ -73,7 +73,7 @@ fn comparable(image: &Value) -> Value {
     c
 }
 
-fn history(image_history: &str) -> Vec<(String, bool)> {
+fn history(image_history: &str) -> Vec<(String, bool, String)> {
     let v: Value = serde_json::from_str(image_history).unwrap();
     v["history"]
         .as_array()
@@ -91,7 +91,11 @@ fn history(image_history: &str) -> Vec<(String, bool)> {
                 ),
                 None => by,
             };
-            (by, h["empty_layer"].as_bool().unwrap_or(false))
+            (
+                by,
+                h["empty_layer"].as_bool().unwrap_or(false),
+                h["author"].as_str().unwrap_or("").to_string(),
+            )
         })
         .collect()
 }
