@@ -18,7 +18,7 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
-use super::ArchiveError;
+use super::{io_at, ArchiveError};
 
 /// How many links may follow each other before the chain is refused.
 const MAX_LINK_HOPS: usize = 40;
@@ -172,13 +172,6 @@ fn unsafe_entry(path: &str, reason: &'static str) -> ArchiveError {
     ArchiveError::UnsafeEntry {
         path: path.to_string(),
         reason,
-    }
-}
-
-fn io_at(path: &Path) -> impl FnOnce(io::Error) -> ArchiveError + '_ {
-    move |source| ArchiveError::Io {
-        path: path.to_path_buf(),
-        source,
     }
 }
 

@@ -206,15 +206,9 @@ fn blob_path(dir: &Path, d: &Digest) -> PathBuf {
 /// Hashes the file at `path` and fails unless it is `expected` (and, when
 /// given, `size` bytes long).
 fn verify_file(path: &Path, expected: &Digest, size: Option<u64>) -> Result<()> {
-    let f = std::fs::File::open(path).map_err(|source| ArchiveError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let f = std::fs::File::open(path).map_err(io_at(path))?;
     let mut r = crate::digest::DigestReader::new(f);
-    io::copy(&mut r, &mut io::sink()).map_err(|source| ArchiveError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    io::copy(&mut r, &mut io::sink()).map_err(io_at(path))?;
     let (_, actual, n) = r.finish();
     check(expected, &actual, size, n)
 }
@@ -243,8 +237,13 @@ fn check(expected: &Digest, actual: &Digest, size: Option<u64>, n: u64) -> Resul
 
 /// Reads a file of the unpacked archive.
 fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| ArchiveError::Io {
+    std::fs::read(path).map_err(io_at(path))
+}
+
+/// [`ArchiveError::Io`] on `path`.
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> ArchiveError + '_ {
+    move |source| ArchiveError::Io {
         path: path.to_path_buf(),
         source,
-    })
+    }
 }

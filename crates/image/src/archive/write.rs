@@ -24,7 +24,7 @@ use super::oci::{
     Descriptor, Index, Manifest, ANN_IMAGE_NAME, ANN_REF_NAME, MT_OCI_CONFIG, MT_OCI_INDEX,
     MT_OCI_LAYER, MT_OCI_MANIFEST,
 };
-use super::{ArchiveError, Result};
+use super::{io_at, ArchiveError, Result};
 use crate::digest::{Digest, DigestReader};
 
 /// One image to write.
@@ -187,13 +187,6 @@ fn copy_layer(src: &Path, dest: &Path, diff_id: &Digest) -> Result<()> {
         });
     }
     Ok(())
-}
-
-fn io_at(path: &Path) -> impl FnOnce(io::Error) -> ArchiveError + '_ {
-    move |source| ArchiveError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 fn descriptor(media_type: &str, digest: &Digest, size: u64) -> Descriptor {
