@@ -103,6 +103,27 @@ fn valid_id(id: &str) -> bool {
             .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
+/// Options that make an upper directory diff to a plain layer: no
+/// renamed-directory redirects, no metadata-only copies, no inode index,
+/// whatever the kernel's defaults are.
+const PLAIN_UPPER: [(&str, &str); 3] = [
+    ("redirect_dir", "off"),
+    ("metacopy", "off"),
+    ("index", "off"),
+];
+
+/// What separates the options and lower directories of `mount(2)`'s
+/// overlay option string (a backslash escapes them).
+const OPTION_SEPARATORS: [char; 3] = [':', ',', '\\'];
+
+/// `p` as the kernel takes it in an overlay option: UTF-8 and, for the
+/// option string of `mount(2)` (`classic`), without `:`, `,` or `\\`.
+fn overlay_path(p: &Path, classic: bool) -> Result<&str, SnapshotError> {
+    p.to_str()
+        .filter(|s| !classic || !s.contains(OPTION_SEPARATORS))
+        .ok_or_else(|| SnapshotError::BadPath { path: p.to_owned() })
+}
+
 /// Mounts an overlay of `lowers` (top-most first) with `upper` and `work`
 /// on `merged` (see the module docs).
 pub fn mount_overlay(
@@ -111,13 +132,11 @@ pub fn mount_overlay(
     work: &Path,
     merged: &Path,
 ) -> Result<(), SnapshotError> {
-    let text = |p: &Path| -> Result<String, SnapshotError> {
-        p.to_str()
-            .map(str::to_owned)
-            .ok_or_else(|| SnapshotError::BadPath { path: p.to_owned() })
-    };
-    let lowers: Vec<String> = lowers.iter().map(|l| text(l)).collect::<Result<_, _>>()?;
-    let (upper, work) = (text(upper)?, text(work)?);
+    let lowers: Vec<&str> = lowers
+        .iter()
+        .map(|l| overlay_path(l, false))
+        .collect::<Result<_, _>>()?;
+    let (upper, work) = (overlay_path(upper, false)?, overlay_path(work, false)?);
     let mount_err = |source| SnapshotError::Mount {
         merged: merged.to_owned(),
         source,
@@ -126,18 +145,13 @@ pub fn mount_overlay(
         .iter()
         .map(|l| FsParam::Value("lowerdir+", l))
         .collect();
-    params.push(FsParam::Value("upperdir", &upper));
-    params.push(FsParam::Value("workdir", &work));
-    // A layer is diffed from the upper directory as plain files and
-    // whiteouts: no renamed-directory redirects, no metadata-only copies,
-    // no inode index, whatever the kernel's defaults are.
-    params.push(FsParam::Value("redirect_dir", "off"));
-    params.push(FsParam::Value("metacopy", "off"));
-    params.push(FsParam::Value("index", "off"));
+    params.push(FsParam::Value("upperdir", upper));
+    params.push(FsParam::Value("workdir", work));
+    params.extend(PLAIN_UPPER.iter().map(|&(k, v)| FsParam::Value(k, v)));
     let fs = match mount::fs_mount("overlay", Some("overlay"), &params, 0) {
         Ok(fs) => fs,
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-            return mount_classic(&lowers, &upper, &work, merged).map_err(|_| mount_err(e));
+            return mount_classic(&lowers, upper, work, merged).map_err(|_| mount_err(e));
         }
         Err(e) => return Err(mount_err(e)),
     };
@@ -158,27 +172,35 @@ pub fn mount_overlay_classic(
     work: &Path,
     merged: &Path,
 ) -> Result<(), SnapshotError> {
-    let text = |p: &Path| -> Result<String, SnapshotError> {
-        p.to_str()
-            .filter(|s| !s.contains([':', ',', '\\']))
-            .map(str::to_owned)
-            .ok_or_else(|| SnapshotError::BadPath { path: p.to_owned() })
-    };
-    let lowers: Vec<String> = lowers.iter().map(|l| text(l)).collect::<Result<_, _>>()?;
-    mount_classic(&lowers, &text(upper)?, &text(work)?, merged).map_err(|source| {
-        SnapshotError::Mount {
-            merged: merged.to_owned(),
-            source,
-        }
+    let lowers: Vec<&str> = lowers
+        .iter()
+        .map(|l| overlay_path(l, true))
+        .collect::<Result<_, _>>()?;
+    let (upper, work) = (overlay_path(upper, true)?, overlay_path(work, true)?);
+    mount_classic(&lowers, upper, work, merged).map_err(|source| SnapshotError::Mount {
+        merged: merged.to_owned(),
+        source,
     })
 }
 
-fn mount_classic(lowers: &[String], upper: &str, work: &str, merged: &Path) -> io::Result<()> {
-    let data = format!(
+/// `mount(2)` of an overlay; a path holding one of the option string's
+/// separators is refused (`EINVAL`) rather than split by the kernel.
+fn mount_classic(lowers: &[&str], upper: &str, work: &str, merged: &Path) -> io::Result<()> {
+    if lowers
+        .iter()
+        .chain([&upper, &work])
+        .any(|p| p.contains(OPTION_SEPARATORS))
+    {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    let mut data = format!(
         "lowerdir={},upperdir={upper},workdir={work}",
         lowers.join(":")
     );
-    if data.len() >= 4096 || data.contains(['\\']) {
+    for (k, v) in PLAIN_UPPER {
+        data.push_str(&format!(",{k}={v}"));
+    }
+    if data.len() >= 4096 {
         return Err(io::Error::from_raw_os_error(libc::E2BIG));
     }
     let data =
