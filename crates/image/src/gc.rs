@@ -16,6 +16,7 @@
 //! deleted by force. Everything that changes runs under the store's
 //! exclusive lock, so no layer or blob being added is collected.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -157,7 +158,7 @@ impl Store {
                     records.push(Removed::Untagged(r.familiar()));
                 }
             }
-            self.delete_image(tx, &id, force, quiet, true, &mut records, &mut doomed)
+            self.delete_image(tx, &id, force, quiet, &mut records, Some(&mut doomed))
         })?;
         self.delete_files(&doomed)?;
         Ok(records)
@@ -208,18 +209,16 @@ impl Store {
     }
 
     /// Docker's `imageDeleteHelper`: deletes image `id` and its references,
-    /// then (quietly) its untagged parents. With `collect`, layers and blobs
-    /// left without users go too.
-    #[allow(clippy::too_many_arguments)]
+    /// then (quietly) its untagged parents. With `doomed`, layers left
+    /// without users go too, and the files to delete are added to it.
     fn delete_image(
         &self,
         tx: &Tx<'_>,
         id: &Digest,
         force: bool,
         quiet: bool,
-        collect: bool,
         records: &mut Vec<Removed>,
-        doomed: &mut Doomed,
+        mut doomed: Option<&mut Doomed>,
     ) -> Result<()> {
         if let Some(c) = self.conflict(tx, id, !force, true)? {
             let dangling = tx.refs_of(id)?.is_empty() && tx.children(id)?.is_empty();
@@ -237,7 +236,7 @@ impl Store {
         let blobs = tx.image_blobs(id)?;
         tx.delete_image(id)?;
         records.push(Removed::Deleted(id.clone()));
-        if collect {
+        if let Some(doomed) = doomed.as_deref_mut() {
             doomed.blobs.push(id.clone());
             doomed.blobs.extend(blobs);
             for chain in layers.iter().rev() {
@@ -256,22 +255,20 @@ impl Store {
         }
         match row.parent {
             Some(parent) if tx.image(&parent)?.is_some() => {
-                self.delete_image(tx, &parent, false, true, collect, records, doomed)
+                self.delete_image(tx, &parent, false, true, records, doomed)
             }
             _ => Ok(()),
         }
     }
 
-    fn delete_files(&self, doomed: &Doomed) -> Result<u64> {
-        let mut bytes = 0;
+    fn delete_files(&self, doomed: &Doomed) -> Result<()> {
         for b in &doomed.blobs {
-            bytes += self.content.size(b).unwrap_or(0);
             self.content.delete(b)?;
         }
         for l in &doomed.layers {
             remove_tree(&self.layer_home(l))?;
         }
-        Ok(bytes)
+        Ok(())
     }
 
     /// `docker image prune [-a]`: deletes dangling images (no reference, no
@@ -281,7 +278,6 @@ impl Store {
     pub fn prune(&self, all: bool) -> Result<Vec<Removed>> {
         let _lock = self.lock(true)?;
         let mut records = Vec::new();
-        let mut doomed = Doomed::default();
         self.db.write(|tx| loop {
             let mut progress = false;
             for id in tx.image_ids()? {
@@ -296,7 +292,7 @@ impl Store {
                     tx.delete_ref(&r.to_string())?;
                     records.push(Removed::Untagged(r.familiar()));
                 }
-                self.delete_image(tx, &id, false, true, false, &mut records, &mut doomed)?;
+                self.delete_image(tx, &id, false, true, &mut records, None)?;
                 progress |= tx.image(&id)?.is_none();
             }
             if !progress || !all {
@@ -316,7 +312,6 @@ impl Store {
         let _lock = self.lock(true)?;
         let mut stats = GcStats::default();
         let (layers, blobs) = self.db.write(|tx| {
-            let mut gone = Vec::new();
             loop {
                 let unused = tx.unused_layers()?;
                 if unused.is_empty() {
@@ -327,10 +322,10 @@ impl Store {
                         stats.bytes += l.size;
                     }
                     tx.delete_layer(&chain)?;
-                    gone.push(chain);
                 }
             }
-            Ok::<_, StoreError>((tx.layer_ids()?, tx.referenced_blobs()?))
+            let blobs: HashSet<Digest> = tx.referenced_blobs()?.into_iter().collect();
+            Ok::<_, StoreError>((tx.layer_ids()?, blobs))
         })?;
         for entry in read_dir(&self.root.join("layers"))? {
             let keep = entry
