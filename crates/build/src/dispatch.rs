@@ -27,6 +27,11 @@ pub enum DispatchError {
     NotAChange(String),
 }
 
+/// Docker's `PATH` for a stage or container whose image sets none. (The
+/// runtime keeps the same default for processes; neither crate depends on
+/// the other.)
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// Docker's default `SHELL`.
 pub fn default_shell() -> Vec<String> {
     vec!["/bin/sh".to_string(), "-c".to_string()]

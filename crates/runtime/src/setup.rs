@@ -327,7 +327,7 @@ pub fn resolve_exec(process: &Process) -> Result<ExecTarget, SetupError> {
         let search = env
             .iter()
             .find_map(|e| e.strip_prefix("PATH="))
-            .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+            .unwrap_or(crate::spec::DEFAULT_PATH);
         search
             .split(':')
             .map(|dir| Path::new(if dir.is_empty() { "." } else { dir }).join(&name))

@@ -35,6 +35,10 @@ pub const READONLY_PATHS: &[&str] = &[
     "/proc/sysrq-trigger",
 ];
 
+/// The `PATH` of a process whose environment has none (runc's and
+/// Docker's default).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// The default spec; `rootless` adds a user namespace mapping root in the
 /// container to the calling user and drops what an unprivileged user cannot
 /// set up.
@@ -46,7 +50,7 @@ pub fn default_spec(rootless: bool) -> Spec {
             "user": { "uid": 0, "gid": 0 },
             "args": ["sh"],
             "env": [
-                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                format!("PATH={DEFAULT_PATH}"),
                 "TERM=xterm"
             ],
             "cwd": "/",

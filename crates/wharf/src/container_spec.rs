@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use oci_spec::runtime::Spec;
 use serde_json::json;
+use wharf_build::dispatch::{get_env, set_env, DEFAULT_PATH};
 use wharf_image::user::ResolvedUser;
 
 /// The network namespace a container gets.
@@ -33,9 +34,6 @@ pub struct ProcessSpec {
     /// Whether the process gets a terminal.
     pub terminal: bool,
 }
-
-/// Docker's `PATH` for images that set none.
-pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Writes the per-container files into `files_dir` and returns the spec.
 /// `hostname` is also the container's UTS hostname.
@@ -113,30 +111,30 @@ fn write_etc_files(dir: &Path, hostname: &str, network: Network) -> Result<Vec<(
 }
 
 /// The environment of a container: the image's, then `overrides`
-/// (`KEY=value` replaces, a bare `KEY` takes the caller's value), with
-/// `PATH` defaulted and `HOSTNAME` set, as Docker does.
-pub fn container_env(image_env: &[String], overrides: &[String], hostname: &str) -> Vec<String> {
-    let mut env: Vec<String> = vec![format!("HOSTNAME={hostname}")];
-    let mut set = |kv: String| {
-        let key = kv.split('=').next().unwrap_or_default().to_string();
-        env.retain(|e| e.split('=').next() != Some(key.as_str()));
-        env.push(kv);
-    };
-    for e in image_env {
-        set(e.clone());
-    }
-    for e in overrides {
-        match e.split_once('=') {
-            Some(_) => set(e.clone()),
-            None => {
-                if let Ok(v) = std::env::var(e) {
-                    set(format!("{e}={v}"));
-                }
+/// (`KEY=value` replaces in place, a bare `KEY` takes the caller's value),
+/// with `PATH` defaulted, `HOSTNAME` set and `HOME` from the user's passwd
+/// entry unless given, as Docker does.
+pub fn container_env(
+    image_env: &[String],
+    overrides: &[String],
+    hostname: &str,
+    home: &str,
+) -> Vec<String> {
+    let mut env = vec![format!("HOSTNAME={hostname}")];
+    let mut set = |kv: &str| match kv.split_once('=') {
+        Some((k, v)) => set_env(&mut env, k, v),
+        None => {
+            if let Ok(v) = std::env::var(kv) {
+                set_env(&mut env, kv, &v);
             }
         }
+    };
+    image_env.iter().chain(overrides).for_each(|kv| set(kv));
+    if get_env(&env, "PATH").is_none() {
+        env.insert(0, format!("PATH={DEFAULT_PATH}"));
     }
-    if !env.iter().any(|e| e.starts_with("PATH=")) {
-        env.insert(0, DEFAULT_PATH.to_string());
+    if get_env(&env, "HOME").is_none() {
+        env.push(format!("HOME={home}"));
     }
     env
 }

@@ -146,14 +146,12 @@ fn run_record(
     if args.tty {
         overrides.insert(0, "TERM=xterm".into());
     }
-    let mut env = container_env(
+    let env = container_env(
         config.env.as_deref().unwrap_or_default(),
         &overrides,
         &hostname,
+        &user.home,
     );
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", user.home));
-    }
     let cwd = args
         .workdir
         .clone()
@@ -200,10 +198,7 @@ pub struct LocalStepRunner {
 impl StepRunner for LocalStepRunner {
     fn run(&mut self, step: &RunStep<'_>) -> Result<i32, RunnerError> {
         let user = wharf_image::user::resolve(step.rootfs, step.user)?;
-        let mut env = container_env(step.env, &[], step.id);
-        if !env.iter().any(|e| e.starts_with("HOME=")) {
-            env.push(format!("HOME={}", user.home));
-        }
+        let env = container_env(step.env, &[], step.id, &user.home);
         local::mkdir_in_root(step.rootfs, step.workdir)?;
         let network = match step.network {
             StepNetwork::Default => self.network,

@@ -65,7 +65,7 @@ impl StageState {
         // Docker gives every stage a PATH (`dispatchState.setDefaultPath`).
         let env = run.env.get_or_insert_with(Vec::new);
         if dispatch::get_env(env, "PATH").is_none() {
-            env.push(format!("PATH={}", DEFAULT_PATH));
+            env.push(format!("PATH={}", dispatch::DEFAULT_PATH));
         }
         let pairs = env
             .iter()
@@ -281,10 +281,6 @@ impl StageState {
         Ok(())
     }
 }
-
-/// Docker's default PATH.
-pub(crate) const DEFAULT_PATH: &str =
-    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The part of a config that decides a step's result: the run config (the
 /// `created` time and history left out, since they change every build).
