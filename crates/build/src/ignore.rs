@@ -58,7 +58,6 @@ pub enum IgnoreError {
 #[derive(Debug, Clone, Default)]
 pub struct IgnoreRules {
     patterns: Vec<Pattern>,
-    exceptions: bool,
 }
 
 impl IgnoreRules {
@@ -100,7 +99,6 @@ impl IgnoreRules {
             };
             let pattern = Pattern::compile(&body, exception)
                 .ok_or(IgnoreError::BadPattern { pattern: body })?;
-            rules.exceptions |= exception;
             rules.patterns.push(pattern);
         }
         Ok(rules)
@@ -109,25 +107,6 @@ impl IgnoreRules {
     /// True when there are no patterns at all.
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
-    }
-
-    /// True when some pattern is an exception (`!`).
-    pub fn has_exceptions(&self) -> bool {
-        self.exceptions
-    }
-
-    /// The cleaned patterns, exceptions with their leading `!`.
-    pub fn patterns(&self) -> Vec<String> {
-        self.patterns
-            .iter()
-            .map(|p| {
-                if p.exception {
-                    format!("!{}", p.text)
-                } else {
-                    p.text.clone()
-                }
-            })
-            .collect()
     }
 
     /// Whether the rules exclude `path` (relative to the context root,
@@ -174,14 +153,12 @@ impl IgnoreRules {
     /// is textual: some exception pattern, followed by `/`, starts with
     /// `dir/` (so `!dir/keep` opens `dir`, but `!**/keep` does not).
     pub fn may_include_below(&self, dir: &str) -> bool {
-        if !self.exceptions {
+        let mut exceptions = self.patterns.iter().filter(|p| p.exception).peekable();
+        if exceptions.peek().is_none() {
             return false;
         }
         let dir_slash = format!("{}/", clean(dir));
-        self.patterns
-            .iter()
-            .filter(|p| p.exception)
-            .any(|p| format!("{}/", p.text).starts_with(&dir_slash))
+        exceptions.any(|p| format!("{}/", p.text).starts_with(&dir_slash))
     }
 
     /// Whether `path` exists in the context Docker's client would send: not
