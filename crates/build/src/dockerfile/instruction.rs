@@ -14,11 +14,6 @@ pub enum ShellOrExec {
 }
 
 impl ShellOrExec {
-    /// Whether this is the JSON (exec) form.
-    pub fn is_exec(&self) -> bool {
-        matches!(self, ShellOrExec::Exec(_))
-    }
-
     /// The argv Docker stores in the image config: exec form as is, shell
     /// form prefixed with `shell` (`["/bin/sh", "-c", "echo hi"]`).
     pub fn to_argv(&self, shell: &[String]) -> Vec<String> {

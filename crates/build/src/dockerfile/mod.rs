@@ -28,7 +28,6 @@ mod scope;
 mod typed;
 mod words;
 
-pub use duration::{format_go_duration, go_quote, parse_go_duration};
 pub use expand::ExpandError;
 pub use history::nop_created_by;
 pub use instruction::{
@@ -88,14 +87,6 @@ pub struct Dockerfile {
 }
 
 impl Dockerfile {
-    /// The stage with this `AS` name (compared case-insensitively).
-    pub fn stage_by_name(&self, name: &str) -> Option<&Stage> {
-        let lower = name.to_ascii_lowercase();
-        self.stages
-            .iter()
-            .find(|s| s.name.as_deref() == Some(lower.as_str()))
-    }
-
     /// The number of instructions in the file (meta ARGs, each `FROM` and
     /// everything after it): the `M` of Docker's `Step N/M`.
     pub fn instruction_count(&self) -> usize {

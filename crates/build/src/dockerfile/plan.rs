@@ -236,13 +236,9 @@ pub fn plan(
             .map(|p| lx.process_word(p, &look))
             .transpose()
             .map_err(|e| exp_err(st.line)(e.into()))?;
-        let lower = base.to_ascii_lowercase();
-        let base = if lower == "scratch" {
+        let base = if base.eq_ignore_ascii_case("scratch") {
             Base::Scratch
-        } else if let Some(p) = stages
-            .iter()
-            .find(|p| p.name.as_deref() == Some(lower.as_str()))
-        {
+        } else if let Some(p) = by_name(&stages, &base) {
             Base::Stage(p.index)
         } else {
             Base::Image(base)
@@ -288,10 +284,7 @@ pub fn plan(
     }
     let target = match target {
         Some(t) => {
-            let lower = t.to_ascii_lowercase();
-            stages
-                .iter()
-                .find(|p| p.name.as_deref() == Some(lower.as_str()))
+            by_name(&stages, t)
                 .map(|p| p.index)
                 .ok_or_else(|| PlanError::TargetNotFound {
                     target: t.to_string(),
@@ -336,13 +329,10 @@ fn resolve_from(
     from: &str,
     line: usize,
 ) -> Result<StageRef, PlanError> {
-    let lower = from.to_ascii_lowercase();
-    if let Some(p) = done
-        .iter()
-        .find(|p| p.name.as_deref() == Some(lower.as_str()))
-    {
+    if let Some(p) = by_name(done, from) {
         return Ok(StageRef::Stage(p.index));
     }
+    let lower = from.to_ascii_lowercase();
     if current.name.as_deref() == Some(lower.as_str()) {
         return Err(PlanError::Circular { line, name: lower });
     }
@@ -356,4 +346,13 @@ fn resolve_from(
         });
     }
     Ok(StageRef::Image(from.to_string()))
+}
+
+/// The planned stage named `name` (`AS` names are lower-cased; references
+/// match case-insensitively).
+fn by_name<'a>(stages: &'a [PlannedStage], name: &str) -> Option<&'a PlannedStage> {
+    let lower = name.to_ascii_lowercase();
+    stages
+        .iter()
+        .find(|p| p.name.as_deref() == Some(lower.as_str()))
 }
