@@ -82,11 +82,15 @@ impl WharfRoot {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Imports the busybox root filesystem as `name` with `CMD ["sh"]`;
-    /// returns the image id.
+    /// Imports the busybox root filesystem as `name` (untagged when
+    /// empty) with `CMD ["sh"]`; returns the image id.
     pub fn import_busybox(&self, name: &str) -> String {
         let tar = crate::images::busybox_rootfs_tar();
-        let out = self.run_with_input(&["import", "--change", "CMD [\"sh\"]", "-", name], &tar);
+        let mut args = vec!["import", "--change", "CMD [\"sh\"]", "-"];
+        if !name.is_empty() {
+            args.push(name);
+        }
+        let out = self.run_with_input(&args, &tar);
         assert!(
             out.status.success(),
             "wharf import failed: {}",
