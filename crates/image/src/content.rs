@@ -64,6 +64,23 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// Opens (creating) the store's lock file `path` and takes a shared or
+/// exclusive `flock` on it, held until the file is closed.
+pub(crate) fn lock_file(path: &Path, exclusive: bool) -> io::Result<File> {
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    let op = if exclusive {
+        rustix::fs::FlockOperation::LockExclusive
+    } else {
+        rustix::fs::FlockOperation::LockShared
+    };
+    rustix::fs::flock(&f, op)?;
+    Ok(f)
+}
+
 /// The blob store under `<root>/blobs/sha256`, with temporary files in
 /// `<root>/tmp` (the same filesystem, so a rename publishes a blob).
 #[derive(Debug, Clone)]
@@ -134,14 +151,7 @@ impl ContentStore {
     /// writer holds a shared `flock` on `<root>/lock`, so garbage collection
     /// (which locks exclusively) waits for it.
     pub fn writer(&self) -> Result<BlobWriter> {
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&self.lock)
-            .map_err(io_err(&self.lock))?;
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockShared)
-            .map_err(|e| io_err(&self.lock)(e.into()))?;
+        let lock = lock_file(&self.lock, false).map_err(io_err(&self.lock))?;
         let file = NamedTempFile::with_prefix_in("blob-", &self.tmp).map_err(io_err(&self.tmp))?;
         Ok(BlobWriter {
             _lock: lock,

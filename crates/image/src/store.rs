@@ -22,11 +22,10 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::FlockOperation;
 use time::OffsetDateTime;
 
 use crate::config::{ConfigError, ImageConfig};
-use crate::content::{sync_dir, ContentError, ContentStore};
+use crate::content::{lock_file, sync_dir, ContentError, ContentStore};
 use crate::db::{now, Db, DbError, ImageRow, LayerRow, Tx};
 use crate::digest::{chain_id, chain_ids, is_full_hex, Digest, DigestError};
 use crate::layer::{self, ApplyOptions, LayerError};
@@ -198,7 +197,8 @@ pub struct StoreLock(#[allow(dead_code)] File);
 impl Store {
     /// Opens the store at `root`, creating its directories and database.
     pub fn open(root: &Path) -> Result<Store> {
-        for d in ["layers", "snapshots", "tmp"] {
+        // The blob store makes `blobs` and `tmp`.
+        for d in ["layers", "snapshots"] {
             let p = root.join(d);
             fs::create_dir_all(&p).map_err(io_err("create", &p))?;
         }
@@ -249,18 +249,7 @@ impl Store {
 
     pub(crate) fn lock(&self, exclusive: bool) -> Result<StoreLock> {
         let path = self.root.join("lock");
-        let f = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err("open", &path))?;
-        let op = if exclusive {
-            FlockOperation::LockExclusive
-        } else {
-            FlockOperation::LockShared
-        };
-        rustix::fs::flock(&f, op).map_err(|e| io_err("lock", &path)(e.into()))?;
+        let f = lock_file(&path, exclusive).map_err(io_err("lock", &path))?;
         Ok(StoreLock(f))
     }
 
