@@ -138,18 +138,22 @@ impl Db {
             .map_err(open_err)?;
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;")
             .map_err(open_err)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(open_err)?;
-        let version: i64 = tx
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(open_err)?;
-        if version == 0 {
-            tx.execute_batch(SCHEMA).map_err(open_err)?;
-            tx.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
+        // Every command opens the store: the write lock is taken only when
+        // the schema is missing, and the version read again under it.
+        let version = |c: &Connection| -> rusqlite::Result<i64> {
+            c.query_row("PRAGMA user_version", [], |r| r.get(0))
+        };
+        if version(&conn).map_err(open_err)? == 0 {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(open_err)?;
+            if version(&tx).map_err(open_err)? == 0 {
+                tx.execute_batch(SCHEMA).map_err(open_err)?;
+                tx.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
+                    .map_err(open_err)?;
+            }
+            tx.commit().map_err(open_err)?;
         }
-        tx.commit().map_err(open_err)?;
         Ok(Db {
             conn: Mutex::new(conn),
         })
