@@ -135,10 +135,7 @@ pub fn load_dir(store: &Store, dir: &Path) -> Result<Vec<Loaded>, LoadError> {
     // A shared hold on the store from the first layer to the last tag:
     // garbage collection (exclusive) cannot take the new layers away
     // before the image that keeps them is recorded.
-    let _lock = store.lock(false).map_err(|source| LoadError::Store {
-        what: "lock the store".to_string(),
-        source,
-    })?;
+    let _lock = hold(store)?;
     let mut loaded = Vec::with_capacity(images.len());
     for img in &images {
         loaded.push(load_image(store, img)?);
@@ -164,19 +161,15 @@ fn load_image(store: &Store, img: &ArchiveImage) -> Result<Loaded, LoadError> {
     for (index, (path, expected)) in img.layers.iter().zip(diff_ids).enumerate() {
         let chain = chain_id(parent.as_ref(), expected);
         let what = || format!("add layer {expected} of image {id}");
-        let have = store.has_layer(&chain).map_err(|source| LoadError::Store {
-            what: what(),
-            source,
-        })?;
-        let layer = match have {
-            true => store.layer(&chain),
-            false => {
+        let layer = match store.layer(&chain) {
+            Err(StoreError::NoSuchLayer { .. }) => {
                 let f = File::open(path).map_err(|source| LoadError::Open {
                     path: path.clone(),
                     source,
                 })?;
                 store.add_layer(parent.as_ref(), f)
             }
+            found => found,
         }
         .map_err(|source| LoadError::Store {
             what: what(),
@@ -213,10 +206,7 @@ fn load_image(store: &Store, img: &ArchiveImage) -> Result<Loaded, LoadError> {
 /// Writes the images `names` resolve to as one archive.
 pub fn save(store: &Store, names: &[String], out: impl Write) -> Result<(), LoadError> {
     // Held while writing, so that no blob goes away under the archive.
-    let _lock = store.lock(false).map_err(|source| LoadError::Store {
-        what: "lock the store".to_string(),
-        source,
-    })?;
+    let _lock = hold(store)?;
     write_archive(out, &to_save(store, names)?)?;
     Ok(())
 }
@@ -224,10 +214,7 @@ pub fn save(store: &Store, names: &[String], out: impl Write) -> Result<(), Load
 /// Writes the images `names` resolve to as an OCI image layout directory
 /// (`dir` created if missing, without a layout in it yet).
 pub fn save_dir(store: &Store, names: &[String], dir: &Path) -> Result<(), LoadError> {
-    let _lock = store.lock(false).map_err(|source| LoadError::Store {
-        what: "lock the store".to_string(),
-        source,
-    })?;
+    let _lock = hold(store)?;
     write_layout(dir, &to_save(store, names)?)?;
     Ok(())
 }
@@ -276,6 +263,14 @@ fn tag_of(name: &str, repo_tags: &[String]) -> Option<String> {
     }
     let familiar = r.with_default_tag().familiar();
     repo_tags.contains(&familiar).then_some(familiar)
+}
+
+/// Holds garbage collection off (see [`Store::hold`]).
+fn hold(store: &Store) -> Result<crate::store::StoreLock, LoadError> {
+    store.hold().map_err(|source| LoadError::Store {
+        what: "lock the store".to_string(),
+        source,
+    })
 }
 
 fn parse_name(name: &str) -> Result<Reference, LoadError> {
