@@ -4,6 +4,7 @@
 use std::ffi::OsStr;
 use std::io;
 use std::os::fd::BorrowedFd;
+use std::path::PathBuf;
 
 use super::meta::proc_path;
 
@@ -19,40 +20,17 @@ pub(crate) enum Source<'a> {
 
 /// All xattrs of `src` as (name, value), sorted by name.
 pub(crate) fn read(src: Source<'_>) -> io::Result<Vec<(String, Vec<u8>)>> {
-    let path = match src {
-        Source::At(dir, name) => Some(proc_path(dir, name)),
-        Source::Fd(_) => None,
+    let target = match src {
+        Source::Fd(fd) => Target::Fd(fd),
+        Source::At(dir, name) => Target::Path(proc_path(dir, name)),
     };
-    let list = fill(
-        || match (src, &path) {
-            (Source::Fd(fd), _) => rustix::fs::flistxattr_query(fd),
-            (_, Some(p)) => rustix::fs::llistxattr_query(p),
-            _ => unreachable!(),
-        },
-        |buf| match (src, &path) {
-            (Source::Fd(fd), _) => rustix::fs::flistxattr(fd, buf),
-            (_, Some(p)) => rustix::fs::llistxattr(p, buf),
-            _ => unreachable!(),
-        },
-    )?;
+    let list = target.list()?;
     let mut out = Vec::new();
     for raw in list.split(|&b| b == 0).filter(|n| !n.is_empty()) {
         let Ok(name) = std::str::from_utf8(raw) else {
             continue;
         };
-        let value = fill(
-            || match (src, &path) {
-                (Source::Fd(fd), _) => rustix::fs::fgetxattr_query(fd, name),
-                (_, Some(p)) => rustix::fs::lgetxattr_query(p, name),
-                _ => unreachable!(),
-            },
-            |buf| match (src, &path) {
-                (Source::Fd(fd), _) => rustix::fs::fgetxattr(fd, name, buf),
-                (_, Some(p)) => rustix::fs::lgetxattr(p, name, buf),
-                _ => unreachable!(),
-            },
-        );
-        match value {
+        match target.get(name) {
             Ok(v) => out.push((name.to_owned(), v)),
             // Removed since the list was read.
             Err(e) if e.raw_os_error() == Some(libc::ENODATA) => {}
@@ -61,6 +39,43 @@ pub(crate) fn read(src: Source<'_>) -> io::Result<Vec<(String, Vec<u8>)>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// What the xattr calls act on: the fd itself (`f*xattr`), or a path that
+/// is not followed (`l*xattr`, which have no `*at` form).
+enum Target<'a> {
+    Fd(BorrowedFd<'a>),
+    Path(PathBuf),
+}
+
+impl Target<'_> {
+    /// The NUL-separated list of names.
+    fn list(&self) -> io::Result<Vec<u8>> {
+        match self {
+            Target::Fd(fd) => fill(
+                || rustix::fs::flistxattr_query(fd),
+                |buf| rustix::fs::flistxattr(fd, buf),
+            ),
+            Target::Path(p) => fill(
+                || rustix::fs::llistxattr_query(p),
+                |buf| rustix::fs::llistxattr(p, buf),
+            ),
+        }
+    }
+
+    /// The value of `name`.
+    fn get(&self, name: &str) -> io::Result<Vec<u8>> {
+        match self {
+            Target::Fd(fd) => fill(
+                || rustix::fs::fgetxattr_query(fd, name),
+                |buf| rustix::fs::fgetxattr(fd, name, buf),
+            ),
+            Target::Path(p) => fill(
+                || rustix::fs::lgetxattr_query(p, name),
+                |buf| rustix::fs::lgetxattr(p, name, buf),
+            ),
+        }
+    }
 }
 
 /// Calls `query` to learn the size, then `get` with a buffer of that size,
