@@ -232,7 +232,7 @@ impl ContentStore {
 
 /// Turns the `io::Error` of a [`BlobReader`] back into the
 /// [`ContentError::Corrupt`] it carries, or an I/O error on `path`.
-pub fn unwrap_corrupt(e: io::Error, path: &Path) -> ContentError {
+fn unwrap_corrupt(e: io::Error, path: &Path) -> ContentError {
     if e.get_ref().is_some_and(|inner| inner.is::<ContentError>()) {
         if let Ok(inner) = e.into_inner().unwrap().downcast::<ContentError>() {
             return *inner;
@@ -250,11 +250,6 @@ pub struct BlobWriter {
 }
 
 impl BlobWriter {
-    /// Bytes written so far.
-    pub fn written(&self) -> u64 {
-        self.inner.size()
-    }
-
     /// Flushes, fsyncs, checks `expected` (if given) and renames the blob into
     /// place, then fsyncs the blob directory. Returns digest and size.
     pub fn commit(self, expected: Option<&Digest>) -> Result<(Digest, u64)> {
@@ -301,13 +296,6 @@ pub struct BlobReader {
     digest: Digest,
     inner: DigestReader<BufReader<File>>,
     checked: bool,
-}
-
-impl BlobReader {
-    /// The blob being read.
-    pub fn digest(&self) -> &Digest {
-        &self.digest
-    }
 }
 
 impl Read for BlobReader {

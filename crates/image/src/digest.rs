@@ -166,11 +166,6 @@ impl<W: Write> DigestWriter<W> {
         }
     }
 
-    /// Bytes written so far.
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
     /// The inner writer, the digest and the number of bytes written.
     pub fn finish(self) -> (W, Digest, u64) {
         (self.inner, Digest::from_hasher(self.hasher), self.size)
@@ -205,11 +200,6 @@ impl<R: Read> DigestReader<R> {
             hasher: Sha256::new(),
             size: 0,
         }
-    }
-
-    /// Bytes read so far.
-    pub fn size(&self) -> u64 {
-        self.size
     }
 
     /// The digest of what was read so far (does not consume the reader).

@@ -290,7 +290,7 @@ fn split_name(name: &str) -> Option<(&str, &str)> {
 }
 
 /// `[\w][\w.-]{0,127}`.
-pub fn valid_tag(t: &str) -> bool {
+fn valid_tag(t: &str) -> bool {
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let b = t.as_bytes();
     !b.is_empty()
