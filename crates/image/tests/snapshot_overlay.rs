@@ -4,49 +4,17 @@
 //! 300 layers mounts although its lower directories are far longer than
 //! the one page `mount(2)` takes.
 
+mod store_util;
+
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
-use tempfile::TempDir;
+use store_util::TestStore;
 use wharf_image::config::ImageConfig;
 use wharf_image::digest::Digest;
 use wharf_image::snapshot::{is_mounted, mount_overlay_classic, unmount_overlay};
 use wharf_image::store::{Layer, Store};
 use wharf_testkit::images::{layer_tar, Entry};
-
-/// A store in a fresh temporary directory; unmounts its snapshots on drop.
-struct TestStore {
-    store: Store,
-    _dir: TempDir,
-}
-
-impl TestStore {
-    fn new() -> TestStore {
-        let dir = tempfile::Builder::new()
-            .prefix("wharf-snap-")
-            .tempdir()
-            .unwrap();
-        TestStore {
-            store: Store::open(dir.path()).unwrap(),
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for TestStore {
-    fn drop(&mut self) {
-        for s in self.store.snapshots().unwrap_or_default() {
-            let _ = self.store.unmount_snapshot(&s);
-        }
-    }
-}
-
-impl std::ops::Deref for TestStore {
-    type Target = Store;
-    fn deref(&self) -> &Store {
-        &self.store
-    }
-}
 
 fn image_of(store: &Store, layers: &[Layer]) -> Digest {
     let mut cfg = ImageConfig {

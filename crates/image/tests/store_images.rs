@@ -3,51 +3,19 @@
 //! several handles on one store at once. Runs as root (layers keep owners
 //! and whiteouts are device nodes).
 
+mod store_util;
+
 use std::fs;
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
-use tempfile::TempDir;
+use store_util::TestStore;
 use wharf_image::config::{ImageConfig, RunConfig};
 use wharf_image::digest::{chain_id, Digest};
 use wharf_image::gc::Removed;
 use wharf_image::reference::Reference;
 use wharf_image::store::{Store, StoreError};
 use wharf_testkit::images::{layer_tar, Entry};
-
-/// A store in a fresh temporary directory; unmounts its snapshots on drop.
-struct TestStore {
-    store: Store,
-    _dir: TempDir,
-}
-
-impl TestStore {
-    fn new() -> TestStore {
-        let dir = tempfile::Builder::new()
-            .prefix("wharf-store-")
-            .tempdir()
-            .unwrap();
-        TestStore {
-            store: Store::open(dir.path()).unwrap(),
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for TestStore {
-    fn drop(&mut self) {
-        for s in self.store.snapshots().unwrap_or_default() {
-            let _ = self.store.unmount_snapshot(&s);
-        }
-    }
-}
-
-impl std::ops::Deref for TestStore {
-    type Target = Store;
-    fn deref(&self) -> &Store {
-        &self.store
-    }
-}
 
 fn config(diff_ids: &[Digest], cmd: &str) -> Vec<u8> {
     let mut cfg = ImageConfig {
