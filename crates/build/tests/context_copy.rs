@@ -266,18 +266,7 @@ fn copy_hardlinks_stay_linked() {
 #[test]
 fn add_local_tar_is_extracted() {
     let s = Scratch::new();
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(5);
-    header.set_mode(0o644);
-    header.set_uid(7);
-    header.set_gid(8);
-    header.set_mtime(1_000_000_000);
-    header.set_entry_type(tar::EntryType::Regular);
-    builder
-        .append_data(&mut header, "pkg/hello", &b"hello"[..])
-        .unwrap();
-    let bytes = builder.into_inner().unwrap();
+    let bytes = one_file_tar("pkg/hello", b"hello", 0o644);
     fs::write(s.ctx().join("archive.bin"), &bytes).unwrap(); // detected by content, not name
     s.file(
         "notatar.tar",

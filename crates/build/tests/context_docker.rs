@@ -166,18 +166,11 @@ fn fixture(s: &Scratch) {
     s.link("dir/abs", "/etc/passwd");
     s.link("dir/out", "../../outside/secret");
     s.link("rel_link", "dir/nested/g");
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(7);
-    header.set_mode(0o751);
-    header.set_uid(7);
-    header.set_gid(8);
-    header.set_mtime(1_000_000_000);
-    header.set_entry_type(tar::EntryType::Regular);
-    builder
-        .append_data(&mut header, "pkg/tarred", &b"in tar!"[..])
-        .unwrap();
-    fs::write(s.ctx().join("archive.tar"), builder.into_inner().unwrap()).unwrap();
+    fs::write(
+        s.ctx().join("archive.tar"),
+        one_file_tar("pkg/tarred", b"in tar!", 0o751),
+    )
+    .unwrap();
 }
 
 const DOCKERFILE: &str = "FROM scratch

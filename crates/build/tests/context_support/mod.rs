@@ -70,6 +70,21 @@ pub fn write(path: &Path, content: &str) -> PathBuf {
     path.to_owned()
 }
 
+/// A tar holding one regular file `path` with `data` and `mode`, owned by
+/// 7:8, mtime 1_000_000_000 (a local archive for `ADD`).
+pub fn one_file_tar(path: &str, data: &[u8], mode: u32) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(data.len() as u64);
+    header.set_mode(mode);
+    header.set_uid(7);
+    header.set_gid(8);
+    header.set_mtime(1_000_000_000);
+    header.set_entry_type(tar::EntryType::Regular);
+    builder.append_data(&mut header, path, data).unwrap();
+    builder.into_inner().unwrap()
+}
+
 pub fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
