@@ -144,6 +144,31 @@ fn context_dockerignore_exception() {
 }
 
 #[test]
+fn context_dockerignore_nested_exception() {
+    // Two excluded directories deep, both kept open by one exception.
+    let s = Scratch::new();
+    s.file(".dockerignore", "deep\n!deep/a/b/keep\n");
+    s.file("deep/drop", "d");
+    s.file("deep/a/drop", "d");
+    s.file("deep/a/b/drop", "d");
+    s.file("deep/a/b/keep", "keep");
+    s.file("deep/a/empty/drop", "d");
+    let ctx = s.context();
+    copy(&ctx, &["deep"], &s.rootfs(), "/deep");
+    assert_eq!(tree(&s.rootfs().join("deep")), vec!["a", "a/b", "a/b/keep"]);
+    assert_eq!(read(&s.rootfs().join("deep/a/b/keep")), "keep");
+    assert!(matches!(
+        ctx.resolve_sources(&strings(&["deep/a/empty"])),
+        Err(ContextError::NotFound { .. })
+    ));
+    fs::remove_file(s.ctx().join("deep/a/b/keep")).unwrap();
+    assert!(matches!(
+        ctx.resolve_sources(&strings(&["deep"])),
+        Err(ContextError::NotFound { .. })
+    ));
+}
+
+#[test]
 fn context_dockerignore_bad_pattern_is_an_error() {
     let s = Scratch::new();
     s.file(".dockerignore", "ok\n[\n");

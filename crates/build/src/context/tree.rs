@@ -174,7 +174,7 @@ impl Tree {
         let is_dir = file_type(&found.stat) == FileType::Directory;
         if !found.rel.is_empty()
             && self.keep(&found.rel, is_dir) == Keep::IfNotEmpty
-            && self.list(&found)?.is_empty()
+            && !self.has_visible(&found)?
         {
             return Err(not_found());
         }
@@ -184,6 +184,18 @@ impl Tree {
     /// The visible entries of the directory `dir`, sorted by name (bytes),
     /// with their `lstat`.
     pub(crate) fn list(&self, dir: &Found) -> io::Result<Vec<Entry>> {
+        self.entries(dir, false)
+    }
+
+    /// Whether the directory `dir` has a visible entry: stops at the first
+    /// one instead of listing (and, for excluded directories kept open by an
+    /// exception, searching) the whole subtree.
+    fn has_visible(&self, dir: &Found) -> io::Result<bool> {
+        Ok(!self.entries(dir, true)?.is_empty())
+    }
+
+    /// [`Tree::list`], or only its first entry with `first_only`.
+    fn entries(&self, dir: &Found, first_only: bool) -> io::Result<Vec<Entry>> {
         let readable = open_name(
             dir.fd.as_fd(),
             Path::new("."),
@@ -201,13 +213,15 @@ impl Tree {
                 };
             let rel = join_rel(&dir.rel, &name.to_string_lossy());
             let entry = Entry { name, rel, stat };
-            match self.keep(&entry.rel, file_type(&stat) == FileType::Directory) {
-                Keep::Yes => out.push(entry),
-                Keep::No => {}
-                Keep::IfNotEmpty => {
-                    if !self.list(&self.child(dir, &entry)?)?.is_empty() {
-                        out.push(entry);
-                    }
+            let visible = match self.keep(&entry.rel, file_type(&stat) == FileType::Directory) {
+                Keep::Yes => true,
+                Keep::No => false,
+                Keep::IfNotEmpty => self.has_visible(&self.child(dir, &entry)?)?,
+            };
+            if visible {
+                out.push(entry);
+                if first_only {
+                    break;
                 }
             }
         }
