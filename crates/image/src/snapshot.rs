@@ -290,11 +290,7 @@ impl Store {
             return Err(SnapshotError::InvalidId { id: id.into() }.into());
         }
         let _lock = self.lock(false)?;
-        let tmp = self.tmp_dir();
-        let work = tempfile::Builder::new()
-            .prefix("snapshot-")
-            .tempdir_in(&tmp)
-            .map_err(io_err("create a directory in", &tmp))?;
+        let work = self.temp_dir("snapshot-")?;
         let row = self.db.write(|tx| {
             let layers = match (image, top) {
                 (Some(img), _) => {
@@ -409,11 +405,7 @@ impl Store {
         let s = self.snapshot(id)?;
         unmount_overlay(&s.merged)?;
         self.db.write(|tx| tx.delete_snapshot(id))?;
-        let tmp = self.tmp_dir();
-        let trash = tempfile::Builder::new()
-            .prefix("removing-")
-            .tempdir_in(&tmp)
-            .map_err(io_err("create a directory in", &tmp))?;
+        let trash = self.temp_dir("removing-")?;
         let dest = trash.path().join(id);
         match fs::rename(&s.dir, &dest) {
             Ok(()) => {}

@@ -237,6 +237,16 @@ impl Store {
         tempfile::tempfile_in(&tmp).map_err(io_err("create a temporary file in", &tmp))
     }
 
+    /// A new directory `<root>/tmp/<prefix>…`, removed on drop unless it is
+    /// renamed away first.
+    pub(crate) fn temp_dir(&self, prefix: &str) -> Result<tempfile::TempDir> {
+        let tmp = self.tmp_dir();
+        tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(&tmp)
+            .map_err(io_err("create a directory in", &tmp))
+    }
+
     /// Holds garbage collection off (a shared lock on `<root>/lock`) until
     /// the guard is dropped: take it around a sequence of calls whose
     /// content is unreferenced in between, such as layers added one by one
@@ -281,11 +291,7 @@ impl Store {
         if let Some(p) = parent {
             self.layer(p)?;
         }
-        let tmp = self.tmp_dir();
-        let work = tempfile::Builder::new()
-            .prefix("layer-")
-            .tempdir_in(&tmp)
-            .map_err(io_err("create a directory in", &tmp))?;
+        let work = self.temp_dir("layer-")?;
         fs::set_permissions(work.path(), fs::Permissions::from_mode(0o755))
             .map_err(io_err("chmod", work.path()))?;
         let diff = work.path().join("diff");
