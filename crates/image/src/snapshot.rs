@@ -375,8 +375,18 @@ impl Store {
 
     /// Every snapshot, oldest first.
     pub fn snapshots(&self) -> Result<Vec<Snapshot>> {
-        let ids = self.db.read(|tx| tx.snapshot_ids())?;
-        ids.iter().map(|id| self.snapshot(id)).collect()
+        // One read: a snapshot removed meanwhile is not half listed.
+        let rows = self.db.read(|tx| {
+            let mut rows = Vec::new();
+            for id in tx.snapshot_ids()? {
+                rows.extend(tx.snapshot(&id)?);
+            }
+            Ok::<_, StoreError>(rows)
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|r| self.snapshot_from_row(r))
+            .collect())
     }
 
     /// Mounts the snapshot's overlay on its `merged` directory and returns

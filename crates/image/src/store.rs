@@ -330,8 +330,12 @@ impl Store {
             parent: parent.cloned(),
             size: stats.bytes,
         };
-        self.db.write(|tx| tx.insert_layer(&row))?;
-        self.layer(&chain)
+        let row = self.db.write(|tx| {
+            tx.insert_layer(&row)?;
+            tx.layer(&chain)
+        })?;
+        let row = row.ok_or(StoreError::NoSuchLayer { chain_id: chain })?;
+        Ok(self.layer_from_row(row))
     }
 
     /// The layer with chain ID `chain_id`.
