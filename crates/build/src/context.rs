@@ -132,7 +132,6 @@ pub enum ContextError {
 /// A directory that `COPY`/`ADD` read from.
 #[derive(Debug)]
 pub struct Context {
-    dir: PathBuf,
     tree: Tree,
     rootfs: bool,
 }
@@ -187,7 +186,7 @@ pub struct CopyStats {
 
 /// Whether a `COPY`/`ADD` source is a URL (Docker's `urlutil.IsURL`, plus
 /// git remotes), which Wharf refuses rather than fetch.
-pub fn is_url(source: &str) -> bool {
+fn is_url(source: &str) -> bool {
     source.starts_with("http://")
         || source.starts_with("https://")
         || source.starts_with("git@")
@@ -209,7 +208,6 @@ impl Context {
             source,
         })?;
         Ok(Context {
-            dir: dir.to_owned(),
             tree,
             rootfs: false,
         })
@@ -222,21 +220,7 @@ impl Context {
             path: dir.to_owned(),
             source,
         })?;
-        Ok(Context {
-            dir: dir.to_owned(),
-            tree,
-            rootfs: true,
-        })
-    }
-
-    /// The directory this context reads.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// True for a rootfs opened with [`Context::from_rootfs`].
-    pub fn is_rootfs(&self) -> bool {
-        self.rootfs
+        Ok(Context { tree, rootfs: true })
     }
 
     fn not_found(&self, path: &str) -> ContextError {
@@ -264,9 +248,8 @@ impl Context {
                     url: pattern.clone(),
                 });
             }
-            let trimmed = pattern.strip_prefix('/').unwrap_or(pattern);
-            let trimmed = trimmed.strip_prefix("./").unwrap_or(trimmed);
-            let cleaned = clean(trimmed);
+            // `clean` drops `.` elements; a leading `/` is the root.
+            let cleaned = clean(pattern.strip_prefix('/').unwrap_or(pattern));
             if cleaned == ".." || cleaned.starts_with("../") {
                 return Err(ContextError::OutsideContext {
                     path: pattern.clone(),
