@@ -2,7 +2,7 @@
 //! (an image's): every path is resolved with `openat2(RESOLVE_IN_ROOT)`, so
 //! a symlink in the image cannot send them to the host.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
@@ -114,28 +114,44 @@ fn exists_in(lowers: &[PathBuf], path: &str) -> Option<std::fs::Metadata> {
     None
 }
 
-/// Creates `path` (as seen inside the root) and its missing parents with
-/// mode 0755, owned by the caller. Existing directories are kept.
-pub fn mkdir_all(rootfs: &Path, path: &str) -> std::io::Result<()> {
-    let root = wharf_sys::fs::openat2(
+/// An `O_PATH` descriptor of the root filesystem at `rootfs`, for
+/// [`open_in_root`].
+pub(crate) fn open_root(rootfs: &Path) -> std::io::Result<OwnedFd> {
+    wharf_sys::fs::openat2(
         None,
         rootfs,
         OFlags::PATH | OFlags::DIRECTORY,
         0,
         ResolveFlags::empty(),
-    )?;
+    )
+}
+
+/// Opens `path` as seen inside `root`: `..` and symlinks (absolute ones
+/// too) stay inside it, magic links are refused.
+pub(crate) fn open_in_root(
+    root: BorrowedFd<'_>,
+    path: &Path,
+    flags: OFlags,
+) -> std::io::Result<OwnedFd> {
+    wharf_sys::fs::openat2(
+        Some(root),
+        path,
+        flags,
+        0,
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )
+}
+
+/// Creates `path` (as seen inside the root) and its missing parents with
+/// mode 0755, owned by the caller. Existing directories are kept.
+pub fn mkdir_all(rootfs: &Path, path: &str) -> std::io::Result<()> {
+    let root = open_root(rootfs)?;
     let mut done = PathBuf::new();
     for part in Path::new(path).components() {
         let Component::Normal(part) = part else {
             continue;
         };
-        let parent = wharf_sys::fs::openat2(
-            Some(root.as_fd()),
-            &done,
-            OFlags::PATH | OFlags::DIRECTORY,
-            0,
-            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-        )?;
+        let parent = open_in_root(root.as_fd(), &done, OFlags::PATH | OFlags::DIRECTORY)?;
         match wharf_sys::fs::mkdirat(parent.as_fd(), Path::new(part), 0o755) {
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
             _ => {}

@@ -7,9 +7,12 @@
 //! `/etc/shadow` reads the image's shadow file, never the host's.
 
 use std::io::Read;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
-use wharf_sys::fs::{OFlags, ResolveFlags};
+use wharf_sys::fs::OFlags;
+
+use crate::rootfs::{open_in_root, open_root};
 
 /// Numeric identity of a container process.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +54,11 @@ pub fn resolve(rootfs: &Path, spec: &str) -> Result<ResolvedUser, UserError> {
         None => (spec, None),
     };
     let user = if user.is_empty() { "0" } else { user };
-    let passwd = read_in_root(rootfs, "etc/passwd")?;
+    let root = open_root(rootfs).map_err(|source| UserError::Read {
+        path: PathBuf::from("/"),
+        source,
+    })?;
+    let passwd = read_in_root(root.as_fd(), "etc/passwd")?;
     let entry = passwd
         .lines()
         .filter_map(PasswdEntry::parse)
@@ -62,7 +69,7 @@ pub fn resolve(rootfs: &Path, spec: &str) -> Result<ResolvedUser, UserError> {
         (None, Ok(uid)) => (uid, 0, "/".to_string(), None),
         (None, Err(_)) => return Err(UserError::NoSuchUser(user.to_string())),
     };
-    let groups = read_in_root(rootfs, "etc/group")?;
+    let groups = read_in_root(root.as_fd(), "etc/group")?;
     let groups: Vec<GroupEntry> = groups.lines().filter_map(GroupEntry::parse).collect();
     if let Some(group) = group.filter(|g| !g.is_empty()) {
         gid = match groups.iter().find(|g| g.name == group) {
@@ -94,28 +101,14 @@ pub fn resolve(rootfs: &Path, spec: &str) -> Result<ResolvedUser, UserError> {
     })
 }
 
-/// Reads a small file inside `rootfs`; a missing file reads as empty, like
+/// Reads a small file inside `root`; a missing file reads as empty, like
 /// an image without `/etc/passwd`.
-fn read_in_root(rootfs: &Path, path: &str) -> Result<String, UserError> {
+fn read_in_root(root: BorrowedFd<'_>, path: &str) -> Result<String, UserError> {
     let err = |source| UserError::Read {
         path: Path::new("/").join(path),
         source,
     };
-    let root = wharf_sys::fs::openat2(
-        None,
-        rootfs,
-        OFlags::PATH | OFlags::DIRECTORY,
-        0,
-        ResolveFlags::empty(),
-    )
-    .map_err(err)?;
-    let fd = match wharf_sys::fs::openat2(
-        Some(std::os::fd::AsFd::as_fd(&root)),
-        Path::new(path),
-        OFlags::RDONLY,
-        0,
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-    ) {
+    let fd = match open_in_root(root, Path::new(path), OFlags::RDONLY) {
         Ok(fd) => fd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
         Err(e) => return Err(err(e)),
