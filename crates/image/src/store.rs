@@ -457,11 +457,11 @@ impl Store {
     }
 
     pub(crate) fn resolve(&self, tx: &Tx<'_>, name: &str) -> Result<Digest> {
+        let parsed = Reference::parse(name).map(Reference::with_default_tag);
         // Docker names the missing image as normalized: `nothere:latest`.
-        let shown = match Reference::parse(name) {
-            Ok(r) => r.with_default_tag().familiar(),
-            Err(_) => name.to_owned(),
-        };
+        let shown = parsed
+            .as_ref()
+            .map_or_else(|_| name.to_owned(), Reference::familiar);
         let missing = || StoreError::NoSuchImage {
             name: shown.clone(),
         };
@@ -472,9 +472,7 @@ impl Store {
             let d = Digest::from_hex(name)?;
             return tx.image(&d)?.map(|r| r.id).ok_or_else(missing);
         }
-        let parsed = Reference::parse(name);
         if let Ok(r) = &parsed {
-            let r = r.clone().with_default_tag();
             if let Some(id) = tx.ref_target(&r.to_string())? {
                 return Ok(id);
             }
