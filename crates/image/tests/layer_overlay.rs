@@ -14,13 +14,22 @@ use wharf_image::layer::{apply, diff, ApplyOptions};
 struct Overlay(PathBuf);
 
 impl Overlay {
-    fn mount(lowers: &[&Path], upper: Option<(&Path, &Path)>, target: &Path) -> Overlay {
+    /// A read-only overlay of `lowers` (top-most first).
+    fn mount(lowers: &[&Path], target: &Path) -> Overlay {
         Self::mount_with(
             lowers,
-            upper,
+            None,
             target,
             "redirect_dir=off,index=off,metacopy=off",
         )
+    }
+
+    /// A writable overlay mounted the way image snapshots are, so `diff`
+    /// is tested on the upper directories the store really makes.
+    fn snapshot(lower: &Path, upper: &Path, work: &Path, target: &Path) -> Overlay {
+        std::fs::create_dir_all(target).unwrap();
+        wharf_image::snapshot::mount_overlay(&[lower.to_owned()], upper, work, target).unwrap();
+        Overlay(target.to_owned())
     }
 
     fn mount_with(
@@ -94,7 +103,7 @@ fn layer_overlay_whiteouts_hide_lower() {
         .finish();
     apply(&top[..], &l2, &ApplyOptions::LAYER).unwrap();
     let merged = base.join("merged");
-    let _m = Overlay::mount(&[&l2, &l1], None, &merged);
+    let _m = Overlay::mount(&[&l2, &l1], &merged);
     assert_eq!(
         names(&merged),
         ["b", "d", "d/new", "e", "k", "k/added", "k/keep"]
@@ -116,7 +125,7 @@ fn layer_diff_of_overlay_upper() {
     apply(&lower_tar()[..], l1, &ApplyOptions::LAYER).unwrap();
 
     let merged = base.join("merged");
-    let m = Overlay::mount(&[l1], Some((upper, work)), &merged);
+    let m = Overlay::snapshot(l1, upper, work, &merged);
     std::fs::remove_file(merged.join("a")).unwrap();
     std::fs::write(merged.join("b"), b"changed").unwrap();
     // A lower directory deleted and made again: opaque in the upper.
@@ -179,7 +188,7 @@ fn layer_diff_of_overlay_upper() {
 
     apply(&layer[..], l2, &ApplyOptions::LAYER).unwrap();
     let merged2 = base.join("merged2");
-    let _m2 = Overlay::mount(&[l2, l1], None, &merged2);
+    let _m2 = Overlay::mount(&[l2, l1], &merged2);
     let got = snapshot(&merged2);
     assert_eq!(
         got.keys().collect::<Vec<_>>(),
