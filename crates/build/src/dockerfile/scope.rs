@@ -59,14 +59,14 @@ impl Scope {
     }
 
     /// Declares `ARG name[=default]` (default already expanded).
-    pub fn declare_arg(&mut self, name: &str, default: Option<String>) {
+    fn declare_arg(&mut self, name: &str, default: Option<String>) {
         self.args.retain(|(k, _)| k != name);
         self.args.push((name.to_string(), default));
     }
 
     /// Sets `ENV key=value` (value already expanded), replacing an earlier
     /// one in place like Docker does.
-    pub fn set_env(&mut self, key: &str, value: &str) {
+    fn set_env(&mut self, key: &str, value: &str) {
         match self.env.iter_mut().find(|(k, _)| k == key) {
             Some(e) => e.1 = value.to_string(),
             None => self.env.push((key.to_string(), value.to_string())),
