@@ -254,9 +254,9 @@ impl BlobWriter {
     /// place, then fsyncs the blob directory. Returns digest and size.
     pub fn commit(self, expected: Option<&Digest>) -> Result<(Digest, u64)> {
         let (buf, digest, size) = self.inner.finish();
-        let tmp = buf.into_inner().map_err(|e| ContentError::Io {
-            path: PathBuf::from("<blob>"),
-            source: e.into_error(),
+        let tmp = buf.into_inner().map_err(|e| {
+            let (source, buf) = e.into_parts();
+            io_err(buf.get_ref().path())(source)
         })?;
         if let Some(exp) = expected {
             if exp != &digest {
