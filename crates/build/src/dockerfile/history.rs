@@ -3,7 +3,7 @@
 //! instruction as dispatched (moby `builder/dockerfile/dispatchers.go`).
 
 use super::duration::{format_go_duration, go_quote, go_quote_rune};
-use super::instruction::{Healthcheck, Instruction, ShellOrExec};
+use super::instruction::{Healthcheck, Instruction};
 
 /// Joins a `#(nop)` history line. Docker has two styles: most instructions
 /// put `"#(nop) "` and the comment in two argv slots, so the joined text has
@@ -36,21 +36,13 @@ impl Instruction {
     /// `None` for FROM (no history entry), RUN (its created_by is the
     /// command itself) and COPY/ADD (their comment names content hashes the
     /// executor computes). For WORKDIR pass the resolved absolute path.
-    pub fn history_comment(&self, shell: &[String]) -> Option<String> {
+    fn history_comment(&self, shell: &[String]) -> Option<String> {
         let kv = |kw: &str, v: &[(String, String)]| {
             let mut s = kw.to_string();
             for (k, val) in v {
                 s.push_str(&format!(" {k}={val}"));
             }
             s
-        };
-        let argv = |c: &ShellOrExec| match c {
-            ShellOrExec::Exec(v) => v.clone(),
-            ShellOrExec::Shell(s) => {
-                let mut v = shell.to_vec();
-                v.push(s.clone());
-                v
-            }
         };
         Some(match self {
             Instruction::From(_)
@@ -77,8 +69,8 @@ impl Instruction {
             Instruction::Expose(p) => format!("EXPOSE {}", p.join(" ")),
             Instruction::Volume(v) => format!("VOLUME [{}]", v.join(" ")),
             Instruction::Shell(v) => format!("SHELL [{}]", v.join(" ")),
-            Instruction::Cmd(c) => format!("CMD {}", quote_list(&argv(c))),
-            Instruction::Entrypoint(c) => format!("ENTRYPOINT {}", quote_list(&argv(c))),
+            Instruction::Cmd(c) => format!("CMD {}", quote_list(&c.to_argv(shell))),
+            Instruction::Entrypoint(c) => format!("ENTRYPOINT {}", quote_list(&c.to_argv(shell))),
             Instruction::Healthcheck(h) => {
                 let (test, i, t, sp, r) = match h {
                     Healthcheck::None => (vec!["NONE".to_string()], None, None, None, None),
@@ -108,7 +100,7 @@ impl Instruction {
     /// The full `created_by` of a metadata-only step as Docker 20.10's
     /// classic builder writes it: `/bin/sh -c #(nop)  ENV A=b`,
     /// `/bin/sh -c #(nop) WORKDIR /x`. `None` where
-    /// [`Instruction::history_comment`] is `None`.
+    /// there is no commit comment (FROM, RUN, COPY, ADD).
     pub fn created_by(&self, shell: &[String]) -> Option<String> {
         let comment = self.history_comment(shell)?;
         let single = matches!(self, Instruction::Workdir(_));
