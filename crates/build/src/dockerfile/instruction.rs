@@ -101,13 +101,7 @@ impl Run {
             }
             return Some(RunHeredoc::Shell(first.content.clone()));
         }
-        let mut full = cmd.clone();
-        for h in &self.heredocs {
-            full.push('\n');
-            full.push_str(&h.content);
-            full.push_str(&h.name);
-        }
-        Some(RunHeredoc::Shell(full))
+        Some(RunHeredoc::Shell(with_bodies(cmd, &self.heredocs)))
     }
 
     /// The names of the flags given (`["mount", "network"]`), in the order
@@ -125,6 +119,18 @@ impl Run {
         }
         v
     }
+}
+
+/// `line` followed by each here-document's body and terminator, as a shell
+/// (or an `ONBUILD` trigger) reads them.
+pub(crate) fn with_bodies(line: &str, heredocs: &[Heredoc]) -> String {
+    let mut full = line.to_string();
+    for h in heredocs {
+        full.push('\n');
+        full.push_str(&h.content);
+        full.push_str(&h.name);
+    }
+    full
 }
 
 /// Arguments of `COPY` and `ADD`.

@@ -3,7 +3,7 @@
 
 use super::duration::go_quote;
 use super::flags::{Flags, Kind};
-use super::instruction::{CopyArgs, From, Heredoc, Instruction, Run, ShellOrExec};
+use super::instruction::{with_bodies, CopyArgs, From, Heredoc, Instruction, Run, ShellOrExec};
 use super::parser::{parse_heredoc, ParseError};
 use super::words::{parse_json, parse_words, split_command, split_ws, split_ws2, Json};
 
@@ -265,12 +265,7 @@ pub(crate) fn instruction(
                 }
                 _ => {}
             }
-            let mut expression = strip_onbuild(line).to_string();
-            for h in &heredocs {
-                expression.push('\n');
-                expression.push_str(&h.content);
-                expression.push_str(&h.name);
-            }
+            let expression = with_bodies(strip_onbuild(line), &heredocs);
             let trigger = instruction(&rest, heredocs, escape, n)?;
             Instruction::Onbuild {
                 trigger: Box::new(trigger),
