@@ -18,7 +18,6 @@
 mod docker;
 mod extract;
 mod load;
-mod names;
 mod oci;
 mod write;
 
@@ -27,10 +26,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::digest::{Digest, DigestError};
+use crate::reference::ReferenceError;
 
 pub use extract::extract;
 pub use load::{load, load_dir, save, save_dir, LoadError, Loaded};
-pub use names::{familiar_name, full_name};
 pub use write::{write_archive, write_layout, SaveImage};
 
 /// Errors reading or writing an image archive.
@@ -124,6 +123,15 @@ pub enum ArchiveError {
     TooDeep {
         /// The innermost index reached.
         digest: String,
+    },
+    /// A tag given to [`write_archive`] is not an image reference.
+    #[error("invalid image name {name}")]
+    Name {
+        /// The tag.
+        name: String,
+        /// Why.
+        #[source]
+        source: ReferenceError,
     },
     /// A layer file given to [`write_archive`] does not hash to its diff ID.
     #[error(

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::names::familiar_name;
 use super::{blob_path, read_file, verify_bytes, verify_file, ArchiveError, ArchiveImage, Result};
 use crate::digest::Digest;
+use crate::reference::Reference;
 
 pub(crate) const MT_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub(crate) const MT_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -235,7 +235,8 @@ fn is_attestation(d: &Descriptor) -> bool {
 
 /// The names a descriptor's annotations give, familiar form: the full
 /// image name, or a ref name that is a whole reference (a bare tag names no
-/// repository and is ignored, as docker does).
+/// repository and is ignored, as docker does). A name that is not a
+/// reference is kept as written, for the store to refuse when it tags.
 fn names_of(desc: &Descriptor) -> Vec<String> {
     let Some(ann) = &desc.annotations else {
         return Vec::new();
@@ -244,9 +245,11 @@ fn names_of(desc: &Descriptor) -> Vec<String> {
         ann.get(ANN_REF_NAME)
             .filter(|r| r.contains('/') || r.contains(':'))
     });
-    name.filter(|n| super::names::split_tag(n).is_some())
-        .map(|n| vec![familiar_name(n)])
-        .unwrap_or_default()
+    match name.map(|n| (n, Reference::parse(n))) {
+        Some((_, Ok(r))) if r.tag().is_some() && r.digest().is_none() => vec![r.familiar()],
+        Some((n, Err(_))) => vec![n.clone()],
+        _ => Vec::new(),
+    }
 }
 
 /// Go's name for this machine's architecture, as OCI platforms use it.

@@ -19,13 +19,13 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::docker::ManifestEntry;
-use super::names::{full_name, split_tag};
 use super::oci::{
     Descriptor, Index, Manifest, ANN_IMAGE_NAME, ANN_REF_NAME, MT_OCI_CONFIG, MT_OCI_INDEX,
     MT_OCI_LAYER, MT_OCI_MANIFEST,
 };
 use super::{io_at, ArchiveError, Result};
 use crate::digest::{Digest, DigestReader};
+use crate::reference::Reference;
 
 /// One image to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,13 +135,17 @@ fn layout(images: &[SaveImage]) -> Result<Layout> {
             index.push(manifest_desc.clone());
         }
         for tag in &img.tags {
+            let r = Reference::parse(tag).map_err(|source| ArchiveError::Name {
+                name: tag.clone(),
+                source,
+            })?;
             let mut ann = BTreeMap::new();
-            ann.insert(ANN_IMAGE_NAME.to_string(), full_name(tag));
-            if let Some((repo, t)) = split_tag(tag) {
+            ann.insert(ANN_IMAGE_NAME.to_string(), r.to_string());
+            if let (Some(t), None) = (r.tag(), r.digest()) {
                 ann.insert(ANN_REF_NAME.to_string(), t.to_string());
                 if let Some((top, _)) = img.layers.last() {
                     repositories
-                        .entry(repo.to_string())
+                        .entry(r.familiar_name())
                         .or_default()
                         .insert(t.to_string(), top.hex().to_string());
                 }
