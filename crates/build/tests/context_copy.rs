@@ -6,20 +6,9 @@ mod context_support;
 
 use std::fs;
 use std::os::unix::fs::{chown, symlink, MetadataExt, PermissionsExt};
-use std::time::{Duration, SystemTime};
 
 use context_support::*;
 use wharf_build::context::{Context, ContextError, CopyOptions};
-
-fn set_mtime(path: &std::path::Path, secs: u64) {
-    let f = fs::File::options()
-        .write(true)
-        .open(path)
-        .or_else(|_| fs::File::open(path))
-        .unwrap();
-    f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
-        .unwrap();
-}
 
 fn mtime(path: &std::path::Path) -> i64 {
     fs::symlink_metadata(path).unwrap().mtime()

@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::time::{Duration, SystemTime};
 
 use context_support::*;
 use wharf_build::context::{Context, CopyOptions};
@@ -130,12 +129,6 @@ fn wharf_listing(root: &Path) -> Listing {
         out.insert(path, line);
     }
     out
-}
-
-fn set_mtime(path: &Path, secs: u64) {
-    let f = fs::File::open(path).unwrap();
-    f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
-        .unwrap();
 }
 
 fn fixture(s: &Scratch) {

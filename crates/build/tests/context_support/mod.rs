@@ -105,6 +105,18 @@ pub fn copy_with(
     ctx.copy_into(&srcs, rootfs, dest, opts).unwrap()
 }
 
+/// Sets the mtime of the file or directory `path` (root may open a
+/// directory or a read-only file for writing its times).
+pub fn set_mtime(path: &Path, secs: u64) {
+    let f = fs::File::options()
+        .write(true)
+        .open(path)
+        .or_else(|_| fs::File::open(path))
+        .unwrap();
+    f.set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+        .unwrap();
+}
+
 pub fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
