@@ -323,3 +323,14 @@ fn index_for_another_platform_only_is_an_error() {
     let err = read_dir(dir.path()).unwrap_err();
     assert!(matches!(err, ArchiveError::NoPlatform { .. }), "{err}");
 }
+
+#[test]
+fn a_tag_that_is_no_reference_is_not_written() {
+    let src = tempfile::tempdir().unwrap();
+    let mut images = two_images(src.path());
+    images[0].tags = vec!["Not A/Name:1".into()];
+    let mut out = Vec::new();
+    let err = write_archive(&mut out, &images).unwrap_err();
+    assert!(matches!(err, ArchiveError::Name { .. }), "{err}");
+    assert_eq!(err.to_string(), "invalid image name Not A/Name:1");
+}
