@@ -72,12 +72,6 @@ impl ApplyOptions {
     };
 }
 
-impl Default for ApplyOptions {
-    fn default() -> Self {
-        ApplyOptions::LAYER
-    }
-}
-
 /// What [`apply`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ApplyStats {
