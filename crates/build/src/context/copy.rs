@@ -13,7 +13,7 @@ use rustix::fs::{AtFlags, FileType, Stat, Timespec, Timestamps, XattrFlags};
 use rustix::io::Errno;
 
 use super::dest::{self, DestRoot, Existing};
-use super::tree::{file_type, open_name, Entry, Found};
+use super::tree::{fd_path, file_type, open_name, Entry, Found};
 use super::{archive, is_missing, Context, ContextError, CopyOptions, CopyStats, Source};
 
 pub(super) fn copy_into(
@@ -145,12 +145,10 @@ impl Copier<'_> {
             let mut file = File::from(file);
             if archive::is_archive(&mut file).map_err(|e| self.ctx.read_error(&src.path, e))? {
                 let (dir, _) = root.mkdir_all(dest, (0, 0)).map_err(write_err)?;
-                archive::extract(file, &DestRoot::fd_path(&dir)).map_err(|source| {
-                    ContextError::Extract {
-                        path: src.path.clone(),
-                        dest: dest.to_string(),
-                        source,
-                    }
+                archive::extract(file, &fd_path(&dir)).map_err(|source| ContextError::Extract {
+                    path: src.path.clone(),
+                    dest: dest.to_string(),
+                    source,
                 })?;
                 self.stats.archives += 1;
                 return Ok(());

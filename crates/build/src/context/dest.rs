@@ -10,7 +10,7 @@ use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rustix::fs::{AtFlags, FileType};
 use rustix::io::Errno;
@@ -162,13 +162,6 @@ impl DestRoot {
                 None => return Ok((dir, name, Existing::Nothing)),
             }
         }
-    }
-
-    /// A path usable with plain `open(2)` that names `dir` itself (through
-    /// `/proc/self/fd`), for code that takes a root path.
-    pub(crate) fn fd_path(dir: &OwnedFd) -> PathBuf {
-        use std::os::fd::AsRawFd;
-        PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()))
     }
 }
 

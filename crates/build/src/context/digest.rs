@@ -11,7 +11,7 @@ use std::path::Path;
 use rustix::fs::{FileType, Stat};
 use sha2::{Digest as _, Sha256};
 
-use super::tree::{file_type, open_name, Found};
+use super::tree::{fd_path, file_type, open_name, Found};
 use super::{is_missing, Context, ContextError, Source};
 
 /// Read buffer for file content.
@@ -83,7 +83,7 @@ impl Hasher<'_> {
             FileType::RegularFile => {
                 let mut file = match content {
                     Some(file) => file,
-                    None => reopen(found)?,
+                    None => File::open(fd_path(&found.fd))?,
                 };
                 let mut total = 0u64;
                 loop {
@@ -131,11 +131,4 @@ impl Hasher<'_> {
             self.sha.update(stat.st_gid.to_le_bytes());
         }
     }
-}
-
-/// Opens an `O_PATH` file descriptor's file for reading, through its
-/// `/proc/self/fd` link (which names the object itself, not a path).
-fn reopen(found: &Found) -> io::Result<File> {
-    use std::os::fd::AsRawFd;
-    File::open(format!("/proc/self/fd/{}", found.fd.as_raw_fd()))
 }

@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, FileType, Stat};
 use wharf_sys::fs::{OFlags, ResolveFlags};
@@ -72,6 +72,15 @@ fn join_rel(dir: &str, name: &str) -> String {
     } else {
         format!("{dir}/{name}")
     }
+}
+
+/// A path usable with plain `open(2)` that names the object `fd` stands for
+/// (through its `/proc/self/fd` link, not by a path lookup): to reopen an
+/// `O_PATH` descriptor for reading, or to hand a directory to code that
+/// takes a path.
+pub(crate) fn fd_path(fd: &OwnedFd) -> PathBuf {
+    use std::os::fd::AsRawFd;
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }
 
 /// Opens `name` (one path element) in `dir` without following it.
