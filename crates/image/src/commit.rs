@@ -47,11 +47,6 @@ pub struct Child {
     pub container: Option<String>,
 }
 
-/// The sha256 of an empty tar archive (1024 zero bytes): the diff id of a
-/// change that changed nothing.
-pub const EMPTY_TAR: &str =
-    "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
-
 /// Turns an overlay upper directory into a layer on top of `parent_chain`;
 /// `None` when nothing changed.
 pub fn layer_from_upper(

@@ -110,7 +110,6 @@ impl<'a> Containers<'a> {
     pub fn remove(&self, id: &str) -> Result<()> {
         // A `wharf run` that was killed leaves its container running.
         let _ = wharf_runtime::Runtime::new(self.runtime_root()).delete(id, true);
-        let _ = self.store.unmount_snapshot_by_id(id);
         self.store
             .remove_snapshot(id)
             .with_context(|| format!("failed to remove the writable layer of container {id}"))?;
