@@ -54,17 +54,13 @@ impl Resolver {
     }
 
     /// `openat2(root, rel, O_RDONLY | O_DIRECTORY | extra, RESOLVE_IN_ROOT |
-    /// RESOLVE_NO_MAGICLINKS)`; `O_PATH` in `extra` for a handle only.
+    /// RESOLVE_NO_MAGICLINKS)`; `O_PATH` in `extra` for a handle only
+    /// (`O_RDONLY` is 0, so it combines with `O_PATH` as it is).
     pub fn open_in_root(&self, rel: &Path, extra: OFlags) -> io::Result<OwnedFd> {
-        let flags = if extra.contains(OFlags::PATH) {
-            OFlags::DIRECTORY | extra
-        } else {
-            OFlags::RDONLY | OFlags::DIRECTORY | extra
-        };
         wharf_sys::fs::openat2(
             Some(self.root.as_fd()),
             rel,
-            flags,
+            OFlags::RDONLY | OFlags::DIRECTORY | extra,
             0,
             ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
         )
