@@ -8,6 +8,7 @@ mod context_support;
 
 use std::fs;
 use std::os::unix::fs::symlink;
+use std::path::Path;
 
 use context_support::*;
 use wharf_build::context::{Context, ContextError};
@@ -190,4 +191,21 @@ fn context_dest_symlink_escape() {
     copy(&ctx, &["f"], &root, "/../../../../top");
     assert_eq!(read(&root.join("top")), "payload");
     s.assert_outside_untouched();
+}
+
+#[test]
+fn context_dest_symlink_with_non_utf8_target() {
+    // An image symlink whose target is not UTF-8 is followed byte for byte.
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let s = Scratch::new();
+    s.file("f", "payload");
+    let root = s.rootfs();
+    let dir = OsStr::from_bytes(b"d\xff");
+    symlink(Path::new("/").join(dir).join("file"), root.join("link")).unwrap();
+    let ctx = s.context();
+    copy(&ctx, &["f"], &root, "/link");
+    assert_eq!(read(&root.join(dir).join("file")), "payload");
+    assert!(!root.join("d\u{fffd}").exists(), "target name mangled");
+    assert_eq!(tree(&root).len(), 3, "{:?}", tree(&root));
 }

@@ -120,7 +120,7 @@ impl Copier<'_> {
         };
         let kind = file_type(&found.stat);
         if kind == FileType::Directory {
-            let (dir, created) = root.mkdir_all(dest, (0, 0)).map_err(write_err)?;
+            let (dir, created) = root.mkdir_all(dest.as_bytes(), (0, 0)).map_err(write_err)?;
             let dir = Rc::new(dir);
             self.copy_tree(&found, &dir).map_err(write_err)?;
             if created {
@@ -144,7 +144,7 @@ impl Copier<'_> {
             .map_err(|e| self.ctx.read_error(&src.path, e))?;
             let mut file = File::from(file);
             if archive::is_archive(&mut file).map_err(|e| self.ctx.read_error(&src.path, e))? {
-                let (dir, _) = root.mkdir_all(dest, (0, 0)).map_err(write_err)?;
+                let (dir, _) = root.mkdir_all(dest.as_bytes(), (0, 0)).map_err(write_err)?;
                 archive::extract(file, &fd_path(&dir)).map_err(|source| ContextError::Extract {
                     path: src.path.clone(),
                     dest: dest.to_string(),
@@ -156,7 +156,9 @@ impl Copier<'_> {
         }
         let parent_owner = self.opts.chown.unwrap_or((0, 0));
         let (dir, name) = if dest_is_dir {
-            let (dir, _) = root.mkdir_all(dest, parent_owner).map_err(write_err)?;
+            let (dir, _) = root
+                .mkdir_all(dest.as_bytes(), parent_owner)
+                .map_err(write_err)?;
             (dir, base_name(&src.path))
         } else if let Some(dir) = root.existing_dir(dest).map_err(write_err)? {
             (dir, base_name(&src.path))

@@ -86,8 +86,8 @@ impl DestRoot {
     /// made 0755 and owned by `owner`. A dangling symlink on the way is
     /// followed (inside the root) and its target created, like Docker's
     /// `MkdirAll` on a path resolved with `FollowSymlinkInScope`.
-    pub(crate) fn mkdir_all(&self, path: &str, owner: (u32, u32)) -> io::Result<(OwnedFd, bool)> {
-        let mut path: Vec<u8> = path.as_bytes().to_vec();
+    pub(crate) fn mkdir_all(&self, path: &[u8], owner: (u32, u32)) -> io::Result<(OwnedFd, bool)> {
+        let mut path: Vec<u8> = path.to_vec();
         let mut links = 0;
         'restart: loop {
             let parts = components(&path);
@@ -146,7 +146,8 @@ impl DestRoot {
                 return Err(Errno::ISDIR.into());
             };
             let parent_path = join(parents);
-            let (dir, _) = self.mkdir_all(&String::from_utf8_lossy(&parent_path), owner)?;
+            // Bytes, not a string: a symlink target need not be UTF-8.
+            let (dir, _) = self.mkdir_all(&parent_path, owner)?;
             let name = OsString::from_vec(last.to_vec());
             match existing(dir.as_fd(), &name)? {
                 Some(FileType::Symlink) => {
