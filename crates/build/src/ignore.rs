@@ -118,30 +118,14 @@ impl IgnoreRules {
         if file == "." || self.patterns.is_empty() {
             return false;
         }
-        let parents: Vec<&str> = match file.rfind('/') {
-            Some(i) => file[..i].split('/').collect(),
-            None => Vec::new(),
-        };
+        // The parent directories, as prefixes of `file`: `a`, `a/b`, ...
+        let parents: Vec<&str> = file.match_indices('/').map(|(i, _)| &file[..i]).collect();
         let mut matched = false;
         for pattern in &self.patterns {
             if pattern.exception != matched {
                 continue;
             }
-            let mut hit = pattern.matches(&file);
-            if !hit {
-                let mut prefix = String::new();
-                for dir in &parents {
-                    if !prefix.is_empty() {
-                        prefix.push('/');
-                    }
-                    prefix.push_str(dir);
-                    if pattern.matches(&prefix) {
-                        hit = true;
-                        break;
-                    }
-                }
-            }
-            if hit {
+            if pattern.matches(&file) || parents.iter().any(|p| pattern.matches(p)) {
                 matched = !pattern.exception;
             }
         }
