@@ -18,7 +18,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::fs::{Mode, OFlags};
 
 /// Directories kept open at most.
 const CACHE: usize = 64;
@@ -57,12 +57,10 @@ impl Resolver {
     /// RESOLVE_NO_MAGICLINKS)`; `O_PATH` in `extra` for a handle only
     /// (`O_RDONLY` is 0, so it combines with `O_PATH` as it is).
     pub fn open_in_root(&self, rel: &Path, extra: OFlags) -> io::Result<OwnedFd> {
-        wharf_sys::fs::openat2(
-            Some(self.root.as_fd()),
+        crate::rootfs::open_in_root(
+            self.root.as_fd(),
             rel,
             OFlags::RDONLY | OFlags::DIRECTORY | extra,
-            0,
-            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
         )
     }
 
