@@ -19,7 +19,7 @@ fn layer_roundtrip_tar_dir() {
     let names = tar_names(&out);
     // Depth first, names sorted within each directory; hardlinks once.
     let long_dir = "long-directory-name-".repeat(4);
-    let mut want = vec![
+    let want = vec![
         "b".to_string(),
         "big".into(),
         "c".into(),
@@ -65,7 +65,6 @@ fn layer_roundtrip_tar_dir() {
     let mut d = Vec::new();
     diff(&a.root, &mut d).unwrap();
     assert_eq!(out, d);
-    want.clear();
 }
 
 /// GNU tar with xattrs and numeric owners, as a layer tool would run it.
