@@ -214,19 +214,16 @@ impl Copier<'_> {
                 if existing != Some(FileType::Directory) {
                     wharf_sys::fs::mkdirat(dst, name_path, 0o700)?;
                 }
+                // Readable (not O_PATH): its owner, mode and times are set
+                // through it once the contents are in.
                 let child_dst = Rc::new(open_name(
                     dst,
                     name_path,
-                    wharf_sys::fs::OFlags::PATH | wharf_sys::fs::OFlags::DIRECTORY,
+                    wharf_sys::fs::OFlags::RDONLY | wharf_sys::fs::OFlags::DIRECTORY,
                 )?);
                 let child_src = self.ctx.tree.child(src_dir, entry)?;
                 self.copy_tree(&child_src, &child_dst)?;
-                let fd = open_name(
-                    dst,
-                    name_path,
-                    wharf_sys::fs::OFlags::RDONLY | wharf_sys::fs::OFlags::DIRECTORY,
-                )?;
-                self.finish_fd(fd.as_fd(), uid, gid, self.perm(stat), stat)?;
+                self.finish_fd(child_dst.as_fd(), uid, gid, self.perm(stat), stat)?;
                 self.stats.dirs += 1;
             }
             FileType::RegularFile => {
