@@ -303,11 +303,12 @@ impl Store {
             inner: stream,
             copy: &mut blob,
         };
+        // Decompressed once above: a layer compressed twice is refused, not
+        // unwrapped again. apply_tar reads to the end of the stream, past
+        // the end-of-archive blocks, so the diff ID is the digest of every
+        // byte.
         let stats =
-            layer::apply(&mut tee, &diff, &ApplyOptions::LAYER).map_err(StoreError::Layer)?;
-        // The tar may go on past its end-of-archive blocks: the diff ID is
-        // the digest of every byte.
-        io::copy(&mut tee, &mut io::sink()).map_err(|e| StoreError::Layer(LayerError::Read(e)))?;
+            layer::apply_tar(&mut tee, &diff, &ApplyOptions::LAYER).map_err(StoreError::Layer)?;
         layer::sync_tree(&diff).map_err(StoreError::Layer)?;
         let (diff_id, _) = blob.commit(None)?;
         let chain = chain_id(parent, &diff_id);

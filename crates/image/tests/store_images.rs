@@ -88,6 +88,11 @@ fn layer_keeps_its_tar_and_unpacks_once_whatever_the_compression() {
     assert_eq!(s.add_layer(None, &gz[..]).unwrap(), layer);
     let zst = zstd::encode_all(&tar[..], 3).unwrap();
     assert_eq!(s.add_layer(None, &zst[..]).unwrap(), layer);
+    // Compressed twice is not a layer: one decompression, then a tar.
+    let mut gz2 = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz2.write_all(&gz).unwrap();
+    let gz2 = gz2.finish().unwrap();
+    assert!(s.add_layer(None, &gz2[..]).is_err());
     assert_eq!(s.layers().unwrap(), vec![layer.chain_id.clone()]);
 
     let top = s
