@@ -132,12 +132,12 @@ fn report_context_size(dir: &std::path::Path, out: &mut impl Write) -> Result<()
             let path = rel.join(entry.file_name());
             let name = path.to_string_lossy();
             let Ok(meta) = entry.metadata() else { continue };
-            if meta.is_dir() {
-                if !rules.is_excluded(&name) || rules.may_include_below(&name) {
-                    stack.push(path);
-                }
-            } else if !rules.is_excluded(&name) {
-                total += meta.len();
+            if !rules.is_visible(&name, meta.is_dir()) {
+                continue;
+            }
+            match meta.is_dir() {
+                true => stack.push(path),
+                false => total += meta.len(),
             }
         }
         if tty && shown.elapsed() > std::time::Duration::from_millis(100) {
