@@ -1,0 +1,1 @@
+//! Version prefix and dispatch by path family. (being written: H-api)

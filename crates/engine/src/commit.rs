@@ -1,0 +1,1 @@
+//! Commit a container to an image. (being written: H-spec)

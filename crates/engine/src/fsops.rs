@@ -1,0 +1,1 @@
+//! Container filesystems: changes, export, archive. (being written: H-io)

@@ -1,0 +1,1 @@
+//! Health checks. (being written: H-io)

@@ -1,0 +1,1 @@
+//! Image operations that involve containers and events. (being written: H-images)

@@ -1,0 +1,1 @@
+//! Reading json-file logs. (being written: H-io)

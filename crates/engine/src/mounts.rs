@@ -1,0 +1,1 @@
+//! Mounts: binds, volumes (named, anonymous, copy-up), tmpfs. (being written: H-spec)

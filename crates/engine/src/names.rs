@@ -1,0 +1,1 @@
+//! Container names: validation and generated names. (being written: H-core)

@@ -1,0 +1,1 @@
+//! Resource usage from cgroups. (being written: H-io)

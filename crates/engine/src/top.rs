@@ -1,0 +1,1 @@
+//! Processes in a container. (being written: H-io)

@@ -1,0 +1,1 @@
+//! The shim protocol. (being written: H-shim)
