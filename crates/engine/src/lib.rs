@@ -53,7 +53,7 @@ pub struct EngineConfig {
 pub struct Engine {
     config: EngineConfig,
     store: wharf_image::store::Store,
-    db: db::Db,
+    db: Arc<db::Db>,
     inner: lifecycle::Inner,
     events: events::Events,
     volumes: volumes::Volumes,
