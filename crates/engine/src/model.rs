@@ -164,6 +164,10 @@ pub struct MountPoint {
     pub propagation: String,
     /// Created for this container from the image's VOLUME or `-v /path`.
     pub anonymous: bool,
+    /// A volume that gets the image's content at its destination when it
+    /// is empty at start (Docker's copy-up; false with `volume-nocopy`).
+    #[serde(default)]
+    pub copy_data: bool,
 }
 
 /// Restart policy.
