@@ -20,6 +20,9 @@
 //! - [`dockerd::Dockerd`] runs a private Debian dockerd (and its containerd)
 //!   in a temporary directory for tests against real Docker, leaving nothing
 //!   behind; [`images`] builds a busybox root filesystem tar and layer tars.
+//! - [`daemon::WharfDaemon`] runs a private `wharf daemon` the same way;
+//!   [`daemon::Engine`] drives either daemon with the docker CLI and curl,
+//!   and [`engine_tests!`] runs one scenario against both.
 //!
 //! The kit knows the runtime only through its command line, so it depends on
 //! no other Wharf crate.
@@ -29,6 +32,7 @@ pub mod bundle;
 pub mod caps;
 pub mod cgroups;
 pub mod console;
+pub mod daemon;
 pub mod dockerd;
 pub mod host;
 pub mod images;

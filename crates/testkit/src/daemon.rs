@@ -1,0 +1,619 @@
+//! A private `wharf daemon` for tests that drive Wharf's engine with real
+//! clients, and the [`Engine`] trait that lets one scenario run against it
+//! and against a private dockerd ([`Dockerd`]) alike.
+//!
+//! [`WharfDaemon::start`] runs `wharf daemon` with everything of its own
+//! under one temporary directory: data root, exec root, socket, pid file
+//! and log. [`Engine::docker`] runs the docker CLI 28 against it,
+//! [`Engine::curl`] / [`Engine::api`] speak the raw API through curl.
+//!
+//! Dropping the fixture stops the daemon (SIGTERM, then SIGKILL) and then
+//! removes what its containers left: every process whose command line,
+//! working directory or open files name the directory (the shims hold
+//! their sockets and logs there) or whose cgroup names a container of the
+//! daemon, the cgroups `/wharf/<id>`, every mount below the directory, and
+//! the directory itself.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use crate::dockerd::{Dockerd, DOCKER};
+use crate::leaks::{remove_leftovers, unmount_under};
+use crate::paths::{wharf_path, LocateError};
+use crate::runtime::output_with_timeout;
+
+/// How long the daemon may take to answer `/_ping`.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one client command may run.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long the daemon may take to stop after SIGTERM.
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Numbers the output files of client commands, which may run in parallel.
+static COMMANDS: AtomicUsize = AtomicUsize::new(0);
+
+/// Errors starting the daemon.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The `wharf` binary could not be found or built.
+    #[error("failed to locate the wharf binary")]
+    Locate(#[from] LocateError),
+    /// The temporary directory or a file in it could not be made.
+    #[error("failed to prepare the daemon's directory {path}")]
+    Prepare {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The daemon could not be spawned.
+    #[error("failed to run {path} daemon")]
+    Spawn {
+        /// The wharf binary.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The daemon exited or never answered; `log` is the end of its log.
+    #[error("wharf daemon did not answer /_ping; its log ends with:\n{log}")]
+    NotReady {
+        /// The last lines of the daemon's log.
+        log: String,
+    },
+}
+
+/// One HTTP response of the raw API, as curl received it.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    /// The status code (0 when curl got no response).
+    pub status: u16,
+    /// The headers, names in lower case, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl ApiResponse {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The `message` of a Docker error body.
+    pub fn message(&self) -> String {
+        self.json()["message"].as_str().unwrap_or("").to_string()
+    }
+}
+
+/// A Docker-compatible daemon under test: Wharf's or Docker's.
+pub trait Engine {
+    /// `"wharf"` or `"dockerd"`, for messages and names.
+    fn kind(&self) -> &'static str;
+
+    /// The daemon's unix socket.
+    fn socket(&self) -> PathBuf;
+
+    /// A directory of the fixture where tests may put files (contexts,
+    /// archives); removed with the fixture.
+    fn scratch(&self) -> PathBuf;
+
+    /// The `DOCKER_HOST` value.
+    fn host(&self) -> String {
+        format!("unix://{}", self.socket().display())
+    }
+
+    /// A `docker` command aimed at this daemon (DOCKER_HOST and a private
+    /// DOCKER_CONFIG set), not yet run.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(DOCKER);
+        cmd.args(args)
+            .env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", self.scratch().join(".docker-cli"))
+            .env("DOCKER_CLI_HINTS", "false")
+            .env_remove("DOCKER_CONTEXT")
+            .env_remove("DOCKER_TLS_VERIFY")
+            .env_remove("DOCKER_API_VERSION");
+        cmd
+    }
+
+    /// Runs `docker args…` (no stdin, five minutes at most) and returns its
+    /// output whatever its exit status.
+    fn docker(&self, args: &[&str]) -> Output {
+        run_quiet(self.command(args), &self.scratch(), "docker", args)
+    }
+
+    /// Runs `docker args…` and panics with its stderr unless it exits 0;
+    /// returns its stdout.
+    fn docker_ok(&self, args: &[&str]) -> String {
+        ok_or_panic(self.kind(), "docker", args, self.docker(args))
+    }
+
+    /// [`Engine::docker`] with extra environment variables
+    /// (`DOCKER_BUILDKIT=0` for the classic builder).
+    fn docker_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(args);
+        cmd.envs(env.iter().copied());
+        run_quiet(cmd, &self.scratch(), "docker", args)
+    }
+
+    /// Runs `docker args…` with `input` on its stdin.
+    fn docker_input(&self, args: &[&str], input: &[u8]) -> Output {
+        run_with_input(self.command(args), input)
+    }
+
+    /// Runs `curl -sS --unix-socket <socket> args…`.
+    fn curl(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "--max-time", "120", "--unix-socket"])
+            .arg(self.socket())
+            .args(args);
+        run_quiet(cmd, &self.scratch(), "curl", args)
+    }
+
+    /// One API request through curl: `method path` (`/containers/json`,
+    /// `/v1.41/…`) with `body` as JSON (or raw bytes) when given.
+    fn api(&self, method: &str, path: &str, body: Option<&[u8]>) -> ApiResponse {
+        let url = format!("http://localhost{path}");
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "-i", "--max-time", "120", "--unix-socket"])
+            .arg(self.socket())
+            .args(["-X", method, "-H", "Expect:"]);
+        if method == "HEAD" {
+            cmd.arg("-I");
+        }
+        let out = match body {
+            Some(b) => {
+                cmd.args(["-H", "Content-Type: application/json"]).args([
+                    "--data-binary",
+                    "@-",
+                    &url,
+                ]);
+                run_with_input(cmd, b)
+            }
+            None => {
+                cmd.arg(&url);
+                run_quiet(cmd, &self.scratch(), "curl", &[method, path])
+            }
+        };
+        parse_response(&out.stdout)
+    }
+
+    /// Imports the busybox root filesystem as `name` with `CMD ["sh"]`
+    /// through the API (`docker import`); returns the image id.
+    fn import_busybox(&self, name: &str) -> String {
+        let tar = crate::images::busybox_rootfs_tar();
+        let args = ["import", "--change", "CMD [\"sh\"]", "-", name];
+        let out = self.docker_input(&args, &tar);
+        ok_or_panic(self.kind(), "docker", &args, out)
+            .trim()
+            .to_string()
+    }
+}
+
+impl Engine for Dockerd {
+    fn kind(&self) -> &'static str {
+        "dockerd"
+    }
+
+    fn socket(&self) -> PathBuf {
+        Dockerd::socket(self)
+    }
+
+    fn scratch(&self) -> PathBuf {
+        let dir = self.dir().join("scratch");
+        let _ = fs::create_dir_all(&dir);
+        dir
+    }
+}
+
+/// Runs `cmd` with output to numbered files under `dir`, five minutes at
+/// most.
+fn run_quiet(mut cmd: Command, dir: &Path, what: &str, args: &[&str]) -> Output {
+    let n = COMMANDS.fetch_add(1, Ordering::Relaxed);
+    output_with_timeout(&mut cmd, dir, &format!("{what}-{n}"), COMMAND_TIMEOUT)
+        .unwrap_or_else(|e| panic!("failed to run {what} {}: {e}", args.join(" ")))
+}
+
+/// Runs `cmd` with `input` written to its stdin from a thread.
+fn run_with_input(mut cmd: Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("the command runs");
+    let _ = writer.join();
+    out
+}
+
+fn ok_or_panic(kind: &str, what: &str, args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{what} {} against {kind} failed ({}):\nstdout: {}\nstderr: {}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Parses `curl -i` output: interim `1xx` blocks are skipped.
+fn parse_response(raw: &[u8]) -> ApiResponse {
+    let mut rest = raw;
+    loop {
+        let Some(end) = find(rest, b"\r\n\r\n") else {
+            return ApiResponse {
+                status: 0,
+                headers: Vec::new(),
+                body: rest.to_vec(),
+            };
+        };
+        let head = String::from_utf8_lossy(&rest[..end]).into_owned();
+        let body = &rest[end + 4..];
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        if (100..200).contains(&status) && status != 101 {
+            rest = body;
+            continue;
+        }
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        return ApiResponse {
+            status,
+            headers,
+            body: body.to_vec(),
+        };
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Whether something answers `GET /_ping` with 200 on `socket`.
+pub fn ping(socket: &Path) -> bool {
+    let Ok(mut s) = UnixStream::connect(socket) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    if s.write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    buf.starts_with("HTTP/1.") && buf.contains(" 200 ")
+}
+
+/// A running private `wharf daemon`; stopped and cleaned up on drop.
+pub struct WharfDaemon {
+    dir: PathBuf,
+    bin: PathBuf,
+    child: Option<Child>,
+}
+
+impl WharfDaemon {
+    /// Starts `wharf daemon` in a new temporary directory and waits until
+    /// it answers `/_ping`.
+    pub fn start() -> Result<WharfDaemon, DaemonError> {
+        let bin = wharf_path()?;
+        let prep = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| DaemonError::Prepare { path, source }
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix("wharf-daemon-")
+            .tempdir_in("/tmp")
+            .map_err(prep(Path::new("/tmp")))?;
+        let dir = tmp.keep();
+        let mut d = WharfDaemon {
+            dir: dir.clone(),
+            bin,
+            child: None,
+        };
+        for sub in ["data", "exec", "scratch"] {
+            fs::create_dir_all(dir.join(sub)).map_err(prep(&dir.join(sub)))?;
+        }
+        d.spawn()?;
+        Ok(d)
+    }
+
+    /// Starts the daemon again on the same roots (after [`WharfDaemon::kill9`]
+    /// or [`WharfDaemon::terminate`]) and waits for `/_ping`.
+    pub fn spawn(&mut self) -> Result<(), DaemonError> {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("daemon.log"))
+            .map_err(|source| DaemonError::Prepare {
+                path: self.dir.join("daemon.log"),
+                source,
+            })?;
+        let log2 = log.try_clone().map_err(|source| DaemonError::Prepare {
+            path: self.dir.join("daemon.log"),
+            source,
+        })?;
+        let p = |s: &str| self.dir.join(s);
+        let child = Command::new(&self.bin)
+            .arg("daemon")
+            .arg("--data-root")
+            .arg(p("data"))
+            .arg("--exec-root")
+            .arg(p("exec"))
+            .arg("--pidfile")
+            .arg(p("wharf.pid"))
+            .arg("-H")
+            .arg(self.host())
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .spawn()
+            .map_err(|source| DaemonError::Spawn {
+                path: self.bin.clone(),
+                source,
+            })?;
+        self.child = Some(child);
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if ping(&self.socket()) {
+                return Ok(());
+            }
+            let exited = self
+                .child
+                .as_mut()
+                .is_some_and(|c| c.try_wait().ok().flatten().is_some());
+            if exited || Instant::now() > deadline {
+                let log = self.log_tail(30);
+                self.signal_daemon(rustix::process::Signal::KILL, Duration::ZERO);
+                return Err(DaemonError::NotReady { log });
+            }
+            sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The daemon's pid, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// SIGKILLs the daemon and reaps it; its containers and shims stay.
+    pub fn kill9(&mut self) {
+        self.signal_daemon(rustix::process::Signal::KILL, Duration::ZERO);
+    }
+
+    /// SIGTERMs the daemon and waits for it to exit (SIGKILL after 20 s).
+    pub fn terminate(&mut self) {
+        self.signal_daemon(rustix::process::Signal::TERM, STOP_TIMEOUT);
+    }
+
+    fn signal_daemon(&mut self, sig: rustix::process::Signal, grace: Duration) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+            let _ = rustix::process::kill_process(pid, sig);
+        }
+        let deadline = Instant::now() + grace;
+        while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// The temporary directory holding everything of this daemon.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The data root.
+    pub fn data_root(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// The exec root.
+    pub fn exec_root(&self) -> PathBuf {
+        self.dir.join("exec")
+    }
+
+    /// `wharf -H <host> args…`, Wharf's own CLI against this daemon.
+    pub fn wharf_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("-H").arg(self.host()).args(args);
+        cmd
+    }
+
+    /// Runs `wharf -H <host> args…` and returns its output.
+    pub fn wharf(&self, args: &[&str]) -> Output {
+        run_quiet(self.wharf_command(args), &self.scratch(), "wharf", args)
+    }
+
+    /// The last `lines` lines of the daemon's log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// The ids of every container the daemon has a trace of on disk.
+    pub fn container_ids(&self) -> Vec<String> {
+        let mut ids = Vec::new();
+        for sub in [
+            "data/containers",
+            "exec/shims",
+            "exec/bundles",
+            "exec/runtime",
+        ] {
+            for e in fs::read_dir(self.dir.join(sub)).into_iter().flatten() {
+                let Ok(e) = e else { continue };
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.len() >= 12 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    ids.push(name);
+                }
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// Stops the daemon like drop does, then returns what is left of it:
+    /// one line per process, mount or directory still there (empty when
+    /// clean).
+    pub fn stop(mut self) -> Vec<String> {
+        let ids = self.container_ids();
+        self.cleanup();
+        let mut left: Vec<String> = referencing_pids(&self.dir)
+            .into_iter()
+            .map(|p| format!("process {p}"))
+            .collect();
+        for id in &ids {
+            left.extend(crate::leaks::leaks(id, Some(&self.dir)));
+        }
+        if self.dir.exists() {
+            left.push(format!("directory {}", self.dir.display()));
+        }
+        left
+    }
+
+    /// The pids in `<exec-root>/shims/*/shim.pid`.
+    pub fn shim_pids(&self) -> Vec<i32> {
+        fs::read_dir(self.exec_root().join("shims"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| fs::read_to_string(e.path().join("shim.pid")).ok())
+            .filter_map(|s| s.trim().parse().ok())
+            .collect()
+    }
+
+    fn cleanup(&mut self) {
+        self.terminate();
+        let ids = self.container_ids();
+        for _ in 0..3 {
+            let mut pids = referencing_pids(&self.dir);
+            pids.extend(self.shim_pids());
+            for pid in pids {
+                if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                }
+            }
+            for id in &ids {
+                remove_leftovers(id);
+            }
+            sleep(Duration::from_millis(50));
+        }
+        unmount_under(&self.dir);
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Engine for WharfDaemon {
+    fn kind(&self) -> &'static str {
+        "wharf"
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.join("wharf.sock")
+    }
+
+    fn scratch(&self) -> PathBuf {
+        self.dir.join("scratch")
+    }
+}
+
+impl Drop for WharfDaemon {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+/// Pids (not this process) whose command line, working directory or open
+/// files name a path under `dir`: the daemon, its shims and anything the
+/// shims left holding a log or a socket.
+pub fn referencing_pids(dir: &Path) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let needle = dir.to_string_lossy().into_owned();
+    let mut pids = Vec::new();
+    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let p = entry.path();
+        let cmdline = fs::read(p.join("cmdline")).unwrap_or_default();
+        let mut hit = String::from_utf8_lossy(&cmdline).contains(&needle)
+            || fs::read_link(p.join("cwd")).is_ok_and(|c| c.starts_with(dir));
+        if !hit {
+            hit = fs::read_dir(p.join("fd"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|fd| fs::read_link(fd.path()).is_ok_and(|t| t.starts_with(dir)));
+        }
+        if hit {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Defines two tests running one scenario `fn(&dyn Engine)`: the first
+/// against a private dockerd (proving the scenario's expectations), the
+/// second against a private `wharf daemon`. Attributes before the second
+/// name (`#[ignore = "…"]`) apply to the Wharf variant only.
+#[macro_export]
+macro_rules! engine_tests {
+    ($scenario:path => $dockerd:ident, $(#[$wattr:meta])* $wharf:ident) => {
+        #[test]
+        fn $dockerd() {
+            let engine = $crate::dockerd::Dockerd::start().expect("a private dockerd");
+            $scenario(&engine);
+        }
+
+        #[test]
+        $(#[$wattr])*
+        fn $wharf() {
+            let engine = $crate::daemon::WharfDaemon::start().expect("a private wharf daemon");
+            $scenario(&engine);
+        }
+    };
+}
