@@ -61,6 +61,22 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, message)
     }
+
+    /// 409.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, message)
+    }
+
+    /// 500.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    /// Docker's answer to a route it does not serve (any method or path
+    /// it does not know): 404 `{"message":"page not found"}`.
+    pub fn page_not_found() -> Self {
+        Self::not_found("page not found")
+    }
 }
 
 impl From<EngineError> for ApiError {
@@ -232,4 +248,16 @@ pub fn filters(
         out.insert(k.clone(), list);
     }
     Ok(out)
+}
+
+/// Runs a blocking engine call on tokio's blocking pool.
+pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> wharf_engine::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(ApiError::from),
+        Err(e) => Err(ApiError::internal(format!("engine task failed: {e}"))),
+    }
 }

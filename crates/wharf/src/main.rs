@@ -9,6 +9,7 @@ mod archive_cmd;
 mod build_cmd;
 mod cli;
 mod container_spec;
+mod daemon_cmd;
 mod format;
 mod image_cmd;
 mod local;
@@ -38,6 +39,9 @@ fn main() -> ExitCode {
     }
     if args.get(1).is_some_and(|a| a == "runtime") {
         return runtime_cli::main(args[2..].to_vec());
+    }
+    if args.get(1).is_some_and(|a| a == "daemon") {
+        return daemon_cmd::main(args[2..].to_vec());
     }
     let cli = Cli::parse_from(args);
     match run(cli) {
