@@ -350,6 +350,9 @@ impl WharfDaemon {
         for sub in ["data", "exec", "scratch"] {
             fs::create_dir_all(dir.join(sub)).map_err(prep(&dir.join(sub)))?;
         }
+        // An empty config file, so that the host's /etc/wharf/daemon.json
+        // never leaks into a test.
+        fs::write(dir.join("daemon.json"), "{}\n").map_err(prep(&dir.join("daemon.json")))?;
         d.spawn()?;
         Ok(d)
     }
@@ -372,6 +375,8 @@ impl WharfDaemon {
         let p = |s: &str| self.dir.join(s);
         let child = Command::new(&self.bin)
             .arg("daemon")
+            .arg("--config-file")
+            .arg(p("daemon.json"))
             .arg("--data-root")
             .arg(p("data"))
             .arg("--exec-root")
