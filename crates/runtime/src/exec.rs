@@ -166,28 +166,91 @@ impl Runtime {
     /// Runs a process in container `id`; returns its exit code, or 0 when
     /// detached.
     pub fn exec(&self, id: &str, opts: &ExecOptions) -> Result<i32> {
-        let c = self.load(id)?;
-        match c.status {
-            Status::Running | Status::Created => {}
-            Status::Paused if opts.ignore_paused => {}
-            status => {
-                return Err(RuntimeError::BadState {
-                    id: id.to_string(),
-                    status,
-                    op: "exec in",
-                })
-            }
-        }
+        let c = self.load_for_exec(id, opts.ignore_paused)?;
         let spec = c.spec()?;
         let base = spec.process().clone().unwrap_or_default();
         let process = build_process(&base, opts)?;
+        let terminal = process.terminal() == Some(true);
+        // In the foreground without --console-socket, the pty comes to us.
+        let mut receiver = None;
+        let console_socket = if terminal && opts.console_socket.is_none() && !opts.detach {
+            let (r, theirs) = crate::tty_proxy::pair()?;
+            receiver = Some(r);
+            Some(theirs)
+        } else {
+            crate::create::connect_console(opts.console_socket.as_deref(), terminal)?
+        };
+        let pid = self.spawn_exec(&c, &spec, process, console_socket, opts.preserve_fds)?;
+        if let Some(path) = &opts.pid_file {
+            crate::create::write_pid_file(path, pid)?;
+        }
+        if opts.detach {
+            return Ok(0);
+        }
+        match receiver {
+            Some(r) => {
+                let master = r.recv_master()?;
+                let signals = wharf_sys::signal::SignalSet::block_forwardable()
+                    .map_err(sys_err("block signals"))?;
+                crate::tty_proxy::proxy_until_exit(master, &signals, pid)
+            }
+            None => crate::run::wait_forwarding(pid),
+        }
+    }
+
+    /// Starts `process` in container `id` and returns its host pid at once;
+    /// the caller is its parent and reaps it. Its stdio is the caller's
+    /// descriptors 0-2; with process.terminal, the pty master is sent over
+    /// `console` (one end of [`crate::tty_proxy::pair`]) instead.
+    pub fn exec_process(
+        &self,
+        id: &str,
+        process: Process,
+        console: Option<OwnedFd>,
+    ) -> Result<i32> {
+        let c = self.load_for_exec(id, false)?;
+        if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+            return Err(bad("process args must not be empty"));
+        }
+        let console = match process.terminal() == Some(true) {
+            true => Some(console.ok_or(console::ConsoleError::NoSocket)?),
+            false => None,
+        };
+        let spec = c.spec()?;
+        self.spawn_exec(&c, &spec, process, console, 0)
+    }
+
+    fn load_for_exec(&self, id: &str, ignore_paused: bool) -> Result<crate::lifecycle::Container> {
+        let c = self.load(id)?;
+        match c.status {
+            Status::Running | Status::Created => Ok(c),
+            Status::Paused if ignore_paused => Ok(c),
+            status => Err(RuntimeError::BadState {
+                id: id.to_string(),
+                status,
+                op: "exec in",
+            }),
+        }
+    }
+
+    /// Forks the exec stages and waits until the process is ready to run
+    /// its program; returns its pid.
+    fn spawn_exec(
+        &self,
+        c: &crate::lifecycle::Container,
+        spec: &oci_spec::runtime::Spec,
+        process: Process,
+        console_socket: Option<OwnedFd>,
+        preserve_fds: u32,
+    ) -> Result<i32> {
+        let id = c.state.id.as_str();
         let linux = spec.linux().clone().unwrap_or_default();
         let seccomp = linux
             .seccomp()
             .as_ref()
             .map(wharf_seccomp::compile)
             .transpose()?;
-        let plan = Plan::new(&spec);
+        let plan = Plan::new(spec);
         let ns_flags = crate::namespaces::ALL
             .into_iter()
             .filter(|t| plan.has(*t))
@@ -210,16 +273,6 @@ impl Runtime {
                 op: "exec in",
             });
         }
-        let terminal = process.terminal() == Some(true);
-        // In the foreground without --console-socket, the pty comes to us.
-        let mut receiver = None;
-        let console_socket = if terminal && opts.console_socket.is_none() && !opts.detach {
-            let (r, theirs) = crate::tty_proxy::pair()?;
-            receiver = Some(r);
-            Some(theirs)
-        } else {
-            crate::create::connect_console(opts.console_socket.as_deref(), terminal)?
-        };
         let threads = wharf_sys::process::SingleThreaded::check()
             .map_err(sys_err("check that the runtime is single-threaded"))?;
         let ctx = ExecContext {
@@ -230,7 +283,7 @@ impl Runtime {
             ns_flags,
             seccomp,
             console_socket,
-            preserve_fds: opts.preserve_fds,
+            preserve_fds,
         };
         let cg = c.cgroup()?;
         let (parent, child) = Channel::pair()?;
@@ -265,7 +318,7 @@ impl Runtime {
                 match parent.recv_with_fd().map_err(remote)? {
                     (Message::Ready, _) => break,
                     (Message::SeccompListener, Some(fd)) => {
-                        crate::seccomp_listener::hand_over(&spec, id, &c.state.bundle, pid, fd)?;
+                        crate::seccomp_listener::hand_over(spec, id, &c.state.bundle, pid, fd)?;
                         parent.send(&Message::Continue)?;
                     }
                     (other, _) => return Err(ChannelError::Unexpected(other).into()),
@@ -273,29 +326,14 @@ impl Runtime {
             }
             Ok(pid)
         })();
-        let pid = match result {
-            Ok(pid) => pid,
+        match result {
+            Ok(pid) => Ok(pid),
             Err(e) => {
                 let p = Pid::from_raw(stage1).expect("pid is positive");
                 let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
                 let _ = rustix::process::waitpid(Some(p), WaitOptions::empty());
-                return Err(e);
+                Err(e)
             }
-        };
-        if let Some(path) = &opts.pid_file {
-            crate::create::write_pid_file(path, pid)?;
-        }
-        if opts.detach {
-            return Ok(0);
-        }
-        match receiver {
-            Some(r) => {
-                let master = r.recv_master()?;
-                let signals = wharf_sys::signal::SignalSet::block_forwardable()
-                    .map_err(sys_err("block signals"))?;
-                crate::tty_proxy::proxy_until_exit(master, &signals, pid)
-            }
-            None => crate::run::wait_forwarding(pid),
         }
     }
 }

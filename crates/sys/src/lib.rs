@@ -13,4 +13,5 @@ pub mod mount;
 pub mod process;
 pub mod sched;
 pub mod seccomp;
+pub mod sigaction;
 pub mod signal;

@@ -17,6 +17,7 @@ mod log;
 mod run_cmd;
 mod runc_args;
 mod runtime_cli;
+mod shim_cmd;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -39,6 +40,9 @@ fn main() -> ExitCode {
     }
     if args.get(1).is_some_and(|a| a == "runtime") {
         return runtime_cli::main(args[2..].to_vec());
+    }
+    if args.get(1).is_some_and(|a| a == "shim") {
+        return shim_cmd::main();
     }
     if args.get(1).is_some_and(|a| a == "daemon") {
         return daemon_cmd::main(args[2..].to_vec());
