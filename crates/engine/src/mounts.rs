@@ -1,46 +1,205 @@
 //! Mounts: `-v` binds and volumes, `--mount` specs, anonymous volumes from
 //! the image's VOLUMEs, tmpfs; and the copy-up of image content into a new
-//! empty volume, as Docker does at a container's first start.
+//! empty volume, as Docker does at a container's start.
 
-use std::path::Path;
+mod copy;
+mod parse;
 
-use crate::error::Result;
-use crate::model::{CreateOptions, MountPoint, MountSpec};
+use std::path::{Path, PathBuf};
+
+pub use parse::{parse_bind, validate};
+
+use crate::error::{EngineError, Result};
+use crate::model::{CreateOptions, MountPoint};
 use crate::Engine;
 
-/// Parses a `-v` string (`/host:/ctr[:opts]`, `name:/ctr[:opts]`, `/ctr`)
-/// into a mount spec (kind `bind` or `volume`), with Docker's messages.
-pub fn parse_bind(s: &str) -> Result<MountSpec> {
-    let _ = s;
-    todo!()
+fn clean(dest: &str) -> String {
+    let parts: Vec<&str> = dest
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    format!("/{}", parts.join("/"))
 }
 
-/// Validates every mount option of `opts` without touching the host
-/// (called by [`crate::spec::resolve`]).
-pub fn validate(opts: &CreateOptions) -> Result<()> {
-    let _ = opts;
-    todo!()
+/// Undoes what a failed [`prepare`] made: its anonymous volumes.
+struct Made<'a> {
+    engine: &'a Engine,
+    anonymous: Vec<String>,
+    done: bool,
+}
+
+impl Drop for Made<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            for name in &self.anonymous {
+                let _ = self.engine.volumes().remove(name);
+            }
+        }
+    }
+}
+
+fn volume_point(name: &str, source: PathBuf, dest: &str, anonymous: bool) -> MountPoint {
+    MountPoint {
+        kind: "volume".into(),
+        name: Some(name.to_string()),
+        source,
+        destination: clean(dest),
+        driver: Some("local".into()),
+        mode: String::new(),
+        rw: true,
+        propagation: String::new(),
+        anonymous,
+        copy_data: true,
+    }
 }
 
 /// The mounts of new container `id`: binds (a missing `-v` source is
 /// created; a missing `--mount type=bind` source is an error), named
 /// volumes (created when missing), anonymous volumes for the paths in
-/// `anon` not otherwise mounted, tmpfs.
+/// `anon` not otherwise mounted, tmpfs (`--mount type=tmpfs`; `--tmpfs`
+/// stays in the options, as Docker keeps it in HostConfig only). On error,
+/// the anonymous volumes made are removed again.
 pub fn prepare(
     engine: &Engine,
     id: &str,
     opts: &CreateOptions,
     anon: &[String],
 ) -> Result<Vec<MountPoint>> {
-    let _ = (engine, id, opts, anon);
-    todo!()
+    let _ = id;
+    validate(opts)?;
+    let h = &opts.host;
+    let mut made = Made {
+        engine,
+        anonymous: Vec::new(),
+        done: false,
+    };
+    let mut out: Vec<MountPoint> = Vec::new();
+    let anonymous = |made: &mut Made<'_>, dest: &str| -> Result<MountPoint> {
+        let v = engine.volumes().create_anonymous()?;
+        made.anonymous.push(v.name.clone());
+        engine.emit_volume("create", &v.name);
+        Ok(volume_point(&v.name, v.mountpoint, dest, true))
+    };
+    for raw in &h.binds {
+        let (spec, mode) = parse::parse_bind_mode(raw)?;
+        let mut point = if spec.kind == "bind" {
+            let src = Path::new(&spec.source);
+            if !src.exists() {
+                // `-v` creates a missing host directory (Docker).
+                std::fs::create_dir_all(src).map_err(|e| {
+                    EngineError::system(format!("failed to create bind source {}", spec.source), e)
+                })?;
+            }
+            MountPoint {
+                kind: "bind".into(),
+                source: src.to_path_buf(),
+                destination: clean(&spec.target),
+                propagation: spec
+                    .propagation
+                    .clone()
+                    .unwrap_or_else(|| "rprivate".into()),
+                ..MountPoint::default()
+            }
+        } else if spec.source.is_empty() {
+            anonymous(&mut made, &spec.target)?
+        } else {
+            let existed = engine.volumes().get(&spec.source).is_ok();
+            let v = engine.volumes().create(
+                Some(&spec.source),
+                "local",
+                Default::default(),
+                Default::default(),
+            )?;
+            if !existed {
+                engine.emit_volume("create", &v.name);
+            }
+            volume_point(&v.name, v.mountpoint, &spec.target, false)
+        };
+        point.mode = mode;
+        point.rw = !spec.read_only;
+        point.copy_data = point.kind == "volume" && !spec.no_copy;
+        out.push(point);
+    }
+    for m in &h.mounts {
+        let point = match m.kind.as_str() {
+            "bind" => MountPoint {
+                kind: "bind".into(),
+                source: PathBuf::from(&m.source),
+                destination: clean(&m.target),
+                rw: !m.read_only,
+                propagation: m.propagation.clone().unwrap_or_else(|| "rprivate".into()),
+                ..MountPoint::default()
+            },
+            "volume" if m.source.is_empty() => {
+                let mut p = anonymous(&mut made, &m.target)?;
+                p.rw = !m.read_only;
+                p.copy_data = !m.no_copy;
+                p
+            }
+            "volume" => {
+                let existed = engine.volumes().get(&m.source).is_ok();
+                let v = engine.volumes().create(
+                    Some(&m.source),
+                    "local",
+                    m.labels.clone(),
+                    Default::default(),
+                )?;
+                if !existed {
+                    engine.emit_volume("create", &v.name);
+                }
+                let mut p = volume_point(&v.name, v.mountpoint, &m.target, false);
+                p.mode = "z".into();
+                p.rw = !m.read_only;
+                p.copy_data = !m.no_copy;
+                p
+            }
+            _ => MountPoint {
+                kind: "tmpfs".into(),
+                destination: clean(&m.target),
+                rw: !m.read_only,
+                ..MountPoint::default()
+            },
+        };
+        out.push(point);
+    }
+    let mut taken: Vec<String> = out.iter().map(|m| m.destination.clone()).collect();
+    taken.extend(h.tmpfs.keys().map(|k| clean(k)));
+    for path in anon {
+        let dest = clean(path);
+        if taken.contains(&dest) || dest == "/" {
+            continue;
+        }
+        out.push(anonymous(&mut made, &dest)?);
+        taken.push(dest);
+    }
+    made.done = true;
+    Ok(out)
 }
 
 /// Copies the image's content at each volume's destination (in `rootfs`,
 /// the container's mounted root) into the volume when the volume is empty
 /// and the mount allows it (Docker's copy-up: modes, owners, times,
-/// xattrs, symlinks).
+/// xattrs, symlinks, hard links; nothing is followed out of the root).
 pub fn copy_up(engine: &Engine, mounts: &[MountPoint], rootfs: &Path) -> Result<()> {
-    let _ = (engine, mounts, rootfs);
-    todo!()
+    let _ = engine;
+    for m in mounts.iter().filter(|m| m.kind == "volume" && m.copy_data) {
+        let fail = |e: std::io::Error| {
+            EngineError::system(
+                format!(
+                    "failed to copy the image's {} into volume {}",
+                    m.destination,
+                    m.name.as_deref().unwrap_or_default()
+                ),
+                e,
+            )
+        };
+        if !copy::is_empty_dir(&m.source).map_err(fail)? {
+            continue;
+        }
+        let Some(src) = copy::open_in_root(rootfs, &m.destination).map_err(fail)? else {
+            continue;
+        };
+        copy::copy_tree(std::os::fd::AsFd::as_fd(&src), &m.source).map_err(fail)?;
+    }
+    Ok(())
 }

@@ -23,6 +23,7 @@ use crate::error::{EngineError, Result};
 use crate::model::{Container, CreateOptions, HealthConfig};
 
 pub use caps::{all_caps, normalize_cap, tweak_caps};
+pub(crate) use oci::errno_text;
 pub use validate::{parse_size, validate_host};
 
 /// The process and metadata of a container, resolved from its options and
@@ -316,4 +317,3 @@ pub fn container_spec(
 ) -> Result<Spec> {
     oci::build(c, rootfs, user, peer_pid)
 }
-

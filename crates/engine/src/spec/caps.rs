@@ -102,7 +102,10 @@ mod tests {
         let e = tweak_caps(BASE, &["FOO".into()], &[], false).unwrap_err();
         assert_eq!(e.message, "invalid CapAdd: unknown capability: \"CAP_FOO\"");
         let e = tweak_caps(BASE, &[], &["bar".into()], false).unwrap_err();
-        assert_eq!(e.message, "invalid CapDrop: unknown capability: \"CAP_BAR\"");
+        assert_eq!(
+            e.message,
+            "invalid CapDrop: unknown capability: \"CAP_BAR\""
+        );
     }
 
     #[test]

@@ -11,7 +11,17 @@ use crate::model::HostOptions;
 
 /// Directories of the host's /dev that hold no devices of the container's
 /// own (runc's `GetDevices` skips them), and nodes the runtime makes itself.
-const SKIP: &[&str] = &["pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev", "console", "ptmx"];
+const SKIP: &[&str] = &[
+    "pts",
+    "shm",
+    "fd",
+    "mqueue",
+    ".lxc",
+    ".lxd-mounts",
+    ".udev",
+    "console",
+    "ptmx",
+];
 
 /// One device node: `(path on host, kind c|b, major, minor, mode, uid, gid)`.
 fn node(path: &Path) -> Option<(char, u64, u64, u32, u32, u32)> {
@@ -60,10 +70,14 @@ pub(super) fn devices(h: &HostOptions) -> Result<(Vec<Value>, Vec<Value>)> {
     let mut rules = vec![json!({ "allow": false, "access": "rwm" })];
     let mut add = |host: &Path, ctr: &Path, access: &str, rules: &mut Vec<Value>| {
         if let Some((kind, major, minor, mode, uid, gid)) = node(host) {
-            devs.push(json!({ "path": ctr, "type": kind.to_string(), "major": major, "minor": minor,
-                              "fileMode": mode, "uid": uid, "gid": gid }));
-            rules.push(json!({ "allow": true, "type": kind.to_string(), "major": major, "minor": minor,
-                               "access": access }));
+            devs.push(
+                json!({ "path": ctr, "type": kind.to_string(), "major": major, "minor": minor,
+                              "fileMode": mode, "uid": uid, "gid": gid }),
+            );
+            rules.push(
+                json!({ "allow": true, "type": kind.to_string(), "major": major, "minor": minor,
+                               "access": access }),
+            );
         }
     };
     if h.privileged {
@@ -81,7 +95,11 @@ pub(super) fn devices(h: &HostOptions) -> Result<(Vec<Value>, Vec<Value>)> {
         } else {
             Path::new(&d.path_in_container)
         };
-        let access = if d.cgroup_permissions.is_empty() { "rwm" } else { &d.cgroup_permissions };
+        let access = if d.cgroup_permissions.is_empty() {
+            "rwm"
+        } else {
+            &d.cgroup_permissions
+        };
         let md = std::fs::metadata(host).map_err(|e| {
             EngineError::invalid(format!(
                 "error gathering device information while adding custom device {:?}: {}",

@@ -16,7 +16,10 @@ const DEFAULT_SHM: i64 = 64 << 20;
 const TMPFS_DEFAULTS: [&str; 3] = ["nosuid", "nodev", "noexec"];
 
 fn clean(dest: &str) -> String {
-    let parts: Vec<&str> = dest.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let parts: Vec<&str> = dest
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     format!("/{}", parts.join("/"))
 }
 
@@ -33,7 +36,11 @@ pub(super) fn apply(doc: &mut Value, c: &Container, _sec: &SecurityOpts) -> Resu
         let value = match m.kind.as_str() {
             "tmpfs" => {
                 options.extend(TMPFS_DEFAULTS.map(String::from));
-                if let Some(spec) = h.mounts.iter().find(|s| s.kind == "tmpfs" && clean(&s.target) == clean(&m.destination)) {
+                if let Some(spec) = h
+                    .mounts
+                    .iter()
+                    .find(|s| s.kind == "tmpfs" && clean(&s.target) == clean(&m.destination))
+                {
                     if let Some(size) = spec.tmpfs_size.filter(|&s| s > 0) {
                         options.push(format!("size={size}"));
                     }
@@ -48,7 +55,11 @@ pub(super) fn apply(doc: &mut Value, c: &Container, _sec: &SecurityOpts) -> Resu
             }
             _ => {
                 options.push("rbind".into());
-                let prop = if m.propagation.is_empty() { "rprivate" } else { m.propagation.as_str() };
+                let prop = if m.propagation.is_empty() {
+                    "rprivate"
+                } else {
+                    m.propagation.as_str()
+                };
                 options.push(prop.to_string());
                 if !m.rw {
                     options.push("ro".into());
@@ -61,7 +72,9 @@ pub(super) fn apply(doc: &mut Value, c: &Container, _sec: &SecurityOpts) -> Resu
     for (path, opts) in &h.tmpfs {
         let mut options: Vec<String> = TMPFS_DEFAULTS.map(String::from).to_vec();
         options.extend(opts.split(',').filter(|o| !o.is_empty()).map(String::from));
-        user.push(json!({ "destination": path, "type": "tmpfs", "source": "tmpfs", "options": options }));
+        user.push(
+            json!({ "destination": path, "type": "tmpfs", "source": "tmpfs", "options": options }),
+        );
     }
     user.sort_by_key(|m| depth(m["destination"].as_str().unwrap_or("/")));
     let taken: Vec<String> = user
@@ -85,7 +98,13 @@ pub(super) fn apply(doc: &mut Value, c: &Container, _sec: &SecurityOpts) -> Resu
                 }
                 _ => {
                     let size = h.shm_size.filter(|&s| s > 0).unwrap_or(DEFAULT_SHM);
-                    m["options"] = json!(["nosuid", "noexec", "nodev", "mode=1777", format!("size={size}")]);
+                    m["options"] = json!([
+                        "nosuid",
+                        "noexec",
+                        "nodev",
+                        "mode=1777",
+                        format!("size={size}")
+                    ]);
                 }
             },
             "/sys" | "/sys/fs/cgroup" if h.privileged => {
@@ -117,7 +136,9 @@ pub(super) fn apply(doc: &mut Value, c: &Container, _sec: &SecurityOpts) -> Resu
         if h.read_only {
             options.push("ro");
         }
-        out.push(json!({ "destination": dest, "type": "bind", "source": source, "options": options }));
+        out.push(
+            json!({ "destination": dest, "type": "bind", "source": source, "options": options }),
+        );
     }
     out.extend(user);
     doc["mounts"] = Value::Array(out);

@@ -212,8 +212,7 @@ pub(super) fn build(
 
     let spec: Spec = serde_json::from_value(doc)
         .map_err(|e| EngineError::system("the container's spec is not valid", e))?;
-    wharf_runtime::config::validate(&spec)
-        .map_err(|e| EngineError::invalid(e.to_string()))?;
+    wharf_runtime::config::validate(&spec).map_err(|e| EngineError::invalid(e.to_string()))?;
     Ok(spec)
 }
 

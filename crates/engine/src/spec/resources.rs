@@ -12,7 +12,8 @@ use crate::model::Resources;
 const NANO_PERIOD: i64 = 100_000;
 
 fn swap_supported() -> bool {
-    super::oci::cgroup_v2() || Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists()
+    super::oci::cgroup_v2()
+        || Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists()
 }
 
 fn blkio_weight_supported() -> bool {
@@ -31,7 +32,11 @@ pub(super) fn resources(r: &Resources, devices: Vec<Value>) -> Value {
     if r.memory > 0 {
         mem.insert("limit".into(), json!(r.memory));
         // Docker: swap unset is twice the memory; -1 is unlimited.
-        let swap = if r.memory_swap == 0 { r.memory * 2 } else { r.memory_swap };
+        let swap = if r.memory_swap == 0 {
+            r.memory * 2
+        } else {
+            r.memory_swap
+        };
         if swap_supported() {
             mem.insert("swap".into(), json!(swap));
         }
@@ -51,7 +56,10 @@ pub(super) fn resources(r: &Resources, devices: Vec<Value>) -> Value {
     }
     if r.nano_cpus > 0 {
         cpu.insert("period".into(), json!(NANO_PERIOD));
-        cpu.insert("quota".into(), json!(r.nano_cpus * NANO_PERIOD / 1_000_000_000));
+        cpu.insert(
+            "quota".into(),
+            json!(r.nano_cpus * NANO_PERIOD / 1_000_000_000),
+        );
     } else {
         if r.cpu_period > 0 {
             cpu.insert("period".into(), json!(r.cpu_period));

@@ -14,7 +14,11 @@ fn decode_err(e: impl std::fmt::Display) -> EngineError {
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -26,7 +30,12 @@ pub(crate) fn from_moby<S: AsRef<str>>(profile: &str, caps: &[S]) -> Result<Linu
     };
     let caps: Vec<&str> = caps.iter().map(AsRef::as_ref).collect();
     let mut arches = Vec::new();
-    for m in obj.get("archMap").and_then(Value::as_array).into_iter().flatten() {
+    for m in obj
+        .get("archMap")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if m["architecture"] == "SCMP_ARCH_X86_64" {
             arches.push("SCMP_ARCH_X86_64".to_string());
             arches.extend(strings(&m["subArchitectures"]));
@@ -40,16 +49,28 @@ pub(crate) fn from_moby<S: AsRef<str>>(profile: &str, caps: &[S]) -> Result<Linu
         l.iter().any(|a| a == "amd64" || a == "x86_64")
     };
     let mut syscalls = Vec::new();
-    for s in obj.get("syscalls").and_then(Value::as_array).into_iter().flatten() {
+    for s in obj
+        .get("syscalls")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let inc = &s["includes"];
         let exc = &s["excludes"];
         if !strings(&inc["arches"]).is_empty() && !arch_ok(&inc["arches"]) {
             continue;
         }
-        if strings(&inc["caps"]).iter().any(|c| !caps.contains(&c.as_str())) {
+        if strings(&inc["caps"])
+            .iter()
+            .any(|c| !caps.contains(&c.as_str()))
+        {
             continue;
         }
-        if arch_ok(&exc["arches"]) || strings(&exc["caps"]).iter().any(|c| caps.contains(&c.as_str())) {
+        if arch_ok(&exc["arches"])
+            || strings(&exc["caps"])
+                .iter()
+                .any(|c| caps.contains(&c.as_str()))
+        {
             continue;
         }
         let mut names = strings(&s["names"]);
@@ -60,7 +81,10 @@ pub(crate) fn from_moby<S: AsRef<str>>(profile: &str, caps: &[S]) -> Result<Linu
             continue;
         }
         let mut call = json!({ "names": names, "action": s["action"] });
-        if let Some(args) = s.get("args").filter(|a| a.as_array().is_some_and(|a| !a.is_empty())) {
+        if let Some(args) = s
+            .get("args")
+            .filter(|a| a.as_array().is_some_and(|a| !a.is_empty()))
+        {
             call["args"] = args.clone();
         }
         if let Some(e) = s.get("errnoRet").filter(|e| e.is_u64()) {
@@ -105,6 +129,10 @@ mod tests {
     #[test]
     fn bad_profile_is_a_400() {
         let e = from_moby("notjson", &["CAP_CHOWN"]).unwrap_err();
-        assert!(e.message.starts_with("Decoding seccomp profile failed: "), "{}", e.message);
+        assert!(
+            e.message.starts_with("Decoding seccomp profile failed: "),
+            "{}",
+            e.message
+        );
     }
 }

@@ -108,7 +108,9 @@ fn restart(h: &HostOptions) -> Result<()> {
         )));
     }
     if h.auto_remove && !matches!(r.name.as_str(), "" | "no") {
-        return Err(bad("can't create 'AutoRemove' container with restart policy"));
+        return Err(bad(
+            "can't create 'AutoRemove' container with restart policy",
+        ));
     }
     Ok(())
 }
@@ -141,11 +143,7 @@ fn modes(opts: &CreateOptions) -> Result<()> {
                 ));
             }
         }
-        other => {
-            return Err(EngineError::not_found(format!(
-                "network {other} not found"
-            )))
-        }
+        other => return Err(EngineError::not_found(format!("network {other} not found"))),
     }
     match h.ipc_mode.as_str() {
         "" | "private" | "shareable" | "host" | "none" => {}
@@ -201,7 +199,10 @@ fn resources(r: &Resources) -> Result<()> {
             "Conflicting options: Nano CPUs and CPU Period cannot both be set",
         ));
     }
-    if r.nano_cpus < 0 || r.nano_cpus > ncpu * 1_000_000_000 || (r.nano_cpus > 0 && r.nano_cpus < 10_000_000) {
+    if r.nano_cpus < 0
+        || r.nano_cpus > ncpu * 1_000_000_000
+        || (r.nano_cpus > 0 && r.nano_cpus < 10_000_000)
+    {
         return Err(bad(format!(
             "Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
         )));
@@ -214,7 +215,12 @@ fn resources(r: &Resources) -> Result<()> {
     if r.cpu_quota > 0 && r.cpu_quota < 1000 {
         return Err(bad("CPU cfs quota can not be less than 1ms (i.e. 1000)"));
     }
-    cpuset(&r.cpuset_cpus, "cpus", "CPUs", &online("/sys/devices/system/cpu/online", "0"))?;
+    cpuset(
+        &r.cpuset_cpus,
+        "cpus",
+        "CPUs",
+        &online("/sys/devices/system/cpu/online", "0"),
+    )?;
     cpuset(
         &r.cpuset_mems,
         "mems",
@@ -276,10 +282,7 @@ fn device(d: &crate::model::DeviceMapping) -> Result<()> {
         .find(|c| !matches!(c, 'r' | 'w' | 'm'))
     {
         let _ = m;
-        return Err(bad(format!(
-            "bad mode specified: {}",
-            d.cgroup_permissions
-        )));
+        return Err(bad(format!("bad mode specified: {}", d.cgroup_permissions)));
     }
     if !d.path_in_container.is_empty() && !d.path_in_container.starts_with('/') {
         return Err(bad(format!(
@@ -397,7 +400,10 @@ pub fn parse_size(s: &str) -> Result<i64> {
     let (num, unit) = t.split_at(split);
     let n: f64 = num.parse().map_err(|_| err())?;
     let unit = unit.trim().to_ascii_lowercase();
-    let unit = unit.strip_suffix("ib").or_else(|| unit.strip_suffix('b')).unwrap_or(&unit);
+    let unit = unit
+        .strip_suffix("ib")
+        .or_else(|| unit.strip_suffix('b'))
+        .unwrap_or(&unit);
     let mult: f64 = match unit {
         "" => 1.0,
         "k" => 1024.0,
@@ -420,7 +426,10 @@ mod tests {
         assert_eq!(parse_size("1k").unwrap(), 1024);
         assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
         assert_eq!(parse_size("512").unwrap(), 512);
-        assert_eq!(parse_size("abc").unwrap_err().message, "invalid size: 'abc'");
+        assert_eq!(
+            parse_size("abc").unwrap_err().message,
+            "invalid size: 'abc'"
+        );
     }
 
     #[test]
