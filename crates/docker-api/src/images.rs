@@ -1,1 +1,137 @@
-//! (being written)
+//! `/images/…` and `/commit`: list, inspect, history, tag, delete, prune,
+//! create (import; pull answers that no registry can be reached), get
+//! (save), load and commit, with Docker's JSON shapes and status codes.
+
+mod inspect;
+mod list;
+pub(crate) mod pipe;
+mod remove;
+mod transfer;
+
+use http::Method;
+
+use crate::http::{ApiError, ApiResult, Ctx, Request};
+
+/// Serves `/images/…` and `/commit` (`path` includes the family segment).
+pub async fn route(ctx: Ctx, req: Request, path: &[&str]) -> ApiResult {
+    let method = req.method().clone();
+    match (method, path) {
+        (Method::POST, ["commit"]) => remove::commit(ctx, req).await,
+        (Method::GET, ["images", "json"]) => list::list(ctx, req).await,
+        (Method::POST, ["images", "create"]) => transfer::create(ctx, req).await,
+        (Method::POST, ["images", "load"]) => transfer::load(ctx, req).await,
+        (Method::GET, ["images", "get"]) => transfer::get(ctx, req, None).await,
+        (Method::POST, ["images", "prune"]) => remove::prune(ctx, req).await,
+        (Method::GET, ["images", "search"]) => Err(ApiError::new(
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            transfer::unreachable("docker.io"),
+        )),
+        (Method::GET, ["images", name @ .., "json"]) if !name.is_empty() => {
+            inspect::inspect(ctx, pipe::name_of(name)).await
+        }
+        (Method::GET, ["images", name @ .., "history"]) if !name.is_empty() => {
+            inspect::history(ctx, pipe::name_of(name)).await
+        }
+        (Method::GET, ["images", name @ .., "get"]) if !name.is_empty() => {
+            transfer::get(ctx, req, Some(pipe::name_of(name))).await
+        }
+        (Method::POST, ["images", name @ .., "tag"]) if !name.is_empty() => {
+            remove::tag(ctx, req, pipe::name_of(name)).await
+        }
+        (Method::POST, ["images", name @ .., "push"]) if !name.is_empty() => {
+            transfer::push(pipe::name_of(name))
+        }
+        (Method::DELETE, ["images", name @ ..]) if !name.is_empty() => {
+            remove::delete(ctx, req, pipe::name_of(name)).await
+        }
+        _ => Err(ApiError::not_found("page not found")),
+    }
+}
+
+/// Nanoseconds (or seconds with a fraction) since the epoch from Docker's
+/// time filters: a Unix time (`1700000000`, `1700000000.5`), an RFC 3339
+/// time, or a Go duration before now (`10m`, `1h30m`).
+pub(crate) fn parse_time(s: &str) -> Option<i64> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64;
+    if let Ok(secs) = s.parse::<f64>() {
+        return Some((secs * 1e9) as i64);
+    }
+    if let Ok(t) = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+        return Some(t.unix_timestamp_nanos() as i64);
+    }
+    parse_duration(s).map(|d| now - d)
+}
+
+/// A Go duration (`1h30m`, `10s`, `500ms`) in nanoseconds.
+pub(crate) fn parse_duration(s: &str) -> Option<i64> {
+    let mut total = 0f64;
+    let mut rest = s;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..n].parse().ok()?;
+        rest = &rest[n..];
+        let u = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit = match &rest[..u] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        rest = &rest[u..];
+        total += value * unit;
+    }
+    Some(total as i64)
+}
+
+/// `label` filter values (`k` or `k=v`) against a label map.
+pub(crate) fn labels_match(
+    wanted: &[String],
+    labels: &std::collections::BTreeMap<String, String>,
+) -> bool {
+    wanted.iter().all(|w| match w.split_once('=') {
+        Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
+        None => labels.contains_key(w.as_str()),
+    })
+}
+
+/// Fails with Docker's `Invalid filter 'k'` for keys not in `accepted`.
+pub(crate) fn check_filters(
+    f: &std::collections::BTreeMap<String, Vec<String>>,
+    accepted: &[&str],
+) -> Result<(), ApiError> {
+    match f.keys().find(|k| !accepted.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
+        None => Ok(()),
+    }
+}
+
+/// A boolean filter (`dangling`): `true`/`1` or `false`/`0`, else Docker's
+/// error.
+pub(crate) fn bool_filter(
+    f: &std::collections::BTreeMap<String, Vec<String>>,
+    key: &str,
+) -> Result<Option<bool>, ApiError> {
+    let Some(values) = f.get(key) else {
+        return Ok(None);
+    };
+    let mut out = None;
+    for v in values {
+        let b = match v.to_ascii_lowercase().as_str() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => return Err(ApiError::bad_request(format!("invalid filter '{key}={v}'"))),
+        };
+        out = Some(out.unwrap_or(false) || b);
+    }
+    Ok(out)
+}

@@ -1,1 +1,371 @@
-//! Image operations that involve containers and events. (being written: H-images)
+//! Image operations that involve containers and events: removal with
+//! Docker's conflict rules for containers that use an image, tag, prune,
+//! import, load and save. Each emits Docker's image events (`tag`,
+//! `untag`, `delete`, `import`, `load`, `save`, `prune`) with the image ID
+//! as the actor and its labels among the attributes.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+
+use wharf_image::archive::{LoadError, Loaded};
+use wharf_image::commit::{self, Child, CommitError};
+use wharf_image::config::RunConfig;
+use wharf_image::digest::Digest;
+use wharf_image::gc::Removed;
+use wharf_image::reference::Reference;
+use wharf_image::store::{Image, StoreError};
+
+use crate::error::{EngineError, Kind, Result};
+use crate::model::{Container, Event, Status};
+use crate::Engine;
+
+/// The image store's error as the engine reports it, with Docker's wording
+/// and status: a missing image is 404 `No such image: x`, a bad name 400,
+/// a delete conflict 409.
+pub fn store_error(e: StoreError) -> EngineError {
+    let kind = match &e {
+        StoreError::NoSuchImage { .. } | StoreError::NoSuchLayer { .. } => Kind::NotFound,
+        StoreError::AmbiguousId { .. } => Kind::NotFound,
+        StoreError::Reference(_) | StoreError::TagWithDigest { .. } => Kind::InvalidArgument,
+        StoreError::DeleteConflict { .. } | StoreError::ReferenceInUse { .. } => Kind::Conflict,
+        _ => Kind::System,
+    };
+    let message = match &e {
+        StoreError::NoSuchImage { name } => format!("No such image: {name}"),
+        other => other.to_string(),
+    };
+    match kind {
+        Kind::System => EngineError::system("image store", e),
+        _ => EngineError::new(kind, message),
+    }
+}
+
+fn load_error(e: LoadError) -> EngineError {
+    match e {
+        LoadError::Store { what, source } => {
+            let inner = store_error(source);
+            if inner.kind == Kind::System {
+                EngineError::system(format!("failed to {what}"), inner)
+            } else {
+                inner
+            }
+        }
+        LoadError::Name { .. } => EngineError::invalid(error_chain(&e)),
+        other => EngineError::new(Kind::InvalidArgument, error_chain(&other)),
+    }
+}
+
+fn commit_error(e: CommitError) -> EngineError {
+    match e {
+        CommitError::Store(s) => store_error(s),
+        other => EngineError::system("failed to make the image", other),
+    }
+}
+
+/// `e` and its causes, `: `-joined.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
+/// Nanoseconds since the epoch, now.
+pub(crate) fn now_nanos() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos()).unwrap_or(i64::MAX)
+}
+
+/// What `import` makes of a root filesystem tar.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// `repo[:tag]` to tag the new image with.
+    pub reference: Option<String>,
+    /// Dockerfile instructions applied to the config (`CMD ["sh"]`).
+    pub changes: Vec<String>,
+    /// The commit message (default `Imported from -`).
+    pub message: Option<String>,
+}
+
+impl Engine {
+    /// The image `name` names (404 `No such image: name`).
+    pub fn image(&self, name: &str) -> Result<Image> {
+        self.store().image(name).map_err(store_error)
+    }
+
+    /// Every image, newest first.
+    pub fn images(&self) -> Result<Vec<Image>> {
+        self.store().images().map_err(store_error)
+    }
+
+    /// Containers created from image `id`.
+    pub fn image_users(&self, id: &Digest) -> Result<Vec<Container>> {
+        Ok(self
+            .containers(true)?
+            .into_iter()
+            .filter(|c| c.image_id == id.as_str())
+            .collect())
+    }
+
+    /// Emits an image event for `id` named `name`, with the image's labels.
+    pub fn image_event(&self, action: &str, id: &Digest, name: &str) {
+        let mut attributes = BTreeMap::new();
+        if let Ok(img) = self.store().image_by_id(id) {
+            if let Some(labels) = img.config.config.and_then(|c| c.labels) {
+                attributes.extend(labels);
+            }
+        }
+        attributes.insert("name".to_string(), name.to_string());
+        self.events().emit(Event {
+            kind: "image".into(),
+            action: action.into(),
+            id: id.to_string(),
+            attributes,
+            time_nano: now_nanos(),
+        });
+    }
+
+    /// Tags image `name` as `target` (`repo[:tag]`; `latest` by default).
+    pub fn image_tag(&self, name: &str, target: &str) -> Result<Digest> {
+        let id = self.store().image_id(name).map_err(store_error)?;
+        let r = Reference::parse(target)
+            .map_err(|e| EngineError::invalid(e.to_string()))?
+            .with_default_tag();
+        self.store().tag(&id, &r).map_err(store_error)?;
+        self.image_event("tag", &id, &r.familiar());
+        Ok(id)
+    }
+
+    /// `docker rmi`: Docker's rules (see `wharf_image::gc`) plus the
+    /// containers' share: an image a running container uses is never
+    /// deleted (`cannot be forced`); removing its last reference by force
+    /// only untags it.
+    pub fn image_remove(&self, name: &str, force: bool) -> Result<Vec<Removed>> {
+        let image = self.image(name)?;
+        let by_id = image.id.as_str().starts_with(name) || image.id.hex().starts_with(name);
+        let running = self.image_users(&image.id)?.into_iter().find(|c| {
+            matches!(
+                c.state.status,
+                Status::Running | Status::Paused | Status::Restarting
+            )
+        });
+        let lineage = self.lineage(&image.id);
+        let mut records = Vec::new();
+        match running {
+            Some(c) if by_id => {
+                if !self.store().has_children(&image.id).map_err(store_error)? {
+                    return Err(EngineError::conflict(format!(
+                        "conflict: unable to delete {} (cannot be forced) - image is being used by running container {}",
+                        image.id.short(),
+                        &c.id[..12.min(c.id.len())]
+                    )));
+                }
+                records = self
+                    .store()
+                    .remove_image(name, force)
+                    .map_err(store_error)?;
+            }
+            Some(_) if force && image.references.len() <= 1 => {
+                // The last reference goes; the image stays for its
+                // running container.
+                let r = Reference::parse(name)
+                    .map_err(|e| EngineError::invalid(e.to_string()))?
+                    .with_default_tag();
+                self.store().untag(&r).map_err(store_error)?;
+                records.push(Removed::Untagged(r.familiar()));
+            }
+            _ => {
+                records = self
+                    .store()
+                    .remove_image(name, force)
+                    .map_err(store_error)?
+            }
+        }
+        self.removed_events(&image.id, &lineage, &records);
+        Ok(records)
+    }
+
+    /// Image `id` and its local ancestors: the images a removal may delete.
+    fn lineage(&self, id: &Digest) -> Vec<Digest> {
+        let mut out = vec![id.clone()];
+        while let Some(Ok(Some(p))) = out.last().map(|d| self.store().parent(d)) {
+            if out.contains(&p) {
+                break;
+            }
+            out.push(p);
+        }
+        out
+    }
+
+    /// `untag` and `delete` events for what a removal of `id` did (the
+    /// layers deleted with it are no events).
+    fn removed_events(&self, id: &Digest, lineage: &[Digest], records: &[Removed]) {
+        for r in records {
+            match r {
+                Removed::Untagged(_) => self.image_event("untag", id, id.as_str()),
+                Removed::Deleted(d) if lineage.contains(d) => {
+                    self.image_event("delete", d, d.as_str())
+                }
+                Removed::Deleted(_) => {}
+            }
+        }
+    }
+
+    /// `docker image prune`: dangling images (or, with `all`, every image
+    /// no container uses) that match `keep` (the caller's label and `until`
+    /// filters); returns what went and the bytes reclaimed.
+    pub fn image_prune(
+        &self,
+        all: bool,
+        keep: &dyn Fn(&Image) -> bool,
+    ) -> Result<(Vec<Removed>, u64)> {
+        let store = self.store();
+        let before = layer_sizes(self)?;
+        let used: Vec<String> = self
+            .containers(true)?
+            .into_iter()
+            .map(|c| c.image_id)
+            .collect();
+        let mut records = Vec::new();
+        for image in self.images()? {
+            if used.iter().any(|u| u == image.id.as_str()) || !keep(&image) {
+                continue;
+            }
+            let dangling = image.references.is_empty();
+            if !dangling && !all {
+                continue;
+            }
+            if dangling && store.has_children(&image.id).map_err(store_error)? {
+                continue;
+            }
+            let names: Vec<String> = match dangling {
+                true => vec![image.id.to_string()],
+                false => image.references.iter().map(Reference::familiar).collect(),
+            };
+            let lineage = self.lineage(&image.id);
+            for n in names {
+                match store.remove_image(&n, false) {
+                    Ok(r) => {
+                        self.removed_events(&image.id, &lineage, &r);
+                        records.extend(r);
+                    }
+                    // Gone with an earlier one, or kept by a child or a
+                    // snapshot: prune skips it as Docker does.
+                    Err(StoreError::NoSuchImage { .. } | StoreError::DeleteConflict { .. }) => {}
+                    Err(StoreError::ReferenceInUse { .. }) => {}
+                    Err(e) => return Err(store_error(e)),
+                }
+            }
+        }
+        store.gc().map_err(store_error)?;
+        let after = layer_sizes(self)?;
+        let reclaimed: u64 = before
+            .iter()
+            .filter(|(k, _)| !after.contains_key(*k))
+            .map(|(_, v)| v)
+            .sum();
+        let mut attributes = BTreeMap::new();
+        attributes.insert("reclaimed".to_string(), reclaimed.to_string());
+        self.events().emit(Event {
+            kind: "image".into(),
+            action: "prune".into(),
+            id: String::new(),
+            attributes,
+            time_nano: now_nanos(),
+        });
+        Ok((records, reclaimed))
+    }
+
+    /// `docker import`: a root filesystem tar (plain, gzip, zstd) as a
+    /// one-layer image.
+    pub fn image_import(&self, tar: impl Read, opts: &ImportOptions) -> Result<Digest> {
+        let store = self.store();
+        let target = match &opts.reference {
+            Some(r) if !r.is_empty() => Some(
+                Reference::parse(r)
+                    .map_err(|e| EngineError::invalid(e.to_string()))?
+                    .with_default_tag(),
+            ),
+            _ => None,
+        };
+        let mut config = RunConfig::default();
+        wharf_build::changes::apply(&mut config, &opts.changes)
+            .map_err(|e| EngineError::invalid(error_chain(&e)))?;
+        let _hold = store.hold().map_err(store_error)?;
+        let layer = store.add_layer(None, tar).map_err(|e| match e {
+            StoreError::Layer(l) => EngineError::invalid(error_chain(&l)),
+            other => store_error(other),
+        })?;
+        let comment = opts
+            .message
+            .clone()
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| "Imported from -".to_string());
+        let (id, _) = commit::commit(
+            store,
+            None,
+            None,
+            Some(&layer.diff_id),
+            &Child {
+                config: Some(config),
+                comment: Some(comment),
+                ..Child::default()
+            },
+        )
+        .map_err(commit_error)?;
+        if let Some(r) = target {
+            store.tag(&id, &r).map_err(store_error)?;
+            self.image_event("tag", &id, &r.familiar());
+        }
+        self.image_event("import", &id, id.as_str());
+        Ok(id)
+    }
+
+    /// `docker load`: every image of a docker-archive or OCI-layout tar.
+    pub fn image_load(&self, tar: impl Read) -> Result<Vec<Loaded>> {
+        let loaded = wharf_image::archive::load(self.store(), tar).map_err(load_error)?;
+        for l in &loaded {
+            for t in &l.tags {
+                self.image_event("tag", &l.id, t);
+            }
+            self.image_event("load", &l.id, l.id.as_str());
+        }
+        Ok(loaded)
+    }
+
+    /// Checks that every name resolves (404 otherwise) before a save
+    /// starts streaming.
+    pub fn image_save_check(&self, names: &[String]) -> Result<()> {
+        for n in names {
+            self.store().image_id(n).map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    /// `docker save`: the images `names` resolve to, as one archive.
+    pub fn image_save(&self, names: &[String], out: impl Write) -> Result<()> {
+        wharf_image::archive::save(self.store(), names, out).map_err(load_error)?;
+        for n in names {
+            if let Ok(id) = self.store().image_id(n) {
+                self.image_event("save", &id, id.as_str());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Chain ID → unpacked size of every layer in the store.
+fn layer_sizes(engine: &Engine) -> Result<BTreeMap<Digest, u64>> {
+    let store = engine.store();
+    let mut out = BTreeMap::new();
+    for chain in store.layers().map_err(store_error)? {
+        if let Ok(l) = store.layer(&chain) {
+            out.insert(chain, l.size);
+        }
+    }
+    Ok(out)
+}

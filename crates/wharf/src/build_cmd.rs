@@ -158,3 +158,152 @@ fn report_context_size(dir: &std::path::Path, out: &mut impl Write) -> Result<()
     )?;
     Ok(())
 }
+
+/// What the daemon asks of `wharf build-internal` (one JSON document on
+/// stdin): a build of a context it has unpacked.
+#[derive(Debug, serde::Deserialize)]
+struct Job {
+    /// The daemon's data root (the image store).
+    data_root: std::path::PathBuf,
+    /// The runtime state directory for the steps' containers.
+    runtime_root: std::path::PathBuf,
+    /// The unpacked context.
+    context: std::path::PathBuf,
+    /// The Dockerfile, relative to the context.
+    dockerfile: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    build_args: BTreeMap<String, String>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    target: Option<String>,
+    #[serde(default)]
+    no_cache: bool,
+    #[serde(default)]
+    quiet: bool,
+    /// `default`, `none`, `host`.
+    #[serde(default)]
+    network: String,
+    /// Where the outcome goes: `{"id":…}` or `{"error":…,"code":…}`.
+    result: std::path::PathBuf,
+}
+
+/// `wharf build-internal`: the daemon's builder, a single-threaded child
+/// process (the daemon never forks). It reads a [`Job`] on stdin, writes
+/// the classic builder's text output (and the steps' output) to stdout,
+/// and the outcome as JSON to the job's result file. Exit code 0 when the
+/// build succeeded.
+pub fn internal_main() -> std::process::ExitCode {
+    // Processes that enter a container run from a sealed copy of the binary
+    // (CVE-2019-5736); stdin is still unread after the re-exec.
+    if let Err(e) = wharf_sys::cloned_binary::reexec_from_sealed_copy() {
+        eprintln!("Error: {e:#}");
+        return std::process::ExitCode::from(1);
+    }
+    let job: Job = match serde_json::from_reader(std::io::stdin().lock()) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("Error: invalid build job: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    let outcome = match run_job(&job) {
+        Ok(id) => serde_json::json!({ "id": id.as_str() }),
+        Err((message, code)) => serde_json::json!({ "error": message, "code": code }),
+    };
+    let ok = outcome.get("id").is_some();
+    if let Err(e) = std::fs::write(&job.result, outcome.to_string()) {
+        eprintln!("Error: failed to write {}: {e}", job.result.display());
+        return std::process::ExitCode::from(1);
+    }
+    match ok {
+        true => std::process::ExitCode::SUCCESS,
+        false => std::process::ExitCode::from(1),
+    }
+}
+
+/// Runs the job; on failure, Docker's message and the RUN step's exit
+/// code when that is what failed.
+fn run_job(job: &Job) -> Result<wharf_image::digest::Digest, (String, Option<i32>)> {
+    let plain = |e: &dyn std::fmt::Display| (e.to_string(), None);
+    let store = Store::open(&job.data_root).map_err(|e| (format!("{e:#}"), None))?;
+    let file = job.context.join(&job.dockerfile);
+    let inside = file
+        .canonicalize()
+        .ok()
+        .zip(job.context.canonicalize().ok())
+        .is_some_and(|(f, c)| f.starts_with(c) && f.is_file());
+    if !inside {
+        return Err(plain(&format!(
+            "Cannot locate specified Dockerfile: {}",
+            job.dockerfile
+        )));
+    }
+    let dockerfile = std::fs::read_to_string(&file).map_err(|e| plain(&e))?;
+    let mut tags = Vec::new();
+    for t in &job.tags {
+        let r: Reference = t.parse().map_err(|e| plain(&e))?;
+        tags.push(r.with_default_tag());
+    }
+    let network = match job.network.as_str() {
+        "" | "default" | "none" | "bridge" => StepNetwork::None,
+        "host" => StepNetwork::Host,
+        other => {
+            return Err(plain(&format!(
+                "network mode {other:?} is not supported by the builder here (default, host, none)"
+            )))
+        }
+    };
+    let opts = BuildOptions {
+        dockerfile,
+        context: job.context.clone(),
+        tags,
+        build_args: job.build_args.clone(),
+        labels: job.labels.clone(),
+        target: job.target.clone(),
+        no_cache: job.no_cache,
+        quiet: job.quiet,
+        network,
+    };
+    let null = std::fs::File::open("/dev/null").map_err(|e| plain(&e))?;
+    rustix::stdio::dup2_stdin(&null).map_err(|e| plain(&e))?;
+    std::fs::create_dir_all(&job.runtime_root).map_err(|e| plain(&e))?;
+    let mut runner = LocalStepRunner {
+        runtime_root: job.runtime_root.clone(),
+        bundles: store.root().join("tmp"),
+        network: match network {
+            StepNetwork::Host => Network::Host,
+            _ => Network::None,
+        },
+        quiet: job.quiet,
+    };
+    let mut stdout = std::io::stdout().lock();
+    executor::build(&store, &mut runner, &opts, &mut stdout).map_err(|e| docker_message(&e))
+}
+
+/// A build error as Docker's classic builder words it: a failed step
+/// without the `Dockerfile:N` prefix, with the exit code of a RUN.
+fn docker_message(e: &executor::BuildError) -> (String, Option<i32>) {
+    let chain = |e: &dyn std::error::Error| {
+        let mut s = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            s.push_str(": ");
+            s.push_str(&c.to_string());
+            cause = c.source();
+        }
+        s
+    };
+    match e {
+        executor::BuildError::Step { source, .. } => {
+            let code = match source.as_ref() {
+                executor::StepError::NonZero { code, .. } => Some(*code),
+                _ => None,
+            };
+            (chain(source.as_ref()), code)
+        }
+        other => (chain(other), None),
+    }
+}

@@ -8,6 +8,7 @@
 mod archive_cmd;
 mod build_cmd;
 mod cli;
+mod client;
 mod container_spec;
 mod daemon_cmd;
 mod format;
@@ -44,8 +45,16 @@ fn main() -> ExitCode {
     if args.get(1).is_some_and(|a| a == "shim") {
         return shim_cmd::main();
     }
+    if args.get(1).is_some_and(|a| a == "build-internal") {
+        return build_cmd::internal_main();
+    }
     if args.get(1).is_some_and(|a| a == "daemon") {
         return daemon_cmd::main(args[2..].to_vec());
+    }
+    // `--root DIR` first: the old local-store commands, kept until every
+    // test that drives them runs against the daemon.
+    if !args.get(1).is_some_and(|a| a.to_string_lossy().starts_with("--root")) {
+        return client::main(args);
     }
     let cli = Cli::parse_from(args);
     match run(cli) {

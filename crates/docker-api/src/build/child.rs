@@ -1,0 +1,177 @@
+//! The build's two halves on the daemon's side: unpacking the context, and
+//! running `wharf build-internal` with its output turned into Docker's
+//! JSON messages (on a blocking thread).
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use serde_json::json;
+use tokio::sync::mpsc;
+use wharf_engine::{Engine, EngineError};
+use wharf_image::config::go_json;
+use wharf_image::layer::ApplyOptions;
+
+use super::{BuildRequest, Work};
+use crate::images::pipe::BodyReader;
+
+/// Tells apart the builds of one daemon.
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Unpacks the context tar into a new directory under the store's `tmp`
+/// and checks that the Dockerfile is there (Docker's 500 otherwise).
+pub(super) fn unpack(
+    engine: &Engine,
+    body: BodyReader,
+    dockerfile: &str,
+) -> Result<Work, EngineError> {
+    let tmp = engine.store().tmp_dir();
+    let name = format!(
+        "build-{}-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    );
+    let work = Work {
+        dir: tmp.join(name),
+    };
+    let context = work.context();
+    std::fs::create_dir_all(&context)
+        .map_err(|e| EngineError::system(format!("failed to create {}", context.display()), e))?;
+    let reader = BufReader::with_capacity(1 << 20, body);
+    wharf_image::layer::apply(reader, &context, &ApplyOptions::PLAIN).map_err(|e| {
+        EngineError::invalid(format!("failed to read the build context: {}", chain(&e)))
+    })?;
+    let file = context.join(dockerfile);
+    let inside = file
+        .canonicalize()
+        .ok()
+        .zip(context.canonicalize().ok())
+        .is_some_and(|(f, c)| f.starts_with(c) && f.is_file());
+    if !inside {
+        return Err(EngineError::new(
+            wharf_engine::Kind::System,
+            format!("Cannot locate specified Dockerfile: {dockerfile}"),
+        ));
+    }
+    Ok(work)
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}
+
+/// One message line as Docker's Go code writes it.
+fn message(v: &serde_json::Value) -> Bytes {
+    let mut s = go_json(v);
+    s.push('\n');
+    Bytes::from(s)
+}
+
+fn stream(text: &str) -> Bytes {
+    message(&json!({ "stream": text }))
+}
+
+fn error(text: &str, code: Option<i64>) -> Bytes {
+    let detail = match code {
+        Some(c) => json!({ "code": c, "message": text }),
+        None => json!({ "message": text }),
+    };
+    message(&json!({ "errorDetail": detail, "error": text }))
+}
+
+/// Runs the build in `wharf build-internal` and sends its output to `tx`
+/// as Docker's messages. A client that goes away kills the build.
+pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, tx: &mpsc::Sender<Bytes>) {
+    let send = |b: Bytes| tx.blocking_send(b).is_ok();
+    let result_file = work.dir.join("result.json");
+    let job = json!({
+        "data_root": engine.config().data_root,
+        "runtime_root": engine.config().exec_root.join("build"),
+        "context": work.context(),
+        "dockerfile": req.dockerfile,
+        "tags": req.tags,
+        "build_args": req.build_args,
+        "labels": req.labels,
+        "target": req.target,
+        "no_cache": req.no_cache,
+        "quiet": req.quiet,
+        "network": req.network,
+        "result": result_file,
+    });
+    let (reader, writer) = match std::io::pipe() {
+        Ok(p) => p,
+        Err(e) => {
+            send(error(&format!("failed to create a pipe: {e}"), None));
+            return;
+        }
+    };
+    let spawned = writer.try_clone().and_then(|w2| {
+        Command::new(&engine.config().wharf_exe)
+            .arg("build-internal")
+            .stdin(Stdio::piped())
+            .stdout(writer)
+            .stderr(w2)
+            .spawn()
+    });
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            send(error(&format!("failed to start the builder: {e}"), None));
+            return;
+        }
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(job.to_string().as_bytes());
+    }
+    let mut lines = BufReader::new(reader);
+    let mut line = Vec::new();
+    let mut gone = false;
+    loop {
+        line.clear();
+        match lines.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let text = String::from_utf8_lossy(&line);
+        if let Some(short) = text.strip_prefix("Successfully built ") {
+            if let Ok(id) = engine.store().image_id(short.trim()) {
+                gone |= !send(message(&json!({ "aux": { "ID": id.as_str() } })));
+            }
+        }
+        if !gone && !send(stream(&text)) {
+            gone = true;
+            // The client went away: the build stops (by pid, only ours).
+            let _ = child.kill();
+        }
+    }
+    let _ = child.wait();
+    let outcome: serde_json::Value = std::fs::read(&result_file)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_else(|| json!({ "error": "the builder ended without a result" }));
+    if let Some(id) = outcome.get("id").and_then(|v| v.as_str()) {
+        if req.quiet {
+            send(stream(&format!("{id}\n")));
+        }
+        if let Ok(digest) = id.parse() {
+            for t in &req.tags {
+                engine.image_event("tag", &digest, t);
+            }
+        }
+        return;
+    }
+    let text = outcome
+        .get("error")
+        .and_then(|v| v.as_str())
+        .unwrap_or("build failed");
+    send(error(text, outcome.get("code").and_then(|c| c.as_i64())));
+}
