@@ -59,22 +59,7 @@ pub struct Resolved {
 pub fn resolve(opts: &CreateOptions, image: &wharf_image::store::Image) -> Result<Resolved> {
     let cfg = image.config.config.clone().unwrap_or_default();
     validate_host(opts)?;
-    // Docker's merge: an entrypoint given by the user (even an empty one)
-    // takes its cmd alone; otherwise the image's entrypoint runs with the
-    // user's cmd, or the image's when the user gave none.
-    let (entrypoint, cmd) = match &opts.entrypoint {
-        Some(ep) => (
-            ep.iter().filter(|s| !s.is_empty()).cloned().collect(),
-            opts.cmd.clone().unwrap_or_default(),
-        ),
-        None => {
-            let cmd = match &opts.cmd {
-                Some(c) if !c.is_empty() => c.clone(),
-                _ => cfg.cmd.clone().unwrap_or_default(),
-            };
-            (cfg.entrypoint.clone().unwrap_or_default(), cmd)
-        }
-    };
+    let (entrypoint, cmd) = entrypoint_and_cmd(opts, &cfg);
     let mut argv: Vec<String> = entrypoint;
     argv.extend(cmd);
     if argv.is_empty() {
@@ -162,6 +147,29 @@ pub fn resolve(opts: &CreateOptions, image: &wharf_image::store::Image) -> Resul
         exposed_ports,
         volumes,
     })
+}
+
+/// Docker's merge of entrypoint and cmd: an entrypoint given by the user
+/// (even an empty one) runs with the user's cmd alone; otherwise the
+/// image's entrypoint runs with the user's cmd, or the image's when the
+/// user gave none.
+pub(crate) fn entrypoint_and_cmd(
+    opts: &CreateOptions,
+    cfg: &wharf_image::config::RunConfig,
+) -> (Vec<String>, Vec<String>) {
+    match &opts.entrypoint {
+        Some(ep) => (
+            ep.iter().filter(|s| !s.is_empty()).cloned().collect(),
+            opts.cmd.clone().unwrap_or_default(),
+        ),
+        None => {
+            let cmd = match &opts.cmd {
+                Some(c) if !c.is_empty() => c.clone(),
+                _ => cfg.cmd.clone().unwrap_or_default(),
+            };
+            (cfg.entrypoint.clone().unwrap_or_default(), cmd)
+        }
+    }
 }
 
 fn pick(mine: i64, theirs: i64) -> i64 {
