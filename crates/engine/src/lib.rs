@@ -9,11 +9,14 @@
 
 #![forbid(unsafe_code)]
 
+mod attach;
 pub mod commit;
+mod create;
 pub mod db;
 pub mod error;
 pub mod events;
 pub mod exec;
+mod exit;
 pub mod fsops;
 pub mod health;
 pub mod images;
@@ -22,12 +25,18 @@ pub mod logs;
 pub mod model;
 pub mod mounts;
 pub mod names;
+mod records;
+mod registry;
+mod remove;
 pub mod restart;
 pub mod restore;
 pub mod shim_client;
 pub mod spec;
+mod start;
 pub mod stats;
+mod stop;
 pub mod top;
+mod update;
 pub mod volumes;
 
 use std::path::PathBuf;
@@ -57,6 +66,7 @@ pub struct Engine {
     inner: lifecycle::Inner,
     events: events::Events,
     volumes: volumes::Volumes,
+    execs: exec::Execs,
 }
 
 impl std::fmt::Debug for Engine {

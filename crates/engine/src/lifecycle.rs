@@ -1,17 +1,18 @@
-//! Containers: create, start, stop, kill, restart, pause, wait, remove,
-//! rename, update, prune, attach and resize. (being written: H-core)
+//! Containers: the types of the lifecycle API and the lookups. The
+//! operations live beside: create in [`crate::create`], start and the exit
+//! monitor in [`crate::start`], stop/kill/restart/pause in
+//! [`crate::stop`], remove and prune in [`crate::remove`], wait, attach and
+//! resize in [`crate::attach`], rename and update in [`crate::update`].
 
-use std::sync::Arc;
+use tokio::sync::watch;
 
-use crate::error::Result;
-use crate::model::{
-    Container, CreateOptions, ExitInfo, Resources, RestartPolicy, State, WaitCondition,
-};
+use crate::error::{EngineError, Result};
+use crate::model::{Container, ExitInfo, State, Status, WaitCondition};
+use crate::registry::Life;
+use crate::shim_client::ShimClient;
 use crate::Engine;
 
-/// The lifecycle's in-memory state (per-container locks, shims, waiters).
-#[derive(Default)]
-pub(crate) struct Inner {}
+pub(crate) use crate::registry::Inner;
 
 /// What `create` returns.
 #[derive(Debug, Clone, Default)]
@@ -47,120 +48,100 @@ pub struct Attached {
 
 /// A registered wait: the API sends its headers once it has one.
 #[derive(Debug)]
-pub struct Waiter {}
+pub struct Waiter {
+    pub(crate) rx: watch::Receiver<Life>,
+    pub(crate) condition: WaitCondition,
+    /// Exits seen when the wait was registered.
+    pub(crate) seen: u64,
+    /// Already satisfied.
+    pub(crate) ready: Option<ExitInfo>,
+}
 
 impl Waiter {
     /// Waits for the condition; the exit of the run that ended it.
-    pub async fn result(self) -> Result<ExitInfo> {
-        todo!()
+    pub async fn result(mut self) -> Result<ExitInfo> {
+        if let Some(exit) = self.ready {
+            return Ok(exit);
+        }
+        loop {
+            {
+                let life = self.rx.borrow_and_update();
+                let done = match self.condition {
+                    WaitCondition::Removed => life.removed,
+                    _ => life.exits > self.seen || life.removed,
+                };
+                if done {
+                    return Ok(life.last.clone());
+                }
+            }
+            if self.rx.changed().await.is_err() {
+                // The entry is gone: it was removed.
+                return Ok(self.rx.borrow().last.clone());
+            }
+        }
     }
 }
 
-impl Engine {
-    /// Creates a container (metadata, snapshot, /etc files, volumes); does not start it.
-    pub async fn create(&self, _opts: CreateOptions) -> Result<Created> {
-        todo!()
-    }
+/// Running in the sense of Docker's `State.Running` (restarting counts).
+pub(crate) fn is_running(s: Status) -> bool {
+    matches!(s, Status::Running | Status::Paused | Status::Restarting)
+}
 
+/// Docker's 409 for an operation that needs a running container.
+pub(crate) fn not_running(id: &str) -> EngineError {
+    EngineError::conflict(format!("Container {id} is not running"))
+}
+
+impl Engine {
     /// All containers (running only unless `all`), newest first.
-    pub fn containers(&self, _all: bool) -> Result<Vec<Container>> {
-        todo!()
+    pub fn containers(&self, all: bool) -> Result<Vec<Container>> {
+        let mut out: Vec<Container> = self
+            .inner
+            .all()
+            .iter()
+            .map(|e| e.get())
+            .filter(|c| all || is_running(c.state.status))
+            .collect();
+        out.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id)));
+        Ok(out)
     }
 
     /// One container by full id, unique id prefix or name (404 otherwise).
-    pub fn container(&self, _name_or_id: &str) -> Result<Container> {
-        todo!()
+    pub fn container(&self, name_or_id: &str) -> Result<Container> {
+        Ok(self.entry(name_or_id)?.get())
+    }
+
+    /// The full id of a container named by id, prefix or name.
+    pub fn find_id(&self, name_or_id: &str) -> Result<String> {
+        Ok(self.entry(name_or_id)?.id.clone())
     }
 
     /// Watches a container's state (for logs --follow and the like).
-    pub fn watch_state(&self, _name_or_id: &str) -> Result<tokio::sync::watch::Receiver<State>> {
-        todo!()
+    pub fn watch_state(&self, name_or_id: &str) -> Result<watch::Receiver<State>> {
+        Ok(self.entry(name_or_id)?.watch_state())
     }
 
-    /// Starts it (304 NotModified when running). Pending attaches are
-    /// connected to the shim before the process runs.
-    pub async fn start(self: &Arc<Self>, _name_or_id: &str) -> Result<()> {
-        todo!()
+    /// The client of the shim of a running container (409 when none runs).
+    pub fn shim(&self, name_or_id: &str) -> Result<ShimClient> {
+        let e = self.entry(name_or_id)?;
+        if !e.rec().shim_live {
+            return Err(not_running(&e.id));
+        }
+        Ok(ShimClient::new(self.shim_dir(&e.id)))
     }
 
-    /// Stop signal, then SIGKILL after `timeout` seconds (container's or 10; -1 waits forever).
-    pub async fn stop(
-        self: &Arc<Self>,
-        _name_or_id: &str,
-        _timeout: Option<i64>,
-        _signal: Option<String>,
-    ) -> Result<()> {
-        todo!()
+    /// `<exec-root>/shims/<id>`.
+    pub(crate) fn shim_dir(&self, id: &str) -> std::path::PathBuf {
+        self.config().exec_root.join("shims").join(id)
     }
 
-    /// Sends a signal (default SIGKILL); 409 when not running.
-    pub async fn kill(&self, _name_or_id: &str, _signal: Option<&str>) -> Result<()> {
-        todo!()
+    /// `<exec-root>/bundles/<id>`.
+    pub(crate) fn bundle_dir(&self, id: &str) -> std::path::PathBuf {
+        self.config().exec_root.join("bundles").join(id)
     }
 
-    /// stop + start.
-    pub async fn restart(self: &Arc<Self>, _name_or_id: &str, _timeout: Option<i64>) -> Result<()> {
-        todo!()
-    }
-
-    /// Freezes it.
-    pub fn pause(&self, _name_or_id: &str) -> Result<()> {
-        todo!()
-    }
-
-    /// Thaws it.
-    pub fn unpause(&self, _name_or_id: &str) -> Result<()> {
-        todo!()
-    }
-
-    /// Registers a wait for `condition`.
-    pub async fn wait(&self, _name_or_id: &str, _condition: WaitCondition) -> Result<Waiter> {
-        todo!()
-    }
-
-    /// Removes it (409 when running and not `force`); `volumes` removes its anonymous volumes.
-    pub async fn remove(
-        self: &Arc<Self>,
-        _name_or_id: &str,
-        _force: bool,
-        _volumes: bool,
-    ) -> Result<()> {
-        todo!()
-    }
-
-    /// Renames it (409 when the name is taken).
-    pub fn rename(&self, _name_or_id: &str, _new_name: &str) -> Result<()> {
-        todo!()
-    }
-
-    /// Changes its limits (live, through its cgroup) and restart policy; returns warnings.
-    pub fn update(
-        &self,
-        _name_or_id: &str,
-        _resources: Option<Resources>,
-        _restart: Option<RestartPolicy>,
-    ) -> Result<Vec<String>> {
-        todo!()
-    }
-
-    /// Removes stopped containers created before `until` (ns) and matching
-    /// `labels` (`k`, `k=v`, `!k`…); returns their ids and the space freed.
-    pub async fn prune(
-        self: &Arc<Self>,
-        _until: Option<i64>,
-        _labels: &[String],
-    ) -> Result<(Vec<String>, u64)> {
-        todo!()
-    }
-
-    /// Attaches to its stdio; for a container not yet started, waits for
-    /// the start (and is connected before its process runs).
-    pub async fn attach(&self, _name_or_id: &str, _opts: AttachOptions) -> Result<Attached> {
-        todo!()
-    }
-
-    /// Resizes its pty.
-    pub async fn resize(&self, _name_or_id: &str, _height: u16, _width: u16) -> Result<()> {
-        todo!()
+    /// The runtime library over `<exec-root>/runtime`.
+    pub(crate) fn runtime(&self) -> wharf_runtime::Runtime {
+        wharf_runtime::Runtime::new(self.config().exec_root.join("runtime"))
     }
 }

@@ -1,0 +1,278 @@
+//! `start` and the exit monitor. A start mounts the rootfs (with the init
+//! layer), copies image content up into new volumes, writes the bundle,
+//! spawns the container's `wharf shim` (which creates the container),
+//! connects the attaches that waited for it, then releases the process.
+//! A monitor task waits for the exit through the shim, records it,
+//! unmounts, and applies the restart policy or `--rm`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wharf_shim::proto::{LogConfig, ShimConfig};
+
+use crate::error::{EngineError, Kind, Result};
+use crate::lifecycle::{is_running, not_running};
+use crate::model::{Container, ExitInfo, Health, Status};
+use crate::registry::{blocking, now_rfc3339, sys_err, Entry};
+use crate::shim_client::ShimClient;
+use crate::{mounts, spec, Engine};
+
+/// Docker's `units.RAMInBytes` (binary multiples) for `max-size`.
+pub(crate) fn ram_in_bytes(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return None,
+    };
+    Some((n * mul as f64) as u64)
+}
+
+/// The shim's log settings for `c` (None: driver `none`).
+fn log_config(c: &Container) -> Option<LogConfig> {
+    let lc = &c.options.host.log_config;
+    if lc.driver == "none" || c.log_path.as_os_str().is_empty() {
+        return None;
+    }
+    let max_size = lc
+        .options
+        .get("max-size")
+        .and_then(|v| ram_in_bytes(v))
+        .unwrap_or(0);
+    let max_files = lc
+        .options
+        .get("max-file")
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(1)
+        .max(1);
+    Some(LogConfig {
+        path: c.log_path.clone(),
+        max_size,
+        max_files,
+    })
+}
+
+/// The exit code and status Docker gives a start that failed, from the
+/// runtime's message.
+fn start_failure(msg: &str) -> (i32, Kind) {
+    if msg.contains("executable file not found") || msg.contains("no such file or directory") {
+        (127, Kind::InvalidArgument)
+    } else if msg.contains("permission denied") {
+        (126, Kind::InvalidArgument)
+    } else {
+        (128, Kind::System)
+    }
+}
+
+impl Engine {
+    /// Starts it (304 NotModified when running). Pending attaches are
+    /// connected to the shim before the process runs.
+    pub async fn start(self: &Arc<Self>, name_or_id: &str) -> Result<()> {
+        let entry = self.entry(name_or_id)?;
+        let _op = entry.op.lock().await;
+        self.start_locked(&entry, true).await
+    }
+
+    /// Starts the container of `entry`, whose op lock the caller holds.
+    /// `manual`: by the user (resets the restart count and the back-off).
+    pub(crate) async fn start_locked(
+        self: &Arc<Self>,
+        entry: &Arc<Entry>,
+        manual: bool,
+    ) -> Result<()> {
+        let c = entry.get();
+        match c.state.status {
+            Status::Running => {
+                return Err(EngineError::new(
+                    Kind::NotModified,
+                    "container already started",
+                ))
+            }
+            Status::Paused => {
+                return Err(EngineError::conflict(
+                    "cannot start a paused container, try unpause instead",
+                ))
+            }
+            Status::Removing => {
+                return Err(EngineError::conflict(format!(
+                    "Container {} is marked for removal and cannot be started",
+                    c.id
+                )))
+            }
+            Status::Dead => {
+                return Err(EngineError::conflict(format!(
+                    "Container {} is marked for removal and cannot be started",
+                    c.id
+                )))
+            }
+            Status::Restarting if manual => {}
+            _ => {}
+        }
+        if manual {
+            entry.modify(self, |r| {
+                r.backoff.reset();
+                r.gen += 1;
+                r.c.restart_count = 0;
+                r.c.state.manually_stopped = false;
+                Ok(())
+            })?;
+        }
+        match self.launch(entry, &c).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let msg = e.full_message();
+                let (code, kind) = start_failure(&msg);
+                let _ = blocking(|| self.store().unmount_snapshot_by_id(&c.id));
+                let _ = entry.modify(self, |r| {
+                    r.shim_live = false;
+                    r.c.state.error = msg.clone();
+                    r.c.state.exit_code = code;
+                    r.c.state.pid = 0;
+                    if r.c.state.status != Status::Created {
+                        r.c.state.status = Status::Exited;
+                        r.c.state.finished_at = now_rfc3339();
+                    }
+                    Ok(())
+                });
+                for p in std::mem::take(&mut entry.rec().pending) {
+                    let _ = p.reply.send(Err(EngineError::new(kind, msg.clone())));
+                }
+                Err(EngineError {
+                    kind,
+                    message: msg,
+                    source: None,
+                })
+            }
+        }
+    }
+
+    /// Mounts, writes the bundle, spawns the shim, connects pending
+    /// attaches, starts, records the run and spawns its monitor.
+    async fn launch(self: &Arc<Self>, entry: &Arc<Entry>, c: &Container) -> Result<()> {
+        let id = c.id.clone();
+        let cfg = blocking(|| self.prepare_bundle(c))?;
+        let (client, pid) = ShimClient::spawn(&self.config().wharf_exe, &cfg).await?;
+        let pending = {
+            let mut r = entry.rec();
+            r.shim_live = true;
+            std::mem::take(&mut r.pending)
+        };
+        for p in pending {
+            let s = client.attach(None, p.stdin, p.stdout, p.stderr).await;
+            let _ = p.reply.send(s);
+        }
+        if let Err(e) = client.start().await {
+            let _ = client.kill(libc::SIGKILL, true).await;
+            let _ = tokio::time::timeout(Duration::from_secs(10), client.wait()).await;
+            return Err(e);
+        }
+        let health = c
+            .healthcheck
+            .as_ref()
+            .filter(|h| !h.test.is_empty() && h.test[0] != "NONE")
+            .map(|_| Health {
+                status: "starting".into(),
+                ..Health::default()
+            });
+        let c = entry.modify(self, |r| {
+            let s = &mut r.c.state;
+            s.status = Status::Running;
+            s.pid = pid;
+            s.started_at = now_rfc3339();
+            s.exit_code = 0;
+            s.oom_killed = false;
+            s.error.clear();
+            s.health = health.clone();
+            r.exit_on_next = false;
+            r.started = Some(Instant::now());
+            Ok(r.c.clone())
+        })?;
+        self.emit_container(&c, "start", &[]);
+        self.spawn_monitor(entry.clone(), client);
+        if health.is_some() {
+            crate::health::spawn(self.clone(), id);
+        }
+        Ok(())
+    }
+
+    /// Everything blocking before the shim: rootfs, copy-up, spec, bundle,
+    /// the leftovers of a previous run.
+    fn prepare_bundle(&self, c: &Container) -> Result<ShimConfig> {
+        let snap = self
+            .store()
+            .snapshot(&c.snapshot)
+            .map_err(sys_err(format!("failed to find the rootfs of {}", c.id)))?;
+        let rootfs = wharf_image::rootfs::mount_with_init(&snap)
+            .map_err(sys_err(format!("failed to mount the rootfs of {}", c.id)))?;
+        mounts::copy_up(self, &c.mounts, &rootfs)?;
+        let user = wharf_image::user::resolve(&rootfs, &c.user)
+            .map_err(|e| EngineError::system(e.to_string(), e))?;
+        let peer = |name: &str| -> Result<i32> {
+            let p = self.container(name)?;
+            if !is_running(p.state.status) || p.state.pid == 0 {
+                return Err(not_running(&p.id));
+            }
+            Ok(p.state.pid)
+        };
+        let oci = spec::container_spec(c, &rootfs, &user, &peer)?;
+        let bundle = self.bundle_dir(&c.id);
+        std::fs::create_dir_all(&bundle)
+            .map_err(sys_err(format!("failed to create {}", bundle.display())))?;
+        let json = serde_json::to_vec(&oci).map_err(sys_err("failed to serialize the spec"))?;
+        let config = bundle.join("config.json");
+        std::fs::write(&config, json)
+            .map_err(sys_err(format!("failed to write {}", config.display())))?;
+        // A previous run's state: its shim is gone (the container is not
+        // running), so its runtime state and exit file are stale.
+        let runtime = self.runtime();
+        if runtime.root.join(&c.id).exists() {
+            let _ = runtime.delete(&c.id, true);
+        }
+        let dir = self.shim_dir(&c.id);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)
+            .map_err(sys_err(format!("failed to create {}", dir.display())))?;
+        Ok(ShimConfig {
+            id: c.id.clone(),
+            bundle,
+            runtime_root: runtime.root.clone(),
+            dir,
+            log: log_config(c),
+            tty: c.options.tty,
+            open_stdin: c.options.open_stdin,
+            stdin_once: c.options.stdin_once,
+        })
+    }
+
+    /// Waits for the exit of the run that `client` serves, then handles it.
+    pub(crate) fn spawn_monitor(self: &Arc<Self>, entry: Arc<Entry>, client: ShimClient) {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let dir = engine.shim_dir(&entry.id);
+            let exit = loop {
+                match client.wait().await {
+                    Ok(exit) => break exit,
+                    Err(_) if client.is_alive() => {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Err(_) => {
+                        break ShimClient::read_exit(&dir).unwrap_or_else(|| ExitInfo {
+                            exit_code: 255,
+                            oom_killed: false,
+                            finished_at: now_rfc3339(),
+                        })
+                    }
+                }
+            };
+            engine.handle_exit(&entry, exit).await;
+        });
+    }
+}
