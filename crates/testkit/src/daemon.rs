@@ -173,8 +173,20 @@ pub trait Engine {
     }
 
     /// One API request through curl: `method path` (`/containers/json`,
-    /// `/v1.41/…`) with `body` as JSON (or raw bytes) when given.
+    /// `/v1.41/…`) with `body` as JSON when given.
     fn api(&self, method: &str, path: &str, body: Option<&[u8]>) -> ApiResponse {
+        self.api_typed(method, path, body, "application/json")
+    }
+
+    /// [`Engine::api`] with the body's `Content-Type` (`application/x-tar`
+    /// for the archive and image endpoints).
+    fn api_typed(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        content_type: &str,
+    ) -> ApiResponse {
         let url = format!("http://localhost{path}");
         let mut cmd = Command::new("curl");
         cmd.args(["-sS", "-i", "--max-time", "120", "--unix-socket"])
@@ -185,11 +197,9 @@ pub trait Engine {
         }
         let out = match body {
             Some(b) => {
-                cmd.args(["-H", "Content-Type: application/json"]).args([
-                    "--data-binary",
-                    "@-",
-                    &url,
-                ]);
+                cmd.arg("-H")
+                    .arg(format!("Content-Type: {content_type}"))
+                    .args(["--data-binary", "@-", &url]);
                 run_with_input(cmd, b)
             }
             None => {
