@@ -367,7 +367,7 @@ fn archive(e: &dyn Engine) {
 
     let secret = format!("{h}/secret");
     for path in [
-        format!("/lnk/secret"),
+        "/lnk/secret".to_string(),
         format!("/up{secret}"),
         format!("/../../../../../..{secret}"),
     ] {
