@@ -193,13 +193,21 @@ pub fn copy_up(engine: &Engine, mounts: &[MountPoint], rootfs: &Path) -> Result<
                 e,
             )
         };
-        if !copy::is_empty_dir(&m.source).map_err(fail)? {
-            continue;
-        }
-        let Some(src) = copy::open_in_root(rootfs, &m.destination).map_err(fail)? else {
-            continue;
-        };
-        copy::copy_tree(std::os::fd::AsFd::as_fd(&src), &m.source).map_err(fail)?;
+        copy_image_path(rootfs, &m.destination, &m.source).map_err(fail)?;
     }
     Ok(())
+}
+
+/// Copies the directory `path` of the root filesystem `rootfs` (resolved
+/// inside it) into the directory `volume` if `volume` is empty; whether it
+/// copied. A missing path, or one that is not a directory, copies nothing.
+pub fn copy_image_path(rootfs: &Path, path: &str, volume: &Path) -> std::io::Result<bool> {
+    if !copy::is_empty_dir(volume)? {
+        return Ok(false);
+    }
+    let Some(src) = copy::open_in_root(rootfs, path)? else {
+        return Ok(false);
+    };
+    copy::copy_tree(std::os::fd::AsFd::as_fd(&src), volume)?;
+    Ok(true)
 }
