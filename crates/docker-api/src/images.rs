@@ -8,6 +8,8 @@ pub(crate) mod pipe;
 mod remove;
 mod transfer;
 
+pub(crate) use list::img_labels as image_labels;
+
 use http::Method;
 
 use crate::http::{ApiError, ApiResult, Ctx, Request};

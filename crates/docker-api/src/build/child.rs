@@ -81,11 +81,7 @@ fn stream(text: &str) -> Bytes {
 }
 
 fn error(text: &str, code: Option<i64>) -> Bytes {
-    let detail = match code {
-        Some(c) => json!({ "code": c, "message": text }),
-        None => json!({ "message": text }),
-    };
-    message(&json!({ "errorDetail": detail, "error": text }))
+    crate::images::pipe::error_line_code(text, code)
 }
 
 /// Runs the build in `wharf build-internal` and sends its output to `tx`

@@ -56,17 +56,41 @@ pub(crate) fn streamed(content_type: &'static str) -> (Response, mpsc::Sender<By
 
 /// One JSON message line, as Docker's stream formatter writes it.
 pub(crate) fn json_line(v: &serde_json::Value) -> Bytes {
-    let mut b = serde_json::to_vec(v).unwrap_or_default();
-    b.push(b'\n');
-    Bytes::from(b)
+    let mut s = wharf_image::config::go_json(v);
+    s.push('\n');
+    Bytes::from(s)
 }
 
-/// `{"errorDetail":{"message":m},"error":m}`.
+/// Docker's `{"errorDetail":{"code":c,"message":m},"error":m}` (the code
+/// of a failed RUN only), fields in Docker's order.
+#[derive(serde::Serialize)]
+struct ErrorMessage<'a> {
+    #[serde(rename = "errorDetail")]
+    detail: ErrorDetail<'a>,
+    error: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct ErrorDetail<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<i64>,
+    message: &'a str,
+}
+
+/// An error message line of a JSON stream.
+pub(crate) fn error_line_code(message: &str, code: Option<i64>) -> Bytes {
+    let m = ErrorMessage {
+        detail: ErrorDetail { code, message },
+        error: message,
+    };
+    let mut s = wharf_image::config::go_json(&m);
+    s.push('\n');
+    Bytes::from(s)
+}
+
+/// An error message line without a code.
 pub(crate) fn error_line(message: &str) -> Bytes {
-    json_line(&serde_json::json!({
-        "errorDetail": { "message": message },
-        "error": message,
-    }))
+    error_line_code(message, None)
 }
 
 /// A `Write` that sends what it gets as body chunks (for blocking code).

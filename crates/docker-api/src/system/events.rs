@@ -1,0 +1,249 @@
+//! `GET /events`: JSON lines in Docker's `events.Message` shape, the
+//! kept history for `since`/`until`, then live events until `until` or
+//! the client leaves; filters `type`, `event`, `container`, `image`,
+//! `volume`, `network`, `daemon`, `label`, `scope`.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
+use wharf_engine::Event;
+
+use crate::http::{filters, param, query, ApiError, ApiResult, Ctx, Request};
+use crate::images::pipe::streamed;
+
+/// Clients streaming events now (`NEventsListener` of `/info`).
+static LISTENERS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many clients stream events.
+pub(crate) fn listeners() -> usize {
+    LISTENERS.load(Ordering::Relaxed)
+}
+
+const ACCEPTED: &[&str] = &[
+    "type",
+    "event",
+    "container",
+    "image",
+    "volume",
+    "network",
+    "daemon",
+    "label",
+    "scope",
+    "plugin",
+    "node",
+    "service",
+    "secret",
+    "config",
+];
+
+/// Docker's `events.Message`, fields in Docker's order.
+#[derive(Serialize)]
+struct Message<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    status: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    id: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    from: &'a str,
+    #[serde(rename = "Type")]
+    kind: &'a str,
+    #[serde(rename = "Action")]
+    action: &'a str,
+    #[serde(rename = "Actor")]
+    actor: Actor<'a>,
+    scope: &'static str,
+    time: i64,
+    #[serde(rename = "timeNano")]
+    time_nano: i64,
+}
+
+#[derive(Serialize)]
+struct Actor<'a> {
+    #[serde(rename = "ID")]
+    id: &'a str,
+    #[serde(rename = "Attributes")]
+    attributes: &'a BTreeMap<String, String>,
+}
+
+/// An event as one JSON line.
+pub(crate) fn line(e: &Event) -> Bytes {
+    let legacy = matches!(e.kind.as_str(), "container" | "image");
+    let from = match e.kind.as_str() {
+        "container" => e.attributes.get("image").map_or("", String::as_str),
+        _ => "",
+    };
+    let m = Message {
+        status: if legacy { &e.action } else { "" },
+        id: if legacy { &e.id } else { "" },
+        from,
+        kind: &e.kind,
+        action: &e.action,
+        actor: Actor {
+            id: &e.id,
+            attributes: &e.attributes,
+        },
+        scope: "local",
+        time: e.time_nano.div_euclid(1_000_000_000),
+        time_nano: e.time_nano,
+    };
+    let mut s = wharf_image::config::go_json(&m);
+    s.push('\n');
+    Bytes::from(s)
+}
+
+/// The request's filters.
+pub(crate) struct Filter(BTreeMap<String, Vec<String>>);
+
+impl Filter {
+    fn exact(&self, key: &str, value: &str) -> bool {
+        self.0
+            .get(key)
+            .is_none_or(|vals| vals.iter().any(|v| v == value))
+    }
+
+    fn fuzzy(&self, key: &str, value: &str) -> bool {
+        self.0
+            .get(key)
+            .is_none_or(|vals| vals.iter().any(|v| value.starts_with(v.as_str())))
+    }
+
+    fn fuzzy_name(&self, key: &str, e: &Event) -> bool {
+        match self.0.get(key) {
+            None => true,
+            Some(_) => {
+                let name = e.attributes.get("name").map_or("", String::as_str);
+                (self.fuzzy(key, &e.id) && !e.id.is_empty())
+                    || (!name.is_empty() && self.fuzzy(key, name))
+            }
+        }
+    }
+
+    fn image(&self, e: &Event) -> bool {
+        if !self.0.contains_key("image") {
+            return true;
+        }
+        let attr = if e.kind == "image" { "name" } else { "image" };
+        let name = e.attributes.get(attr).map_or("", String::as_str);
+        [e.id.as_str(), name]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .any(|s| self.exact("image", s) || self.exact("image", strip_tag(s)))
+    }
+
+    /// Docker's `events.Filter.Include`.
+    pub(crate) fn include(&self, e: &Event) -> bool {
+        let fuzzy_event = self.0.get("event").is_some_and(|v| {
+            v.iter()
+                .any(|x| matches!(x.as_str(), "health_status" | "exec_create" | "exec_start"))
+        });
+        let event_ok = match fuzzy_event {
+            true => self.fuzzy("event", &e.action),
+            false => self.exact("event", &e.action),
+        };
+        event_ok
+            && self.exact("type", &e.kind)
+            && self.exact("scope", "local")
+            && self.fuzzy_name("daemon", e)
+            && self.fuzzy_name("container", e)
+            && self.fuzzy_name("volume", e)
+            && self.fuzzy_name("network", e)
+            && self.fuzzy_name("plugin", e)
+            && self.image(e)
+            && ["node", "service", "secret", "config"]
+                .iter()
+                .all(|k| !self.0.contains_key(*k))
+            && crate::images::labels_match(
+                self.0.get("label").map_or(&[][..], Vec::as_slice),
+                &e.attributes,
+            )
+    }
+}
+
+/// `busybox:latest` → `busybox` (a digest or a registry port stays).
+fn strip_tag(s: &str) -> &str {
+    if s.contains('@') {
+        return s;
+    }
+    match s.rfind(':') {
+        Some(i) if !s[i..].contains('/') => &s[..i],
+        _ => s,
+    }
+}
+
+/// `GET /events?since=&until=&filters=`.
+pub(crate) async fn events(ctx: Ctx, req: Request) -> ApiResult {
+    let q = query(&req);
+    let f = filters(&q)?;
+    if let Some(k) = f.keys().find(|k| !ACCEPTED.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(format!("invalid filter '{k}'")));
+    }
+    let time = |key: &str| -> Result<Option<i64>, ApiError> {
+        match param(&q, key).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => crate::images::parse_time(v)
+                .map(Some)
+                .ok_or_else(|| ApiError::bad_request(format!("invalid value for {key}: {v}"))),
+        }
+    };
+    let since = time("since")?;
+    let until = time("until")?;
+    let filter = Filter(f);
+    let (history, mut rx) = ctx.engine.events().subscribe();
+    let (resp, tx) = streamed("application/json");
+    LISTENERS.fetch_add(1, Ordering::Relaxed);
+    tokio::spawn(async move {
+        let _count = Listening;
+        let in_range = |e: &Event| {
+            since.is_none_or(|s| e.time_nano >= s) && until.is_none_or(|u| e.time_nano <= u)
+        };
+        if since.is_some() || until.is_some() {
+            for e in history.iter().filter(|e| in_range(e) && filter.include(e)) {
+                if tx.send(line(e)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64;
+        let deadline = until.map(|u| {
+            tokio::time::Instant::now()
+                + std::time::Duration::from_nanos(u.saturating_sub(now).max(0) as u64)
+        });
+        if until.is_some_and(|u| u <= now) {
+            return;
+        }
+        loop {
+            let next = async {
+                match deadline {
+                    Some(d) => tokio::time::timeout_at(d, rx.recv()).await.ok(),
+                    None => Some(rx.recv().await),
+                }
+            };
+            tokio::select! {
+                got = next => match got {
+                    None => return,
+                    Some(Ok(e)) => {
+                        if in_range(&e) && filter.include(&e) && tx.send(line(&e)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Some(Err(RecvError::Lagged(_))) => continue,
+                    Some(Err(RecvError::Closed)) => return,
+                },
+                _ = tx.closed() => return,
+            }
+        }
+    });
+    Ok(resp)
+}
+
+/// Counts a listener while alive.
+struct Listening;
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        LISTENERS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
