@@ -1,0 +1,139 @@
+//! Volumes of the local driver and Docker's copy-up (root): the image's
+//! content at the volume's destination lands in a new empty volume with
+//! modes, owners, symlinks and hard links; a volume with content is left
+//! alone; nothing outside the image's root is read; a container sees it.
+
+mod spec_support;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::sync::Arc;
+
+use spec_support::{opts, Fixture};
+use wharf_engine::db::Db;
+use wharf_engine::mounts::copy_image_path;
+use wharf_engine::volumes::Volumes;
+use wharf_engine::MountPoint;
+use wharf_testkit::images::{layer_tar, Entry};
+
+#[test]
+fn copy_up_fills_a_new_volume_once() {
+    let f = Fixture::new();
+    let db = Arc::new(Db::open(&f.dir.join("wharf.db")).unwrap());
+    let vols = Volumes::open(&f.dir.join("data"), db).unwrap();
+    let v = vols
+        .create(Some("vol1"), "local", BTreeMap::new(), BTreeMap::new())
+        .unwrap();
+    let (c, rootfs) = f.container(opts(), vec![]);
+    let _ = c;
+    assert!(copy_image_path(&rootfs, "/data", &v.mountpoint).unwrap());
+    let d = &v.mountpoint;
+    assert_eq!(std::fs::read(d.join("a")).unwrap(), b"alpha");
+    assert_eq!(std::fs::read(d.join("sub/b")).unwrap(), b"beta");
+    let md = |p: &str| std::fs::symlink_metadata(d.join(p)).unwrap();
+    assert_eq!(md("a").permissions().mode() & 0o7777, 0o640);
+    assert_eq!(
+        md("sub/b").permissions().mode() & 0o7777,
+        0o4755,
+        "set-uid survives"
+    );
+    assert_eq!(
+        md("").permissions().mode() & 0o7777,
+        0o750,
+        "the root takes the image dir's mode"
+    );
+    assert_eq!(
+        std::fs::read_link(d.join("link")).unwrap().to_str(),
+        Some("/etc/passwd")
+    );
+    assert_eq!(md("hard").ino(), md("a").ino(), "hard links stay linked");
+    let mtime = std::fs::metadata(rootfs.join("data/a")).unwrap().mtime();
+    assert_eq!(md("a").mtime(), mtime);
+    assert_eq!(vols.size("vol1").unwrap(), 5 + 4);
+
+    // Not empty any more: a second copy leaves it alone.
+    std::fs::remove_file(d.join("a")).unwrap();
+    assert!(!copy_image_path(&rootfs, "/data", &v.mountpoint).unwrap());
+    assert!(!d.join("a").exists());
+    // A path the image lacks copies nothing.
+    let v2 = vols
+        .create(Some("vol2"), "local", BTreeMap::new(), BTreeMap::new())
+        .unwrap();
+    assert!(!copy_image_path(&rootfs, "/nothere", &v2.mountpoint).unwrap());
+    vols.remove("vol1").unwrap();
+    vols.remove("vol2").unwrap();
+}
+
+/// `layer_symlink_escape` for copy-up: an image whose volume path is a
+/// symlink to `/` (or whose content links out) copies the image's files,
+/// never the host's.
+#[test]
+fn copy_up_symlink_escape() {
+    let f = Fixture::new();
+    let canary = f.dir.join("canary");
+    std::fs::create_dir_all(&canary).unwrap();
+    std::fs::write(canary.join("secret"), b"host secret").unwrap();
+    let evil = layer_tar(&[
+        Entry::Symlink("evil".into(), canary.to_string_lossy().into_owned()),
+        Entry::dir("data2"),
+        Entry::Symlink("data2/out".into(), "../../../../../..".into()),
+    ]);
+    let img = f.image();
+    let top = f.store.add_layer(img.top_layer(), &evil[..]).unwrap();
+    let snap = f
+        .store
+        .create_snapshot_on_layer("escape-test", Some(&top.chain_id))
+        .unwrap();
+    let rootfs = wharf_image::rootfs::mount_with_init(&snap).unwrap();
+    struct Unmount<'a>(&'a Fixture, wharf_image::snapshot::Snapshot);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.store.unmount_snapshot(&self.1);
+            let _ = self.0.store.remove_snapshot(&self.1.id);
+        }
+    }
+    let _guard = Unmount(&f, snap);
+    let vol = f.dir.join("vol-escape");
+    std::fs::create_dir_all(&vol).unwrap();
+    // `/evil` resolves inside the root: the canary's path does not exist
+    // there, so nothing is copied.
+    assert!(!copy_image_path(&rootfs, "/evil", &vol).unwrap());
+    assert!(std::fs::read_dir(&vol).unwrap().next().is_none());
+    // A symlink inside is copied as a symlink, not followed.
+    assert!(copy_image_path(&rootfs, "/data2", &vol).unwrap());
+    assert!(std::fs::symlink_metadata(vol.join("out"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read_dir(&vol).unwrap().count(), 1);
+}
+
+#[test]
+fn a_container_sees_its_volume() {
+    let f = Fixture::new();
+    let db = Arc::new(Db::open(&f.dir.join("wharf.db")).unwrap());
+    let vols = Volumes::open(&f.dir.join("data"), db).unwrap();
+    let v = vols.create_anonymous().unwrap();
+    let (_, rootfs) = f.container(opts(), vec![]);
+    copy_image_path(&rootfs, "/data", &v.mountpoint).unwrap();
+    let point = MountPoint {
+        kind: "volume".into(),
+        name: Some(v.name.clone()),
+        source: v.mountpoint.clone(),
+        destination: "/data".into(),
+        driver: Some("local".into()),
+        rw: true,
+        anonymous: true,
+        copy_data: true,
+        ..MountPoint::default()
+    };
+    let (code, out, err) = f.sh(
+        opts(),
+        vec![point],
+        "cat /data/a; echo; echo new > /data/new; ls /data",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("alpha\n"), "{out}");
+    assert_eq!(std::fs::read(v.mountpoint.join("new")).unwrap(), b"new\n");
+    vols.remove(&v.name).unwrap();
+}
