@@ -71,6 +71,9 @@ fn image_and_options_merge_like_docker() {
     );
 }
 
+/// A change to the options and the message it must get.
+type Case = (Box<dyn FnOnce(&mut CreateOptions)>, String);
+
 fn refused(f: &Fixture, change: impl FnOnce(&mut CreateOptions)) -> (Kind, String) {
     let mut o = opts();
     change(&mut o);
@@ -82,7 +85,7 @@ fn refused(f: &Fixture, change: impl FnOnce(&mut CreateOptions)) -> (Kind, Strin
 fn bad_options_get_dockers_messages() {
     let f = Fixture::new();
     let ncpu = std::thread::available_parallelism().unwrap().get();
-    let cases: Vec<(Box<dyn FnOnce(&mut CreateOptions)>, String)> = vec![
+    let cases: Vec<Case> = vec![
         (
             Box::new(|o| o.host.resources.memory = 1 << 20),
             "Minimum memory limit allowed is 6MB".into(),
