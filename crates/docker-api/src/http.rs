@@ -261,3 +261,14 @@ where
         Err(e) => Err(ApiError::internal(format!("engine task failed: {e}"))),
     }
 }
+
+/// Runs blocking work that answers in API terms on tokio's blocking pool.
+pub async fn blocking_api<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(ApiError::internal(format!("engine task failed: {e}"))))
+}

@@ -35,7 +35,7 @@ use std::sync::Arc;
 use http::{HeaderValue, Method, StatusCode};
 use wharf_engine::Engine;
 
-use crate::http::{error_response, full, json, status, ApiError, Ctx, Request, Response};
+use crate::http::{error_response, full, status, ApiError, Ctx, Request, Response};
 use crate::{API_VERSION, MIN_API_VERSION};
 
 /// The `Server` header.
@@ -78,7 +78,10 @@ async fn route(engine: Arc<Engine>, req: Request) -> Result<Response, ApiError> 
         "_ping" if segs.len() == 1 => ping(&req),
         "containers" => crate::containers::route(ctx, req, &segs).await,
         "exec" => crate::exec::route(ctx, req, &segs).await,
-        "version" if segs.len() == 1 && req.method() == Method::GET => Ok(version_reply()),
+        "images" | "commit" => crate::images::route(ctx, req, &segs).await,
+        "build" => crate::build::route(ctx, req, &segs).await,
+        "volumes" => crate::volumes::route(ctx, req, &segs).await,
+        "version" | "info" | "events" | "system" => crate::system::route(ctx, req, &segs).await,
         _ => Err(ApiError::page_not_found()),
     }
 }
@@ -110,20 +113,6 @@ fn ping(req: &Request) -> Result<Response, ApiError> {
         h.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     }
     Ok(resp)
-}
-
-/// A minimal `/version` until `system` serves it.
-fn version_reply() -> Response {
-    json(
-        StatusCode::OK,
-        &serde_json::json!({
-            "Version": "27.0.0",
-            "ApiVersion": API_VERSION,
-            "MinAPIVersion": MIN_API_VERSION,
-            "Os": "linux",
-            "Arch": "amd64",
-        }),
-    )
 }
 
 /// `1.41` → `[1, 41]` (non-numbers count as 0, like Docker's compare).

@@ -1,1 +1,288 @@
-//! (being written)
+//! Streaming bodies and the hijack dance.
+//!
+//! * [`channel_body`]: a body fed by an mpsc channel (logs, stats, wait,
+//!   events, build output): headers go out as soon as the handler returns,
+//!   chunks as they are sent, the end when the sender is dropped.
+//! * [`hijack`]: Docker's attach/exec-start upgrade: `101 UPGRADED` with
+//!   `Connection: Upgrade`, `Upgrade: tcp` and the stream's content type,
+//!   then the raw connection. A client that did not ask for an upgrade
+//!   gets `200` and only the output, as a body.
+//! * [`pump`]: copies between a client and a process's stream: the
+//!   client's half-close is the end of stdin (the process goes on and its
+//!   output still flows), the detach keys end the session without ending
+//!   the process, the process's end closes the connection.
+//! * [`frame`]: Docker's 8-byte header `[stream, 0, 0, 0, len u32 BE]`.
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use crate::http::{ApiError, Body, Ctx, Request, Response};
+
+/// A chunk sender for [`channel_body`].
+pub type Sender = mpsc::Sender<Result<Bytes, std::io::Error>>;
+
+/// A body streaming what is sent on the returned sender, ending when it
+/// is dropped. Sending fails once the client is gone.
+pub fn channel_body(buffer: usize) -> (Sender, Body) {
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(buffer);
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item.map(Frame::data), rx))
+    });
+    (tx, StreamBody::new(stream).boxed())
+}
+
+/// A `200` response with `content_type` and a streamed body.
+pub fn streaming(content_type: &'static str, body: Body) -> Response {
+    let mut resp = hyper::Response::new(body);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    resp
+}
+
+/// Docker's content type of a process's output: the multiplexed one for
+/// API 1.42 and later without a tty, the raw one otherwise.
+pub fn stream_content_type(ctx: &Ctx, tty: bool) -> &'static str {
+    if !tty && ctx.at_least(42) {
+        "application/vnd.docker.multiplexed-stream"
+    } else {
+        "application/vnd.docker.raw-stream"
+    }
+}
+
+/// Docker's frame of `data` on `stream` (0 stdin, 1 stdout, 2 stderr).
+pub fn frame(stream: u8, data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + data.len());
+    out.extend_from_slice(&[stream, 0, 0, 0]);
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// A hijacked connection, once the response is sent.
+pub enum Hijacked {
+    /// The client upgraded: a full-duplex connection.
+    Upgraded(OnUpgrade),
+    /// The client did not ask for an upgrade: output goes to this body.
+    Body(Sender),
+}
+
+/// Prepares the hijack of `req`: the response to send now and what the
+/// connection becomes afterwards.
+pub fn hijack(req: &mut Request, content_type: &'static str) -> (Response, Hijacked) {
+    let wants_upgrade = req
+        .headers()
+        .get(http::header::UPGRADE)
+        .is_some_and(|v| !v.is_empty());
+    if !wants_upgrade {
+        let (tx, body) = channel_body(16);
+        return (streaming(content_type, body), Hijacked::Body(tx));
+    }
+    let on = hyper::upgrade::on(req);
+    let mut resp = hyper::Response::new(crate::http::empty());
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(
+        http::header::CONNECTION,
+        HeaderValue::from_static("Upgrade"),
+    );
+    h.insert(http::header::UPGRADE, HeaderValue::from_static("tcp"));
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    (resp, Hijacked::Upgraded(on))
+}
+
+/// The client side of a hijacked session as one duplex stream.
+pub enum Client {
+    /// An upgraded connection.
+    Upgraded(TokioIo<hyper::upgrade::Upgraded>),
+    /// Output only, into a response body.
+    Body(Sender),
+}
+
+impl Hijacked {
+    /// Waits for the upgrade to complete.
+    pub async fn client(self) -> Result<Client, ApiError> {
+        match self {
+            Hijacked::Upgraded(on) => on
+                .await
+                .map(|u| Client::Upgraded(TokioIo::new(u)))
+                .map_err(|e| ApiError::internal(format!("failed to upgrade the connection: {e}"))),
+            Hijacked::Body(tx) => Ok(Client::Body(tx)),
+        }
+    }
+}
+
+impl Client {
+    /// Writes all of `data` to the client.
+    pub async fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+        match self {
+            Client::Upgraded(io) => io.write_all(data).await,
+            Client::Body(tx) => tx
+                .send(Ok(Bytes::copy_from_slice(data)))
+                .await
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
+        }
+    }
+}
+
+/// Docker's default detach keys: ctrl-p, ctrl-q.
+pub const DEFAULT_DETACH_KEYS: &[u8] = &[0x10, 0x11];
+
+/// Parses Docker's `detachKeys` (`ctrl-p,ctrl-q`, `a,ctrl-@`…).
+pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>, ApiError> {
+    let bad = || ApiError::bad_request(format!("Invalid detach keys ({s}) provided"));
+    let mut out = Vec::new();
+    for key in s.split(',') {
+        if let Some(c) = key.strip_prefix("ctrl-") {
+            let b = match c.as_bytes() {
+                [b @ b'a'..=b'z'] => b - b'a' + 1,
+                [b @ (b'@' | b'[' | b'\\' | b']' | b'^' | b'_')] => b - b'@',
+                _ => return Err(bad()),
+            };
+            out.push(b);
+        } else if key.len() == 1 {
+            out.push(key.as_bytes()[0]);
+        } else {
+            return Err(bad());
+        }
+    }
+    Ok(out)
+}
+
+/// How a [`pump`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PumpEnd {
+    /// The process's stream ended.
+    Ended,
+    /// The client typed the detach keys.
+    Detached,
+    /// The client went away.
+    ClientGone,
+}
+
+/// Copies between `client` and the process stream `proc_io` until the
+/// process's output ends, the client detaches or goes away. `stdin`
+/// tells whether the client's bytes are the process's stdin.
+pub async fn pump<P>(client: Client, proc_io: P, stdin: bool, detach_keys: &[u8]) -> PumpEnd
+where
+    P: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut proc_r, mut proc_w) = tokio::io::split(proc_io);
+    let client_io = match client {
+        Client::Upgraded(io) => io,
+        Client::Body(tx) => {
+            let mut buf = vec![0u8; 32 * 1024];
+            loop {
+                match proc_r.read(&mut buf).await {
+                    Ok(0) | Err(_) => return PumpEnd::Ended,
+                    Ok(n) => {
+                        if tx
+                            .send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                            .await
+                            .is_err()
+                        {
+                            return PumpEnd::ClientGone;
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let (mut client_r, mut client_w) = tokio::io::split(client_io);
+    let output = async {
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            match proc_r.read(&mut buf).await {
+                Ok(0) | Err(_) => {
+                    let _ = client_w.flush().await;
+                    let _ = client_w.shutdown().await;
+                    return PumpEnd::Ended;
+                }
+                Ok(n) => {
+                    if client_w.write_all(&buf[..n]).await.is_err() {
+                        return PumpEnd::ClientGone;
+                    }
+                }
+            }
+        }
+    };
+    let keys = detach_keys.to_vec();
+    let input = async move {
+        let mut buf = vec![0u8; 32 * 1024];
+        let mut held: Vec<u8> = Vec::new();
+        loop {
+            let n = match client_r.read(&mut buf).await {
+                Ok(0) | Err(_) => {
+                    // Half-close: the end of stdin, not a detach.
+                    if stdin {
+                        let _ = proc_w.write_all(&held).await;
+                        let _ = proc_w.shutdown().await;
+                    }
+                    return None;
+                }
+                Ok(n) => n,
+            };
+            if !stdin {
+                continue;
+            }
+            let mut out = Vec::with_capacity(n);
+            for &b in &buf[..n] {
+                if keys.is_empty() {
+                    out.push(b);
+                    continue;
+                }
+                held.push(b);
+                if keys.starts_with(&held) {
+                    if held.len() == keys.len() {
+                        return Some(PumpEnd::Detached);
+                    }
+                } else {
+                    out.append(&mut held);
+                }
+            }
+            if !out.is_empty() && proc_w.write_all(&out).await.is_err() {
+                // The process closed its stdin: keep reading for detach.
+                continue;
+            }
+        }
+    };
+    tokio::pin!(output);
+    tokio::pin!(input);
+    let mut input_done = false;
+    loop {
+        tokio::select! {
+            end = &mut output => return end,
+            r = &mut input, if !input_done => match r {
+                Some(end) => return end,
+                None => input_done = true,
+            },
+        }
+    }
+}
+
+/// A blocking [`std::io::Write`] into a [`channel_body`] (for tar streams
+/// produced on a blocking thread). Writing fails once the client is gone.
+pub struct ChannelWriter(pub Sender);
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
