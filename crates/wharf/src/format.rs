@@ -129,6 +129,200 @@ impl Table {
     }
 }
 
+/// Go's `text/tabwriter` as docker sets it up (minwidth 10, tabwidth 1,
+/// padding 3, space padding, no flags): `\t`-terminated cells form
+/// columns over runs of consecutive lines that have them; the text after a
+/// line's last tab is not aligned.
+pub fn tabwrite(text: &str) -> String {
+    tabwrite_with(text, 10, 3)
+}
+
+/// [`tabwrite`] with other minimum width and padding (`docker version`
+/// uses 20 and 1).
+pub fn tabwrite_with(text: &str, minwidth: usize, padding: usize) -> String {
+    let lines: Vec<Vec<&str>> = text.split('\n').map(|l| l.split('\t').collect()).collect();
+    let mut out = String::new();
+    let mut widths = Vec::new();
+    let tw = Tw { minwidth, padding };
+    tw.format_block(&lines, 0, lines.len(), &mut widths, &mut out);
+    out
+}
+
+struct Tw {
+    minwidth: usize,
+    padding: usize,
+}
+
+fn cell_width(s: &str) -> usize {
+    s.chars().count()
+}
+
+impl Tw {
+    fn format_block(
+        &self,
+        lines: &[Vec<&str>],
+        mut line0: usize,
+        line1: usize,
+        widths: &mut Vec<usize>,
+        out: &mut String,
+    ) {
+        let column = widths.len();
+        let mut this = line0;
+        while this < line1 {
+            if column + 1 >= lines[this].len() {
+                this += 1;
+                continue;
+            }
+            write_lines(lines, line0, this, widths, out);
+            line0 = this;
+            let mut width = self.minwidth;
+            while this < line1 && column + 1 < lines[this].len() {
+                width = width.max(cell_width(lines[this][column]) + self.padding);
+                this += 1;
+            }
+            widths.push(width);
+            self.format_block(lines, line0, this, widths, out);
+            widths.pop();
+            line0 = this;
+        }
+        write_lines(lines, line0, line1, widths, out);
+    }
+}
+
+fn write_lines(lines: &[Vec<&str>], from: usize, to: usize, widths: &[usize], out: &mut String) {
+    for (i, line) in lines.iter().enumerate().take(to).skip(from) {
+        for (j, cell) in line.iter().enumerate() {
+            out.push_str(cell);
+            if j < widths.len() && j + 1 < line.len() {
+                let pad = widths[j].saturating_sub(cell_width(cell));
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        if i + 1 < lines.len() {
+            out.push('\n');
+        }
+    }
+}
+
+/// docker's `units.HumanSizeWithPrecision(size, 3)`: `%.3g` and a
+/// decimal unit.
+pub fn human_size3(bytes: f64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut size = bytes;
+    let mut unit = 0;
+    while size >= 1000.0 && unit < UNITS.len() - 1 {
+        size /= 1000.0;
+        unit += 1;
+    }
+    format!("{}{}", go_g(size, 3), UNITS[unit])
+}
+
+/// docker's `units.BytesSize`: binary units (`1.5MiB`), `%.4g`.
+pub fn bytes_size(bytes: f64) -> String {
+    const UNITS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+    let mut size = bytes;
+    let mut unit = 0;
+    while size >= 1024.0 && unit < UNITS.len() - 1 {
+        size /= 1024.0;
+        unit += 1;
+    }
+    format!("{}{}", go_g(size, 4), UNITS[unit])
+}
+
+/// Go's `%.Ng` for values that print without an exponent.
+pub fn go_g(v: f64, precision: i32) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let exp = v.abs().log10().floor() as i32;
+    if exp < -4 || exp >= precision {
+        let s = format!("{:.*e}", (precision - 1).max(0) as usize, v);
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = if m.contains('.') {
+            m.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            m
+        };
+        let e: i32 = e.parse().unwrap_or(0);
+        return format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+    }
+    let decimals = (precision - 1 - exp).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// docker's `formatter.Ellipsis`: at most `max` characters, the last one
+/// `…` when cut.
+pub fn ellipsis(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+/// Go's `strconv.Quote`.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\x07' => out.push_str("\\a"),
+            '\x08' => out.push_str("\\b"),
+            '\x0c' => out.push_str("\\f"),
+            '\x0b' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// docker's `stringid.TruncateID`: without `sha256:`, 12 characters.
+pub fn short_id(id: &str) -> String {
+    let id = id.rsplit(':').next().unwrap_or(id);
+    id.chars().take(12).collect()
+}
+
+/// A Unix time as Go's `time.Time.String()` prints it in UTC
+/// (`2024-01-02 03:04:05 +0000 UTC`).
+pub fn go_time(secs: i64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(secs) else {
+        return String::new();
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0000 UTC",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// `N ago` for a Unix time.
+pub fn ago_unix(secs: i64) -> String {
+    let when = SystemTime::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64);
+    let age = SystemTime::now().duration_since(when).unwrap_or_default();
+    format!("{} ago", human_duration(age))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +352,26 @@ mod tests {
         assert_eq!(human_duration(s(20 * 86400)), "2 weeks");
         assert_eq!(human_duration(s(100 * 86400)), "3 months");
         assert_eq!(human_duration(s(800 * 86400)), "2 years");
+    }
+
+    #[test]
+    fn tabwrite_like_go() {
+        assert_eq!(
+            tabwrite("CONTAINER ID\tIMAGE\tNAMES\nabc\tbusybox:latest\tx"),
+            "CONTAINER ID   IMAGE            NAMES\nabc            busybox:latest   x"
+        );
+        assert_eq!(
+            tabwrite("a\tb\nno tabs\nc\td"),
+            "a         b\nno tabs\nc         d"
+        );
+        assert_eq!(tabwrite("x\t\t\n"), "x                   \n");
+        assert_eq!(human_size3(1_234_567.0), "1.23MB");
+        assert_eq!(human_size3(0.0), "0B");
+        assert_eq!(bytes_size(1024.0 * 1024.0 * 1.5), "1.5MiB");
+        assert_eq!(go_g(1234.5, 4), "1234");
+        assert_eq!(ellipsis("abcdef", 4), "abc…");
+        assert_eq!(go_quote("sh -c \"x\""), "\"sh -c \\\"x\\\"\"");
+        assert_eq!(go_time(0), "1970-01-01 00:00:00 +0000 UTC");
     }
 
     #[test]

@@ -53,7 +53,10 @@ fn main() -> ExitCode {
     }
     // `--root DIR` first: the old local-store commands, kept until every
     // test that drives them runs against the daemon.
-    if !args.get(1).is_some_and(|a| a.to_string_lossy().starts_with("--root")) {
+    if !args
+        .get(1)
+        .is_some_and(|a| a.to_string_lossy().starts_with("--root"))
+    {
         return client::main(args);
     }
     let cli = Cli::parse_from(args);

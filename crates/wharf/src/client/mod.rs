@@ -1,0 +1,273 @@
+//! The docker-style client: every command is a call (or a few) to the
+//! daemon's Docker Engine API, printed as docker CLI 28 prints it.
+//! [`main`] parses the arguments, connects and dispatches; errors become
+//! docker's messages and exit codes (125 for the CLI's own and the
+//! daemon's errors in `run`/`create`, 1 elsewhere).
+
+mod args;
+mod build;
+mod conn;
+mod containers;
+mod cp;
+mod exec;
+mod images;
+mod json;
+mod ps;
+mod render;
+mod run;
+mod run_args;
+mod stats;
+mod stream;
+mod system;
+mod template;
+mod volumes;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::DockerCli;
+use args::{Cmd, ContainerCmd, ImageCmd, SystemCmd, VolumeCmd};
+use conn::Client;
+
+/// An exit with a status code and, maybe, a message for stderr.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Exit {
+    /// The process exit code.
+    pub code: u8,
+    /// What to print (nothing when empty).
+    pub message: String,
+}
+
+/// Exits with `code`, printing nothing more.
+pub fn exit(code: u8) -> anyhow::Error {
+    Exit {
+        code,
+        message: String::new(),
+    }
+    .into()
+}
+
+/// Runs the client with the process's arguments.
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let cli = match DockerCli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => return ExitCode::from(clap_error(e, &args)),
+    };
+    if cli.version {
+        println!("Wharf version {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let Some(command) = cli.command else {
+        use clap::CommandFactory;
+        let _ = DockerCli::command().print_help();
+        return ExitCode::SUCCESS;
+    };
+    let name = command_name(&command);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("failed to start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let host = conn::host_from(cli.host.as_deref());
+    let result = runtime.block_on(async move {
+        let client = Client::connect(&host).await?;
+        dispatch(&client, command).await
+    });
+    // Streams still open (stdin readers) must not keep us alive.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let run_like = matches!(name, "run" | "create");
+            if let Some(exit) = e.downcast_ref::<Exit>() {
+                if !exit.message.is_empty() {
+                    eprintln!("{}", exit.message);
+                }
+                return ExitCode::from(exit.code);
+            }
+            if run_like {
+                eprintln!("wharf: {e:#}\n\nRun 'wharf {name} --help' for more information");
+                ExitCode::from(125)
+            } else {
+                eprintln!("{e:#}");
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+/// docker's wording for flag errors; exit 125 (0 for help).
+fn clap_error(e: clap::Error, args: &[OsString]) -> u8 {
+    use clap::error::{ContextKind, ErrorKind};
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            return 0;
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return 0;
+        }
+        _ => {}
+    }
+    let cmd: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .take_while(|a| !a.starts_with('-'))
+        .take(2)
+        .collect();
+    let cmd = match cmd.first().map(String::as_str) {
+        Some("container" | "image" | "volume" | "system") => cmd.join(" "),
+        _ => cmd.first().cloned().unwrap_or_default(),
+    };
+    let invalid = e
+        .get(ContextKind::InvalidArg)
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    let msg = match e.kind() {
+        ErrorKind::UnknownArgument => {
+            let flag = invalid.split('=').next().unwrap_or_default().to_string();
+            match flag.strip_prefix("--") {
+                Some(_) => format!("unknown flag: {flag}"),
+                None => format!(
+                    "unknown shorthand flag: '{}' in {flag}",
+                    flag.trim_start_matches('-').chars().next().unwrap_or('?')
+                ),
+            }
+        }
+        ErrorKind::MissingRequiredArgument => {
+            format!("wharf: 'wharf {cmd}' requires at least 1 argument")
+        }
+        ErrorKind::InvalidSubcommand => format!("wharf: unknown command: wharf {invalid}"),
+        _ => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            first.trim_start_matches("error: ").to_string()
+        }
+    };
+    eprintln!("{msg}\nSee 'wharf {cmd} --help'.");
+    125
+}
+
+fn command_name(c: &Cmd) -> &'static str {
+    match c {
+        Cmd::Run(_)
+        | Cmd::Container {
+            command: ContainerCmd::Run(_),
+        } => "run",
+        Cmd::Create(_)
+        | Cmd::Container {
+            command: ContainerCmd::Create(_),
+        } => "create",
+        _ => "",
+    }
+}
+
+async fn dispatch(c: &Client, cmd: Cmd) -> anyhow::Result<u8> {
+    match cmd {
+        Cmd::Run(a) => run::run(c, a).await,
+        Cmd::Create(a) => run::create(c, a).await,
+        Cmd::Start(a) => run::start(c, a).await,
+        Cmd::Attach(a) => run::attach(c, a).await,
+        Cmd::Ps(a) => ps::ps(c, a).await,
+        Cmd::Exec(a) => exec::exec(c, a).await,
+        Cmd::Logs(a) => containers::logs(c, a).await,
+        Cmd::Stop(a) => containers::stop(c, a, false).await,
+        Cmd::Restart(a) => containers::stop(c, a, true).await,
+        Cmd::Kill(a) => containers::kill(c, a).await,
+        Cmd::Rm(a) => containers::rm(c, a).await,
+        Cmd::Pause(a) => containers::pause(c, a, true).await,
+        Cmd::Unpause(a) => containers::pause(c, a, false).await,
+        Cmd::Inspect(a) => containers::inspect(c, a, None).await,
+        Cmd::Cp(a) => cp::cp(c, a).await,
+        Cmd::Top(a) => containers::top(c, a).await,
+        Cmd::Stats(a) => stats::stats(c, a).await,
+        Cmd::Port(a) => containers::port(c, a).await,
+        Cmd::Rename(a) => containers::rename(c, a).await,
+        Cmd::Wait(a) => containers::wait(c, a).await,
+        Cmd::Events(a) => system::events(c, a).await,
+        Cmd::Container { command } => container_cmd(c, command).await,
+        Cmd::System { command } => match command {
+            SystemCmd::Df(a) => system::df(c, a).await,
+            SystemCmd::Prune(a) => system::prune(c, a).await,
+            SystemCmd::Info(a) => system::info(c, a).await,
+            SystemCmd::Events(a) => system::events(c, a).await,
+        },
+        Cmd::Volume { command } => match command {
+            VolumeCmd::Create(a) => volumes::create(c, a).await,
+            VolumeCmd::Ls(a) => volumes::ls(c, a).await,
+            VolumeCmd::Inspect(a) => volumes::inspect(c, a).await,
+            VolumeCmd::Rm(a) => volumes::rm(c, a).await,
+            VolumeCmd::Prune(a) => volumes::prune(c, a).await,
+        },
+        Cmd::Image { command } => match command {
+            ImageCmd::Ls(a) => images::images(c, a).await,
+            ImageCmd::Rm(a) => images::rmi(c, a).await,
+            ImageCmd::Prune(a) => images::prune(c, a).await,
+            ImageCmd::Inspect(a) => {
+                let a = args::InspectArgs {
+                    format: a.format,
+                    size: false,
+                    kind: Some("image".into()),
+                    names: a.names,
+                };
+                containers::inspect(c, a, Some("image")).await
+            }
+            ImageCmd::History(a) => images::history(c, a).await,
+            ImageCmd::Tag(a) => images::tag(c, a).await,
+            ImageCmd::Save(a) => images::save(c, a).await,
+            ImageCmd::Load(a) => images::load(c, a).await,
+            ImageCmd::Import(a) => images::import(c, a).await,
+            ImageCmd::Build(a) => build::build(c, a).await,
+        },
+        Cmd::Images(a) => images::images(c, a).await,
+        Cmd::Build(a) => build::build(c, a).await,
+        Cmd::Commit(a) => images::commit(c, a).await,
+        Cmd::Save(a) => images::save(c, a).await,
+        Cmd::Load(a) => images::load(c, a).await,
+        Cmd::Import(a) => images::import(c, a).await,
+        Cmd::Export(a) => images::export(c, a).await,
+        Cmd::Tag(a) => images::tag(c, a).await,
+        Cmd::Rmi(a) => images::rmi(c, a).await,
+        Cmd::History(a) => images::history(c, a).await,
+        Cmd::Version(a) => system::version(c, a).await,
+        Cmd::Info(a) => system::info(c, a).await,
+    }
+}
+
+async fn container_cmd(c: &Client, cmd: ContainerCmd) -> anyhow::Result<u8> {
+    match cmd {
+        ContainerCmd::Run(a) => run::run(c, a).await,
+        ContainerCmd::Create(a) => run::create(c, a).await,
+        ContainerCmd::Start(a) => run::start(c, a).await,
+        ContainerCmd::Ls(a) => ps::ps(c, a).await,
+        ContainerCmd::Exec(a) => exec::exec(c, a).await,
+        ContainerCmd::Logs(a) => containers::logs(c, a).await,
+        ContainerCmd::Stop(a) => containers::stop(c, a, false).await,
+        ContainerCmd::Restart(a) => containers::stop(c, a, true).await,
+        ContainerCmd::Kill(a) => containers::kill(c, a).await,
+        ContainerCmd::Rm(a) => containers::rm(c, a).await,
+        ContainerCmd::Pause(a) => containers::pause(c, a, true).await,
+        ContainerCmd::Unpause(a) => containers::pause(c, a, false).await,
+        ContainerCmd::Inspect(a) => containers::inspect(c, a, Some("container")).await,
+        ContainerCmd::Cp(a) => cp::cp(c, a).await,
+        ContainerCmd::Top(a) => containers::top(c, a).await,
+        ContainerCmd::Stats(a) => stats::stats(c, a).await,
+        ContainerCmd::Port(a) => containers::port(c, a).await,
+        ContainerCmd::Rename(a) => containers::rename(c, a).await,
+        ContainerCmd::Wait(a) => containers::wait(c, a).await,
+        ContainerCmd::Attach(a) => run::attach(c, a).await,
+        ContainerCmd::Commit(a) => images::commit(c, a).await,
+        ContainerCmd::Export(a) => images::export(c, a).await,
+        ContainerCmd::Prune(a) => containers::prune(c, a).await,
+    }
+}

@@ -1,0 +1,720 @@
+//! A small Go `text/template` for `--format`: fields (`{{.State.Status}}`),
+//! variables, pipelines, `if`/`else if`/`else`, `range` (with `$k, $v :=`),
+//! `with`, trim markers, and docker's functions (`json`, `join`, `split`,
+//! `lower`, `upper`, `title`, `truncate`, `pad`) plus Go's `index`, `len`,
+//! `eq`/`ne`/`lt`/`le`/`gt`/`ge`, `not`/`and`/`or`, `print`/`printf`/`println`.
+//! Values are [`Json`]; a field call with arguments on an object
+//! (`{{.Label "k"}}`) indexes the object the field names.
+
+use super::json::Json;
+
+/// A parsed template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    nodes: Vec<Node>,
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    Text(String),
+    Action(Pipe),
+    If(Vec<(Pipe, Vec<Node>)>, Vec<Node>),
+    Range(Pipe, Vec<Node>, Vec<Node>),
+    With(Pipe, Vec<Node>, Vec<Node>),
+}
+
+#[derive(Debug, Clone)]
+struct Pipe {
+    decl: Vec<String>,
+    cmds: Vec<Vec<Arg>>,
+}
+
+#[derive(Debug, Clone)]
+enum Arg {
+    Dot(Vec<String>),
+    Var(String, Vec<String>),
+    Lit(Json),
+    Func(String),
+    Sub(Pipe, Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Field(Vec<String>),
+    Var(String, Vec<String>),
+    Str(String),
+    Num(String),
+    Ident(String),
+    Pipe,
+    Open,
+    Close(Vec<String>),
+    Decl,
+    Comma,
+}
+
+/// Errors parsing or running a template.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TemplateError(String);
+
+fn err<T>(msg: impl Into<String>) -> Result<T, TemplateError> {
+    Err(TemplateError(msg.into()))
+}
+
+impl Template {
+    /// Parses `text`.
+    pub fn parse(text: &str) -> Result<Template, TemplateError> {
+        let items = split_actions(text)?;
+        let mut pos = 0;
+        let (nodes, end) = parse_list(&items, &mut pos)?;
+        if let Some(e) = end {
+            return err(format!("unexpected {{{{{e}}}}}"));
+        }
+        Ok(Template { nodes })
+    }
+
+    /// Runs the template on `dot`.
+    pub fn execute(&self, dot: &Json) -> Result<String, TemplateError> {
+        let mut out = String::new();
+        let mut vars = vec![("$".to_string(), dot.clone())];
+        exec_list(&self.nodes, dot, &mut vars, &mut out)?;
+        Ok(out)
+    }
+}
+
+enum Item {
+    Text(String),
+    Action(String),
+}
+
+fn split_actions(text: &str) -> Result<Vec<Item>, TemplateError> {
+    let mut items = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let mut before = rest[..start].to_string();
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            return err("unclosed action");
+        };
+        let mut inner = &after[..end];
+        if let Some(s) = inner.strip_prefix("- ") {
+            before = before.trim_end().to_string();
+            inner = s;
+        }
+        let mut trim_next = false;
+        if let Some(s) = inner.strip_suffix(" -") {
+            trim_next = true;
+            inner = s;
+        }
+        items.push(Item::Text(before));
+        let inner = inner.trim();
+        if !(inner.starts_with("/*") && inner.ends_with("*/")) {
+            items.push(Item::Action(inner.to_string()));
+        }
+        rest = &after[end + 2..];
+        if trim_next {
+            rest = rest.trim_start();
+        }
+    }
+    items.push(Item::Text(rest.to_string()));
+    Ok(items)
+}
+
+/// Parses nodes until `end`/`else`; returns them and the keyword that
+/// stopped the list (`end`, `else`, `else if …`).
+fn parse_list(
+    items: &[Item],
+    pos: &mut usize,
+) -> Result<(Vec<Node>, Option<String>), TemplateError> {
+    let mut nodes = Vec::new();
+    while *pos < items.len() {
+        let item = &items[*pos];
+        *pos += 1;
+        let action = match item {
+            Item::Text(t) => {
+                if !t.is_empty() {
+                    nodes.push(Node::Text(t.clone()));
+                }
+                continue;
+            }
+            Item::Action(a) => a.as_str(),
+        };
+        let (word, rest) = match action.split_once(char::is_whitespace) {
+            Some((w, r)) => (w, r.trim()),
+            None => (action, ""),
+        };
+        match word {
+            "end" | "else" => return Ok((nodes, Some(action.to_string()))),
+            "if" => {
+                let mut branches = vec![(parse_pipe(rest)?, Vec::new())];
+                let mut otherwise = Vec::new();
+                loop {
+                    let (body, end) = parse_list(items, pos)?;
+                    let end = end.unwrap_or_default();
+                    if let Some(last) = branches.last_mut() {
+                        last.1 = body;
+                    }
+                    if end == "end" {
+                        break;
+                    }
+                    if let Some(cond) = end.strip_prefix("else if ") {
+                        branches.push((parse_pipe(cond.trim())?, Vec::new()));
+                        continue;
+                    }
+                    if end == "else" {
+                        let (body, end) = parse_list(items, pos)?;
+                        if end.as_deref() != Some("end") {
+                            return err("missing {{end}}");
+                        }
+                        otherwise = body;
+                        break;
+                    }
+                    return err("missing {{end}}");
+                }
+                nodes.push(Node::If(branches, otherwise));
+            }
+            "range" | "with" => {
+                let pipe = parse_pipe(rest)?;
+                let (body, end) = parse_list(items, pos)?;
+                let otherwise = match end.as_deref() {
+                    Some("end") => Vec::new(),
+                    Some("else") => {
+                        let (b, end) = parse_list(items, pos)?;
+                        if end.as_deref() != Some("end") {
+                            return err("missing {{end}}");
+                        }
+                        b
+                    }
+                    _ => return err(format!("missing {{{{end}}}} for {word}")),
+                };
+                nodes.push(match word {
+                    "range" => Node::Range(pipe, body, otherwise),
+                    _ => Node::With(pipe, body, otherwise),
+                });
+            }
+            _ => nodes.push(Node::Action(parse_pipe(action)?)),
+        }
+    }
+    Ok((nodes, None))
+}
+
+fn path_of(s: &str) -> Vec<String> {
+    s.split('.')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn lex(s: &str) -> Result<Vec<Tok>, TemplateError> {
+    let b: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    let mut toks = Vec::new();
+    let word_end = |mut j: usize| {
+        while j < b.len() && (b[j].is_alphanumeric() || b[j] == '_' || b[j] == '.') {
+            j += 1;
+        }
+        j
+    };
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            ' ' | '\t' | '\n' | '\r' => i += 1,
+            '|' => {
+                toks.push(Tok::Pipe);
+                i += 1
+            }
+            '(' => {
+                toks.push(Tok::Open);
+                i += 1
+            }
+            ')' => {
+                let j = word_end(i + 1);
+                toks.push(Tok::Close(path_of(&b[i + 1..j].iter().collect::<String>())));
+                i = j;
+            }
+            ',' => {
+                toks.push(Tok::Comma);
+                i += 1
+            }
+            ':' if b.get(i + 1) == Some(&'=') => {
+                toks.push(Tok::Decl);
+                i += 2
+            }
+            '=' => {
+                toks.push(Tok::Decl);
+                i += 1
+            }
+            '"' => {
+                let mut j = i + 1;
+                while j < b.len() && b[j] != '"' {
+                    if b[j] == '\\' {
+                        j += 1;
+                    }
+                    j += 1;
+                }
+                let raw: String = b[i..(j + 1).min(b.len())].iter().collect();
+                let v: String = serde_json::from_str(&raw)
+                    .map_err(|_| TemplateError(format!("bad string {raw}")))?;
+                toks.push(Tok::Str(v));
+                i = j + 1;
+            }
+            '`' => {
+                let mut j = i + 1;
+                while j < b.len() && b[j] != '`' {
+                    j += 1;
+                }
+                toks.push(Tok::Str(b[i + 1..j.min(b.len())].iter().collect()));
+                i = j + 1;
+            }
+            '.' => {
+                let j = word_end(i + 1);
+                toks.push(Tok::Field(path_of(&b[i..j].iter().collect::<String>())));
+                i = j;
+            }
+            '$' => {
+                let mut j = i + 1;
+                while j < b.len() && (b[j].is_alphanumeric() || b[j] == '_') {
+                    j += 1;
+                }
+                let name: String = b[i..j].iter().collect();
+                let k = word_end(j);
+                toks.push(Tok::Var(name, path_of(&b[j..k].iter().collect::<String>())));
+                i = k;
+            }
+            c if c.is_ascii_digit() || c == '-' => {
+                let mut j = i + 1;
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == '.') {
+                    j += 1;
+                }
+                toks.push(Tok::Num(b[i..j].iter().collect()));
+                i = j;
+            }
+            c if c.is_alphabetic() || c == '_' => {
+                let j = word_end(i);
+                toks.push(Tok::Ident(b[i..j].iter().collect()));
+                i = j;
+            }
+            other => return err(format!("unexpected {other:?} in command")),
+        }
+    }
+    Ok(toks)
+}
+
+fn parse_pipe(s: &str) -> Result<Pipe, TemplateError> {
+    let toks = lex(s)?;
+    let mut pos = 0;
+    let pipe = pipe_of(&toks, &mut pos)?;
+    if pos != toks.len() {
+        return err(format!("unexpected token in {s:?}"));
+    }
+    Ok(pipe)
+}
+
+fn pipe_of(toks: &[Tok], pos: &mut usize) -> Result<Pipe, TemplateError> {
+    let mut decl = Vec::new();
+    // `$a := …` or `$k, $v := …`
+    let mut j = *pos;
+    let mut names = Vec::new();
+    while let Some(Tok::Var(n, p)) = toks.get(j) {
+        if !p.is_empty() {
+            break;
+        }
+        names.push(n.clone());
+        j += 1;
+        match toks.get(j) {
+            Some(Tok::Comma) => j += 1,
+            Some(Tok::Decl) => {
+                decl = names.clone();
+                *pos = j + 1;
+                break;
+            }
+            _ => break,
+        }
+    }
+    let mut cmds = Vec::new();
+    let mut cmd = Vec::new();
+    while let Some(t) = toks.get(*pos) {
+        match t {
+            Tok::Close(_) => break,
+            Tok::Pipe => {
+                cmds.push(std::mem::take(&mut cmd));
+                *pos += 1;
+                continue;
+            }
+            _ => {}
+        }
+        *pos += 1;
+        cmd.push(match t {
+            Tok::Field(p) => Arg::Dot(p.clone()),
+            Tok::Var(n, p) => Arg::Var(n.clone(), p.clone()),
+            Tok::Str(s) => Arg::Lit(Json::Str(s.clone())),
+            Tok::Num(n) => Arg::Lit(Json::Num(n.clone())),
+            Tok::Ident(i) if i == "true" || i == "false" => Arg::Lit(Json::Bool(i == "true")),
+            Tok::Ident(i) if i == "nil" => Arg::Lit(Json::Null),
+            Tok::Ident(i) => Arg::Func(i.clone()),
+            Tok::Open => {
+                let inner = pipe_of(toks, pos)?;
+                let Some(Tok::Close(path)) = toks.get(*pos) else {
+                    return err("unclosed left paren");
+                };
+                *pos += 1;
+                Arg::Sub(inner, path.clone())
+            }
+            _ => return err("unexpected token"),
+        });
+    }
+    if cmd.is_empty() {
+        return err("missing value for command");
+    }
+    cmds.push(cmd);
+    Ok(Pipe { decl, cmds })
+}
+
+type Vars = Vec<(String, Json)>;
+
+fn exec_list(
+    nodes: &[Node],
+    dot: &Json,
+    vars: &mut Vars,
+    out: &mut String,
+) -> Result<(), TemplateError> {
+    for n in nodes {
+        match n {
+            Node::Text(t) => out.push_str(t),
+            Node::Action(p) => {
+                let v = eval_pipe(p, dot, vars)?;
+                if p.decl.is_empty() {
+                    out.push_str(&print(&v));
+                }
+            }
+            Node::If(branches, otherwise) => {
+                let mut done = false;
+                for (cond, body) in branches {
+                    if truthy(&eval_pipe(cond, dot, vars)?) {
+                        exec_list(body, dot, vars, out)?;
+                        done = true;
+                        break;
+                    }
+                }
+                if !done {
+                    exec_list(otherwise, dot, vars, out)?;
+                }
+            }
+            Node::With(p, body, otherwise) => {
+                let v = eval_pipe(p, dot, vars)?;
+                match v {
+                    Some(v) if v.truthy() => exec_list(body, &v, vars, out)?,
+                    _ => exec_list(otherwise, dot, vars, out)?,
+                }
+            }
+            Node::Range(p, body, otherwise) => {
+                let mark = vars.len();
+                let v = eval_range_source(p, dot, vars)?;
+                let items: Vec<(Json, Json)> = match v {
+                    Some(Json::Arr(a)) => a
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, v)| (Json::Num(i.to_string()), v))
+                        .collect(),
+                    Some(Json::Obj(mut o)) => {
+                        o.sort_by(|a, b| a.0.cmp(&b.0));
+                        o.into_iter().map(|(k, v)| (Json::Str(k), v)).collect()
+                    }
+                    Some(Json::Null) | None => Vec::new(),
+                    Some(other) => {
+                        return err(format!("range can't iterate over {}", other.to_go()))
+                    }
+                };
+                if items.is_empty() {
+                    exec_list(otherwise, dot, vars, out)?;
+                }
+                for (k, v) in items {
+                    vars.truncate(mark);
+                    match p.decl.as_slice() {
+                        [one] => vars.push((one.clone(), v.clone())),
+                        [a, b] => {
+                            vars.push((a.clone(), k));
+                            vars.push((b.clone(), v.clone()));
+                        }
+                        _ => {}
+                    }
+                    exec_list(body, &v, vars, out)?;
+                }
+                vars.truncate(mark);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn eval_range_source(p: &Pipe, dot: &Json, vars: &mut Vars) -> Result<Option<Json>, TemplateError> {
+    let plain = Pipe {
+        decl: Vec::new(),
+        cmds: p.cmds.clone(),
+    };
+    eval_pipe(&plain, dot, vars)
+}
+
+fn truthy(v: &Option<Json>) -> bool {
+    v.as_ref().is_some_and(Json::truthy)
+}
+
+/// A value as the template prints it (`<no value>` for a missing field).
+fn print(v: &Option<Json>) -> String {
+    match v {
+        None => "<no value>".into(),
+        Some(v) => v.to_go(),
+    }
+}
+
+fn eval_pipe(p: &Pipe, dot: &Json, vars: &mut Vars) -> Result<Option<Json>, TemplateError> {
+    let mut prev: Option<Option<Json>> = None;
+    for cmd in &p.cmds {
+        prev = Some(eval_cmd(cmd, dot, vars, prev)?);
+    }
+    let v = prev.unwrap_or(None);
+    if let [name] = p.decl.as_slice() {
+        vars.push((name.clone(), v.clone().unwrap_or(Json::Null)));
+    }
+    Ok(v)
+}
+
+fn walk(mut v: Option<Json>, path: &[String]) -> Option<Json> {
+    for k in path {
+        // Hidden fields (`\0Name`) serve method calls like `.Label "k"`.
+        v = v.and_then(|v| v.get(k).or_else(|| v.get(&format!("\0{k}"))).cloned());
+    }
+    v
+}
+
+fn eval_arg(a: &Arg, dot: &Json, vars: &mut Vars) -> Result<Option<Json>, TemplateError> {
+    Ok(match a {
+        Arg::Dot(path) => walk(Some(dot.clone()), path),
+        Arg::Var(name, path) => {
+            let Some((_, v)) = vars.iter().rev().find(|(n, _)| n == name) else {
+                return err(format!("undefined variable: {name}"));
+            };
+            walk(Some(v.clone()), path)
+        }
+        Arg::Lit(v) => Some(v.clone()),
+        Arg::Func(f) => call(f, Vec::new())?,
+        Arg::Sub(p, path) => walk(eval_pipe(p, dot, vars)?, path),
+    })
+}
+
+fn eval_cmd(
+    cmd: &[Arg],
+    dot: &Json,
+    vars: &mut Vars,
+    prev: Option<Option<Json>>,
+) -> Result<Option<Json>, TemplateError> {
+    let mut args = Vec::new();
+    for a in &cmd[1..] {
+        args.push(eval_arg(a, dot, vars)?);
+    }
+    if let Some(p) = prev {
+        args.push(p);
+    }
+    match &cmd[0] {
+        Arg::Func(f) => call(f, args),
+        first => {
+            let v = eval_arg(first, dot, vars)?;
+            if args.is_empty() {
+                return Ok(v);
+            }
+            // `.Label "k"`: a method with arguments indexes what it names.
+            let mut all = vec![v];
+            all.extend(args);
+            call("index", all)
+        }
+    }
+}
+
+fn s(v: &Option<Json>) -> String {
+    match v {
+        Some(Json::Str(s)) => s.clone(),
+        other => print(other),
+    }
+}
+
+fn num(v: &Option<Json>) -> f64 {
+    match v {
+        Some(Json::Num(n)) => n.parse().unwrap_or(0.0),
+        Some(Json::Str(n)) => n.parse().unwrap_or(0.0),
+        _ => 0.0,
+    }
+}
+
+fn call(f: &str, a: Vec<Option<Json>>) -> Result<Option<Json>, TemplateError> {
+    let arg = |i: usize| a.get(i).cloned().unwrap_or(None);
+    let str_v = |x: String| Ok(Some(Json::Str(x)));
+    let cmp = |x: &Option<Json>, y: &Option<Json>| -> std::cmp::Ordering {
+        match (x, y) {
+            (Some(Json::Num(_)), Some(Json::Num(_))) => num(x)
+                .partial_cmp(&num(y))
+                .unwrap_or(std::cmp::Ordering::Equal),
+            _ => s(x).cmp(&s(y)),
+        }
+    };
+    match f {
+        "json" => str_v(arg(0).unwrap_or(Json::Null).to_compact()),
+        "lower" => str_v(s(&arg(0)).to_lowercase()),
+        "upper" => str_v(s(&arg(0)).to_uppercase()),
+        "title" => str_v(title(&s(&arg(0)))),
+        "split" => Ok(Some(Json::Arr(
+            s(&arg(0))
+                .split(s(&arg(1)).as_str())
+                .map(|p| Json::Str(p.to_string()))
+                .collect(),
+        ))),
+        "join" => {
+            let items: Vec<String> = match arg(0) {
+                Some(Json::Arr(items)) => items.iter().map(|i| s(&Some(i.clone()))).collect(),
+                other => vec![s(&other)],
+            };
+            str_v(items.join(&s(&arg(1))))
+        }
+        "truncate" => {
+            let text = s(&arg(0));
+            let n = num(&arg(1)) as usize;
+            str_v(text.chars().take(n).collect())
+        }
+        "pad" => str_v(format!(
+            "{}{}{}",
+            " ".repeat(num(&arg(1)) as usize),
+            s(&arg(0)),
+            " ".repeat(num(&arg(2)) as usize)
+        )),
+        "len" => Ok(Some(Json::Num(
+            match arg(0) {
+                Some(Json::Arr(x)) => x.len(),
+                Some(Json::Obj(x)) => x.len(),
+                Some(Json::Str(x)) => x.len(),
+                _ => return err("len of nil pointer"),
+            }
+            .to_string(),
+        ))),
+        "index" => {
+            let mut v = arg(0);
+            for k in &a[1..] {
+                v = match (v, k) {
+                    (Some(Json::Arr(items)), _) => items.get(num(k) as usize).cloned(),
+                    (Some(Json::Obj(o)), _) => Some(
+                        o.iter()
+                            .find(|(n, _)| *n == s(k))
+                            .map_or(Json::Str(String::new()), |(_, v)| v.clone()),
+                    ),
+                    (None | Some(Json::Null), _) => Some(Json::Str(String::new())),
+                    _ => return err("can't index item"),
+                };
+            }
+            Ok(v)
+        }
+        "not" => Ok(Some(Json::Bool(!truthy(&arg(0))))),
+        "and" => Ok(a
+            .iter()
+            .find(|v| !truthy(v))
+            .or(a.last())
+            .cloned()
+            .unwrap_or(None)),
+        "or" => Ok(a
+            .iter()
+            .find(|v| truthy(v))
+            .or(a.last())
+            .cloned()
+            .unwrap_or(None)),
+        "eq" => Ok(Some(Json::Bool(
+            a[1..].iter().any(|y| cmp(&arg(0), y).is_eq()),
+        ))),
+        "ne" => Ok(Some(Json::Bool(!cmp(&arg(0), &arg(1)).is_eq()))),
+        "lt" => Ok(Some(Json::Bool(cmp(&arg(0), &arg(1)).is_lt()))),
+        "le" => Ok(Some(Json::Bool(cmp(&arg(0), &arg(1)).is_le()))),
+        "gt" => Ok(Some(Json::Bool(cmp(&arg(0), &arg(1)).is_gt()))),
+        "ge" => Ok(Some(Json::Bool(cmp(&arg(0), &arg(1)).is_ge()))),
+        "print" => str_v(a.iter().map(s).collect::<Vec<_>>().join("")),
+        "println" => str_v(format!(
+            "{}\n",
+            a.iter().map(s).collect::<Vec<_>>().join(" ")
+        )),
+        "printf" => str_v(printf(&s(&arg(0)), &a[1.min(a.len())..])),
+        other => err(format!("function \"{other}\" not defined")),
+    }
+}
+
+fn title(text: &str) -> String {
+    let mut out = String::new();
+    let mut start = true;
+    for c in text.chars() {
+        if start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        start = !c.is_alphanumeric();
+    }
+    out
+}
+
+fn printf(fmt: &str, args: &[Option<Json>]) -> String {
+    let mut out = String::new();
+    let mut it = args.iter();
+    let mut chars = fmt.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some('q') => out.push_str(&format!("{:?}", s(it.next().unwrap_or(&None)))),
+            Some(_) => out.push_str(&s(it.next().unwrap_or(&None))),
+            None => out.push('%'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(t: &str, v: &str) -> String {
+        Template::parse(t)
+            .unwrap()
+            .execute(&Json::parse(v.as_bytes()).unwrap())
+            .unwrap()
+    }
+
+    #[test]
+    fn fields_functions_and_control() {
+        let v = r#"{"ID":"abc","State":{"Status":"running","Running":true},"Args":["-c","x"],
+                    "Config":{"Labels":{"k":"v","a":"b"}},"Mounts":[{"Source":"/a"},{"Source":"/b"}]}"#;
+        assert_eq!(run("{{.ID}} {{.State.Status}}", v), "abc running");
+        assert_eq!(
+            run("{{json .State}}", v),
+            r#"{"Status":"running","Running":true}"#
+        );
+        assert_eq!(run(r#"{{index .Config.Labels "k"}}"#, v), "v");
+        assert_eq!(run(r#"{{join .Args " "}}"#, v), "-c x");
+        assert_eq!(run("{{range .Mounts}}{{.Source}};{{end}}", v), "/a;/b;");
+        assert_eq!(run("{{if .State.Running}}up{{else}}down{{end}}", v), "up");
+        assert_eq!(
+            run("{{if not .State.Running}}up{{else if .ID}}id{{end}}", v),
+            "id"
+        );
+        assert_eq!(
+            run("{{upper .ID | lower}} {{title \"hello world\"}}", v),
+            "abc Hello World"
+        );
+        assert_eq!(
+            run("{{range $k, $v := .Config.Labels}}{{$k}}={{$v}} {{end}}", v),
+            "a=b k=v "
+        );
+        assert_eq!(run("{{.Config.Labels}}", v), "map[a:b k:v]");
+        assert_eq!(run("{{.Nope}}", v), "<no value>");
+        assert_eq!(run(r#"{{.Config.Labels.k}} {{- " " -}} x"#, v), "v x");
+        assert_eq!(run(r#"{{(index .Mounts 1).Source}}"#, v), "/b");
+        assert_eq!(run(r#"{{with .State}}{{.Status}}{{end}}"#, v), "running");
+        assert_eq!(run(r#"{{eq .State.Status "running"}}"#, v), "true");
+    }
+}
