@@ -93,7 +93,7 @@ async fn volumes_of_a_container() {
     );
     assert_eq!(e.volumes().list().unwrap().len(), 3);
 
-    assert_eq!(e.volume_users("named1").unwrap(), [c.id.clone()]);
+    assert_eq!(e.volume_users("named1").unwrap(), vec![c.id.clone()]);
     let err = e.volume_remove("named1", true).unwrap_err();
     assert_eq!(err.kind, Kind::Conflict);
     assert_eq!(
