@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::model::{Event, Health, HealthConfig, HealthProbe, State, Status};
+use crate::model::{Health, HealthConfig, HealthProbe, State, Status};
 use crate::Engine;
 
 /// Docker's defaults.
@@ -27,9 +27,8 @@ const MAX_LOG: usize = 5;
 const MAX_OUTPUT: usize = 4096;
 
 /// Starts checking the health of container `id` (nothing happens when it
-/// has no check or its check is `NONE`). The task ends when the container
-/// stops running.
-#[allow(dead_code)] // called by start (lifecycle.rs) once it lands
+/// has no check or its check is `NONE`). The task ends when this run of the
+/// container ends.
 pub(crate) fn spawn(engine: Arc<Engine>, id: String) {
     let Ok(c) = engine.container(&id) else {
         return;
@@ -40,13 +39,6 @@ pub(crate) fn spawn(engine: Arc<Engine>, id: String) {
     let Ok(state) = engine.watch_state(&id) else {
         return;
     };
-    let attributes: std::collections::BTreeMap<String, String> = [
-        ("name".to_string(), c.name.clone()),
-        ("image".to_string(), c.options.image.clone()),
-    ]
-    .into_iter()
-    .chain(c.labels.clone())
-    .collect();
     tokio::spawn(async move {
         let runner = {
             let (engine, id) = (engine.clone(), id.clone());
@@ -61,25 +53,34 @@ pub(crate) fn spawn(engine: Arc<Engine>, id: String) {
             }
         };
         let sink = |h: &Health, changed: bool| {
-            store(&engine, &id, h);
+            let Some(c) = engine.set_health(&id, h) else {
+                return;
+            };
             if changed {
-                engine.events().emit(Event {
-                    kind: "container".into(),
-                    action: format!("health_status: {}", h.status),
-                    id: id.clone(),
-                    attributes: attributes.clone(),
-                    time_nano: 0,
-                });
+                engine.emit_container(&c, &format!("health_status: {}", h.status), &[]);
             }
         };
         run(cfg, runner, sink, state).await;
     });
 }
 
-/// Records the health in the container's state.
-// H-core is to provide `Engine::set_health(&self, id, Health)`; until it
-// lands the health is only announced through events.
-fn store(_engine: &Engine, _id: &str, _health: &Health) {}
+impl Engine {
+    /// Records `health` in the state of container `id` while it runs;
+    /// the container as it is then, or `None` when it no longer runs.
+    pub(crate) fn set_health(&self, id: &str, health: &Health) -> Option<crate::model::Container> {
+        let entry = self.entry(id).ok()?;
+        entry
+            .modify(self, |r| {
+                if !is_running(&r.c.state) {
+                    return Ok(None);
+                }
+                r.c.state.health = Some(health.clone());
+                Ok(Some(r.c.clone()))
+            })
+            .ok()
+            .flatten()
+    }
+}
 
 /// Whether `cfg` asks for checks at all.
 fn enabled(cfg: &HealthConfig) -> bool {
@@ -135,6 +136,9 @@ pub async fn run<P, F>(
         DEFAULT_RETRIES
     };
     let started = tokio::time::Instant::now();
+    // A restart is a new run, with checks of its own.
+    let run_id = state.borrow().started_at.clone();
+    let is_running = |s: &State| is_running(s) && s.started_at == run_id;
     let mut health = Health {
         status: "starting".into(),
         failing_streak: 0,

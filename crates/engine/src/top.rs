@@ -30,7 +30,7 @@ impl Engine {
             }
             _ => {
                 return Err(EngineError::conflict(format!(
-                    "container {} is not running",
+                    "Container {} is not running",
                     c.id
                 )))
             }
@@ -42,7 +42,7 @@ impl Engine {
         let top = ps(&pids, args)?;
         self.events().emit(crate::model::Event {
             kind: "container".into(),
-            action: format!("top {args}"),
+            action: "top".into(),
             id: c.id.clone(),
             attributes: [("name".to_string(), c.name.clone())].into(),
             time_nano: 0,
