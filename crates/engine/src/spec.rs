@@ -149,6 +149,38 @@ pub fn resolve(opts: &CreateOptions, image: &wharf_image::store::Image) -> Resul
     })
 }
 
+/// The warnings Docker's create answers with for `opts` on this host
+/// (options accepted but without effect).
+pub fn warnings(opts: &CreateOptions) -> Vec<String> {
+    let h = &opts.host;
+    let mut out = Vec::new();
+    if h.resources.blkio_weight != 0 && !resources::blkio_weight_supported() {
+        out.push(
+            "Your kernel does not support Block I/O weight or the cgroup is not mounted. \
+             Weight discarded."
+                .to_string(),
+        );
+    }
+    if h.resources.memory > 0 && h.resources.memory_swap != 0 && !resources::swap_supported() {
+        out.push(
+            "Your kernel does not support swap limit capabilities or the cgroup is not \
+             mounted. Memory limited without swap."
+                .to_string(),
+        );
+    }
+    if h.resources.oom_kill_disable && h.resources.memory == 0 {
+        out.push(
+            "OOM killer is disabled for the container, but no memory limit is set, this can \
+             result in the system running out of resources."
+                .to_string(),
+        );
+    }
+    if h.network_mode == "host" && (!h.port_bindings.is_empty() || h.publish_all_ports) {
+        out.push("Published ports are discarded when using host network mode".to_string());
+    }
+    out
+}
+
 /// Docker's merge of entrypoint and cmd: an entrypoint given by the user
 /// (even an empty one) runs with the user's cmd alone; otherwise the
 /// image's entrypoint runs with the user's cmd, or the image's when the

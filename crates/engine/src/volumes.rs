@@ -117,9 +117,9 @@ impl Volumes {
             return Ok(v);
         }
         for key in options.keys() {
-            if !matches!(key.as_str(), "type" | "device" | "o" | "size") {
+            if !matches!(key.as_str(), "type" | "device" | "o") {
                 return Err(EngineError::invalid(format!(
-                    "create {name}: invalid option key: {key:?}"
+                    "create {name}: invalid option: {key:?}"
                 )));
             }
         }
@@ -219,24 +219,47 @@ impl Volumes {
 /// Mounts the filesystem a volume's options ask for on its `_data`.
 fn mount_options(vol: &Volume) -> Result<()> {
     let o = &vol.options;
-    let Some(fstype) = o.get("type").filter(|t| !t.is_empty()) else {
-        if o.contains_key("device") || o.contains_key("o") {
-            return Err(EngineError::invalid(format!(
-                "create {}: missing required option: \"type\"",
-                vol.name
-            )));
-        }
+    if o.is_empty() {
         return Ok(());
+    }
+    let missing = |what: &str| {
+        EngineError::invalid(format!(
+            "create {}: missing required option: {what:?}",
+            vol.name
+        ))
     };
-    let device = o.get("device").map_or(fstype.as_str(), String::as_str);
+    let fstype = o
+        .get("type")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| missing("type"))?;
+    let device = o
+        .get("device")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| missing("device"))?;
     let data = o.get("o").cloned().unwrap_or_default();
-    let data_c = std::ffi::CString::new(data.clone())
+    // Flags of `o` become mount flags (`bind` for `type=none`, `ro`, …);
+    // the rest is the filesystem's data.
+    use rustix::mount::MountFlags;
+    let mut flags = MountFlags::empty();
+    let mut rest = Vec::new();
+    for opt in data.split(',').filter(|s| !s.is_empty()) {
+        match opt {
+            "bind" => flags |= MountFlags::BIND,
+            "rbind" => flags |= MountFlags::BIND | MountFlags::REC,
+            "ro" => flags |= MountFlags::RDONLY,
+            "nosuid" => flags |= MountFlags::NOSUID,
+            "nodev" => flags |= MountFlags::NODEV,
+            "noexec" => flags |= MountFlags::NOEXEC,
+            other => rest.push(other),
+        }
+    }
+    let data_c = std::ffi::CString::new(rest.join(","))
         .map_err(|_| EngineError::invalid(format!("create {}: invalid option \"o\"", vol.name)))?;
     rustix::mount::mount(
-        device,
+        device.as_str(),
         &vol.mountpoint,
         fstype.as_str(),
-        rustix::mount::MountFlags::empty(),
+        flags,
         data_c.as_c_str(),
     )
     .map_err(|e| {
@@ -408,6 +431,32 @@ mod tests {
         assert_eq!(e.kind, crate::Kind::NotFound);
         vols.remove("data").unwrap();
         assert!(!tmp.path().join("volumes/data").exists());
+        let o = |kv: &[(&str, &str)]| {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let e = vols.create(Some("t1"), "", BTreeMap::new(), o(&[("bogus", "1")]));
+        assert_eq!(
+            e.unwrap_err().message,
+            "create t1: invalid option: \"bogus\""
+        );
+        let e = vols.create(Some("t2"), "", BTreeMap::new(), o(&[("type", "tmpfs")]));
+        assert_eq!(
+            e.unwrap_err().message,
+            "create t2: missing required option: \"device\""
+        );
+        assert!(!tmp.path().join("volumes/t2").exists());
+        let opts = o(&[
+            ("type", "tmpfs"),
+            ("device", "tmpfs"),
+            ("o", "size=1m,nosuid"),
+        ]);
+        let t = vols.create(Some("t3"), "", BTreeMap::new(), opts).unwrap();
+        let magic = rustix::fs::statfs(&t.mountpoint).unwrap().f_type;
+        assert_eq!(magic as i64, 0x0102_1994, "a tmpfs is mounted");
+        vols.remove("t3").unwrap();
+        assert!(!tmp.path().join("volumes/t3").exists());
         assert_eq!(
             vols.get("data").unwrap_err().message,
             "get data: no such volume"

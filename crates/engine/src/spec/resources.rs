@@ -11,12 +11,12 @@ use crate::model::Resources;
 /// CFS period Docker uses for `--cpus`.
 const NANO_PERIOD: i64 = 100_000;
 
-fn swap_supported() -> bool {
+pub(super) fn swap_supported() -> bool {
     super::oci::cgroup_v2()
         || Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists()
 }
 
-fn blkio_weight_supported() -> bool {
+pub(super) fn blkio_weight_supported() -> bool {
     if super::oci::cgroup_v2() {
         return true;
     }
