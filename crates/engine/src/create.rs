@@ -60,7 +60,7 @@ impl Engine {
             Some(n) if !n.is_empty() => Some(names::validate(n)?),
             _ => None,
         };
-        let id = names::new_id();
+        let id = self.new_id();
         let dir = self.container_dir(&id);
         let log_none = opts.host.log_config.driver == "none";
         let mut c = Container {
@@ -112,6 +112,18 @@ impl Engine {
             id,
             warnings: Vec::new(),
         })
+    }
+
+    /// A new id whose short form no other container has (the shim's
+    /// directory is named by it).
+    fn new_id(&self) -> String {
+        loop {
+            let id = names::new_id();
+            let short = &id[..crate::lifecycle::SHORT_ID];
+            if self.inner.all().iter().all(|e| !e.id.starts_with(short)) {
+                return id;
+            }
+        }
     }
 
     /// Inserts the row under the given name or a generated one.

@@ -14,6 +14,9 @@ use crate::Engine;
 
 pub(crate) use crate::registry::Inner;
 
+/// The length of a short id (`docker ps`'s).
+pub(crate) const SHORT_ID: usize = 12;
+
 /// What `create` returns.
 #[derive(Debug, Clone, Default)]
 pub struct Created {
@@ -130,9 +133,14 @@ impl Engine {
         Ok(ShimClient::new(self.shim_dir(&e.id)))
     }
 
-    /// `<exec-root>/shims/<id>`.
+    /// `<exec-root>/shims/<short id>`: the short id (12 digits, unique
+    /// among the containers, see create) keeps `shim.sock` within the 108
+    /// bytes of a unix socket path even under a long exec root.
     pub(crate) fn shim_dir(&self, id: &str) -> std::path::PathBuf {
-        self.config().exec_root.join("shims").join(id)
+        self.config()
+            .exec_root
+            .join("shims")
+            .join(&id[..id.len().min(SHORT_ID)])
     }
 
     /// `<exec-root>/bundles/<id>`.
