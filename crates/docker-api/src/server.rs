@@ -169,21 +169,32 @@ pub enum Bound {
     Tcp(TcpListener),
 }
 
+/// Checks that every address may be served: a TCP address that is not
+/// loopback needs mutual TLS (which this daemon does not serve yet).
+pub fn validate(hosts: &[Listen], tls: Option<&TlsOptions>) -> Result<(), ServerError> {
+    for h in hosts {
+        if let Listen::Tcp(addr) = h {
+            if tls.is_some() {
+                return Err(ServerError::TlsUnsupported { addr: *addr });
+            }
+            if !addr.ip().is_loopback() {
+                return Err(ServerError::Insecure { addr: *addr });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Opens every address (call inside the tokio runtime). Unix sockets get
 /// their parent directory created, a stale socket removed and mode 0660;
 /// a TCP address that is not loopback needs `tls`.
 pub async fn bind(hosts: &[Listen], tls: Option<&TlsOptions>) -> Result<Vec<Bound>, ServerError> {
+    validate(hosts, tls)?;
     let mut out = Vec::new();
     for h in hosts {
         match h {
             Listen::Unix(path) => out.push(bind_unix(path).await?),
             Listen::Tcp(addr) => {
-                if !addr.ip().is_loopback() || tls.is_some() {
-                    if tls.is_none() {
-                        return Err(ServerError::Insecure { addr: *addr });
-                    }
-                    return Err(ServerError::TlsUnsupported { addr: *addr });
-                }
                 let l = TcpListener::bind(addr)
                     .await
                     .map_err(|source| ServerError::Tcp {

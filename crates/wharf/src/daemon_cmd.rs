@@ -119,6 +119,7 @@ fn run(mut args: DaemonArgs) -> Result<()> {
             .collect::<Result<Vec<_>, _>>()?
     };
     let tls = tls_options(&args)?;
+    server::validate(&hosts, tls.as_ref())?;
     let wharf_exe = std::env::current_exe().context("failed to find the wharf executable")?;
     let config = EngineConfig {
         data_root,

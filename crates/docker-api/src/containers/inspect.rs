@@ -254,7 +254,7 @@ pub fn inspect(engine: &Engine, c: &Container) -> Value {
     if !c.exposed_ports.is_empty() {
         config["ExposedPorts"] = key_set(&c.exposed_ports);
     }
-    if !c.stop_signal.is_empty() {
+    if o.stop_signal.is_some() || !matches!(c.stop_signal.as_str(), "" | "SIGTERM") {
         config["StopSignal"] = json!(c.stop_signal);
     }
     if let Some(t) = o.stop_timeout {
@@ -311,15 +311,12 @@ pub fn inspect(engine: &Engine, c: &Container) -> Value {
         "PublishAllPorts": h.publish_all_ports,
         "ReadonlyRootfs": h.read_only,
         "SecurityOpt": strs_or_null(&h.security_opt),
-        "Tmpfs": if h.tmpfs.is_empty() { Value::Null } else { json!(h.tmpfs) },
         "UTSMode": h.uts_mode,
         "UsernsMode": "",
         "ShmSize": h.shm_size.unwrap_or(64 * 1024 * 1024),
-        "Sysctls": if h.sysctls.is_empty() { Value::Null } else { json!(h.sysctls) },
         "Runtime": "runc",
         "ConsoleSize": [0, 0],
         "Isolation": "",
-        "Init": h.init,
     });
     let resources = json!({
         "CpuShares": r.cpu_shares,
@@ -367,6 +364,15 @@ pub fn inspect(engine: &Engine, c: &Container) -> Value {
             "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]) },
     });
     let mut host_config = host_config;
+    if !h.tmpfs.is_empty() {
+        host_config["Tmpfs"] = json!(h.tmpfs);
+    }
+    if !h.sysctls.is_empty() {
+        host_config["Sysctls"] = json!(h.sysctls);
+    }
+    if let Some(init) = h.init {
+        host_config["Init"] = json!(init);
+    }
     if let (Some(hc), Value::Object(res)) = (host_config.as_object_mut(), resources) {
         hc.extend(res);
     }
@@ -389,7 +395,25 @@ pub fn inspect(engine: &Engine, c: &Container) -> Value {
         "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
         "Networks": networks(c),
     });
-    let rootfs = engine.store().root().join("snapshots").join(&c.snapshot);
+    let graph = match engine.store().snapshot(&c.snapshot) {
+        Ok(snap) => {
+            let lowers: Vec<String> = snap
+                .lowers
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            let mut data = json!({
+                "MergedDir": snap.merged.to_string_lossy(),
+                "UpperDir": snap.upper.to_string_lossy(),
+                "WorkDir": snap.work.to_string_lossy(),
+            });
+            if !lowers.is_empty() {
+                data["LowerDir"] = json!(lowers.join(":"));
+            }
+            json!({"Data": data, "Name": "overlay2"})
+        }
+        Err(_) => json!({"Data": null, "Name": "overlay2"}),
+    };
     json!({
         "Id": c.id,
         "Created": c.created,
@@ -410,18 +434,7 @@ pub fn inspect(engine: &Engine, c: &Container) -> Value {
         "AppArmorProfile": "",
         "ExecIDs": null,
         "HostConfig": host_config,
-        "GraphDriver": {
-            "Data": {
-                "MergedDir": if c.rootfs.as_os_str().is_empty() {
-                    rootfs.join("merged").to_string_lossy().into_owned()
-                } else {
-                    c.rootfs.to_string_lossy().into_owned()
-                },
-                "UpperDir": rootfs.join("diff").to_string_lossy(),
-                "WorkDir": rootfs.join("work").to_string_lossy(),
-            },
-            "Name": "overlay2",
-        },
+        "GraphDriver": graph,
         "Mounts": c.mounts.iter().map(mount_json).collect::<Vec<_>>(),
         "Config": config,
         "NetworkSettings": network_settings,
