@@ -117,7 +117,10 @@ async fn network_of_another_container_and_paused_commit() {
     let out = r.dir.join("out");
     std::fs::create_dir_all(&out).unwrap();
     let bind = format!("{}:/out", out.display());
-    let mut peer = opts("touch /made; touch /out/ready; sleep 60", &[bind.clone()]);
+    let mut peer = opts(
+        "touch /made; touch /out/ready; sleep 60",
+        std::slice::from_ref(&bind),
+    );
     peer.name = Some("peer".into());
     let p = e.create(peer).await.unwrap();
     e.start(&p.id).await.unwrap();
