@@ -40,7 +40,6 @@ impl Engine {
             s.exit_code = exit.exit_code;
             s.oom_killed = exit.oom_killed;
             s.finished_at = finished_at.clone();
-            s.health = None;
             if s.status != Status::Removing {
                 s.status = if delay.is_some() {
                     Status::Restarting

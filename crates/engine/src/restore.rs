@@ -69,6 +69,12 @@ fn open_blocking(config: EngineConfig) -> Result<Engine> {
     };
     for (phase, row) in engine.db.load_containers()? {
         match (phase, row) {
+            // A removal cut short before its row said so.
+            (Phase::Ready, Ok(c)) if c.state.status == Status::Removing => {
+                if engine.remove_parts(&c.id).is_ok() {
+                    let _ = engine.db.delete_container(&c.id);
+                }
+            }
             (Phase::Ready, Ok(c)) => {
                 let name = c.name.clone();
                 engine.inner.insert(Entry::new(c), &name);
@@ -113,6 +119,7 @@ impl Engine {
                 });
             }
             self.spawn_monitor(entry.clone(), client);
+            crate::health::spawn(self.clone(), c.id.clone());
             return None;
         }
         if was_running || c.state.status == Status::Restarting {
