@@ -27,7 +27,7 @@ pub use changes::changes;
 pub use scope::{FsView, ViewMount};
 
 use crate::error::{EngineError, Result};
-use crate::model::{Change, Container, Event, PathStat};
+use crate::model::{Change, Container, Event, PathStat, Status};
 use crate::Engine;
 
 /// Mounts made here and how many operations use each (by merged path).
@@ -36,6 +36,8 @@ static MOUNTS: LazyLock<Mutex<HashMap<PathBuf, usize>>> = LazyLock::new(Default:
 /// A container's root filesystem, mounted while this lives.
 pub struct Rootfs<'a> {
     engine: &'a Engine,
+    /// The container's id.
+    id: String,
     snapshot: Snapshot,
     /// Whether this use counts in [`MOUNTS`] (a mount made here).
     counted: bool,
@@ -58,6 +60,27 @@ impl Drop for Rootfs<'_> {
         *n -= 1;
         if *n == 0 {
             map.remove(&self.snapshot.merged);
+            self.release();
+        }
+    }
+}
+
+impl Rootfs<'_> {
+    /// Unmounts the root mounted for this operation — unless the container
+    /// started meanwhile and uses it, or an operation on it (a start) is
+    /// under way: then it stays for the container, whose exit unmounts it.
+    fn release(&self) {
+        let Ok(entry) = self.engine.entry(&self.id) else {
+            let _ = self.engine.store().unmount_snapshot(&self.snapshot);
+            return;
+        };
+        let Ok(_op) = entry.op.try_lock() else {
+            return;
+        };
+        if matches!(
+            entry.status(),
+            Status::Created | Status::Exited | Status::Dead
+        ) {
             let _ = self.engine.store().unmount_snapshot(&self.snapshot);
         }
     }
@@ -83,6 +106,7 @@ impl Engine {
         } else if snapshot::is_mounted(&snapshot.merged) {
             return Ok(Rootfs {
                 engine: self,
+                id: c.id.clone(),
                 snapshot,
                 counted: false,
             });
@@ -94,6 +118,7 @@ impl Engine {
         }
         Ok(Rootfs {
             engine: self,
+            id: c.id.clone(),
             snapshot,
             counted: true,
         })
