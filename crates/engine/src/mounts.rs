@@ -53,6 +53,29 @@ fn volume_point(name: &str, source: PathBuf, dest: &str, anonymous: bool) -> Mou
     }
 }
 
+/// The propagation of a bind of `source`: the one given, else `rprivate`
+/// — but a source that holds the data root (or lies in it) gets `rslave`,
+/// and only `rslave` or `rshared` are allowed there (Docker's
+/// validateBindDaemonRoot), so the container never pins the daemon's
+/// mounts.
+fn bind_propagation(engine: &Engine, source: &str, given: Option<&str>) -> Result<String> {
+    let root = &engine.config().data_root;
+    let src = Path::new(source);
+    if !(root.starts_with(src) || src.starts_with(root)) {
+        return Ok(given.unwrap_or("rprivate").to_string());
+    }
+    match given {
+        None => Ok("rslave".into()),
+        Some(p @ ("rslave" | "rshared")) => Ok(p.to_string()),
+        Some(p) => Err(EngineError::invalid(format!(
+            "invalid mount config: must use either propagation mode \"rslave\" or \"rshared\" \
+             when mount source is within the daemon root, daemon root: {:?}, bind mount source: \
+             {source:?}, propagation: {p:?}",
+            root.display().to_string()
+        ))),
+    }
+}
+
 /// The mounts of new container `id`: binds (a missing `-v` source is
 /// created; a missing `--mount type=bind` source is an error), named
 /// volumes (created when missing), anonymous volumes for the paths in
@@ -94,10 +117,7 @@ pub fn prepare(
                 kind: "bind".into(),
                 source: src.to_path_buf(),
                 destination: clean(&spec.target),
-                propagation: spec
-                    .propagation
-                    .clone()
-                    .unwrap_or_else(|| "rprivate".into()),
+                propagation: bind_propagation(engine, &spec.source, spec.propagation.as_deref())?,
                 ..MountPoint::default()
             }
         } else if spec.source.is_empty() {
@@ -115,7 +135,13 @@ pub fn prepare(
             }
             volume_point(&v.name, v.mountpoint, &spec.target, false)
         };
-        point.mode = mode;
+        // A named volume without a mode shows `z` (Docker's
+        // setBindModeIfNull); an anonymous one shows nothing.
+        point.mode = if mode.is_empty() && point.kind == "volume" && !point.anonymous {
+            "z".into()
+        } else {
+            mode
+        };
         point.rw = !spec.read_only;
         point.copy_data = point.kind == "volume" && !spec.no_copy;
         out.push(point);
@@ -127,7 +153,7 @@ pub fn prepare(
                 source: PathBuf::from(&m.source),
                 destination: clean(&m.target),
                 rw: !m.read_only,
-                propagation: m.propagation.clone().unwrap_or_else(|| "rprivate".into()),
+                propagation: bind_propagation(engine, &m.source, m.propagation.as_deref())?,
                 ..MountPoint::default()
             },
             "volume" if m.source.is_empty() => {

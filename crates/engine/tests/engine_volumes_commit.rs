@@ -71,9 +71,10 @@ async fn volumes_of_a_container() {
     let r = roots();
     let e = engine(&r).await;
     let host = r.dir.join("hostdir/missing");
+    let parent = format!("{}:/parent", r.dir.display());
     let bind = format!("{}:/mnt:ro", host.display());
     let c = e
-        .create(opts(&["named1:/named", &bind, "/anon2"]))
+        .create(opts(&["named1:/named", &bind, "/anon2", &parent]))
         .await
         .unwrap();
     let ctr = e.container(&c.id).unwrap();
