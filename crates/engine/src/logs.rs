@@ -194,9 +194,11 @@ pub fn read_logs(
             Verdict::Stop => false,
         }
     };
+    // As in Docker, a container that does not run is not followed.
+    let follow = opts.follow && running();
     // The live file is opened first: whatever it holds later is read by
     // the follower from where the history ended.
-    let mut live = if opts.follow {
+    let mut live = if follow {
         File::open(path).ok()
     } else {
         None
@@ -216,7 +218,7 @@ pub fn read_logs(
             return;
         }
     }
-    if !opts.follow {
+    if !follow {
         return;
     }
     let mut reader = live.take().map(|f| {

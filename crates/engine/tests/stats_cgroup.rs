@@ -62,6 +62,7 @@ fn stats_of_a_real_cgroup() {
     assert_eq!(line, "done\n");
 
     let s = sample(&g.cg).unwrap();
+    println!("stats: {s:?}");
     assert!(s.read_nano > 0);
     assert!(s.cpu.total_usage > 0, "{s:?}");
     assert!(s.cpu.system_cpu_usage > s.cpu.total_usage);
@@ -84,4 +85,30 @@ fn stats_of_a_real_cgroup() {
     let later = sample(&g.cg).unwrap();
     assert!(later.cpu.total_usage >= s.cpu.total_usage);
     assert!(later.read_nano > s.read_nano);
+}
+
+/// The same on a pure cgroup v2 host: the test above, run again in the
+/// cgroup2 guest (tools/cgroup2-vm.sh).
+#[test]
+fn stats_of_a_real_cgroup_in_the_cgroup2_guest() {
+    use wharf_testkit::cgroups::{in_guest, libtest_counts, pure_v2, run_self_in_guest};
+    if in_guest() || pure_v2() {
+        return;
+    }
+    let out = run_self_in_guest(&[
+        "stats_of_a_real_cgroup",
+        "--exact",
+        "--test-threads=1",
+        "--nocapture",
+    ])
+    .expect("tools/cgroup2-vm.sh could not be started");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "guest run failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(libtest_counts(&stdout), Some((1, 0)), "{stdout}");
 }
