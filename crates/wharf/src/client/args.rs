@@ -14,13 +14,13 @@ use super::run_args::{CreateArgs, RunArgs};
 )]
 pub struct DockerCli {
     /// Daemon socket to connect to.
-    #[arg(short = 'H', long = "host", global = true)]
+    #[arg(short = 'H', long = "host")]
     pub host: Option<String>,
     /// Enable debug mode.
-    #[arg(short = 'D', long, global = true)]
+    #[arg(short = 'D', long)]
     pub debug: bool,
     /// Set the logging level.
-    #[arg(short = 'l', long = "log-level", global = true)]
+    #[arg(short = 'l', long = "log-level")]
     pub log_level: Option<String>,
     /// Print version information and quit.
     #[arg(short = 'v', long = "version")]

@@ -18,7 +18,7 @@ use super::render;
 use super::run_args::go_duration;
 use super::stream::demux;
 use super::Exit;
-use crate::format::{human_size, tabwrite};
+use crate::format::{human_size, tabwrite_with};
 
 /// Fails with the collected errors (one per line), exit 1.
 pub fn collected(errors: Vec<String>) -> Result<u8> {
@@ -242,7 +242,7 @@ pub async fn inspect(c: &Client, a: InspectArgs, kind: Option<&str>) -> Result<u
             Err(ApiError::Daemon {
                 status: 404,
                 message,
-            }) => errors.push(format!("Error: {}", message)),
+            }) if kind.is_none() => errors.push(format!("Error: {message}")),
             Err(e) => errors.push(e.to_string()),
         }
     }
@@ -300,7 +300,7 @@ pub async fn top(c: &Client, a: TopArgs) -> Result<u8> {
         text.push_str(&cells.join("\t"));
         text.push('\n');
     }
-    print!("{}", tabwrite(&text));
+    print!("{}", tabwrite_with(&text, 20, 1));
     Ok(0)
 }
 

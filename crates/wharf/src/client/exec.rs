@@ -66,7 +66,7 @@ pub async fn exec(c: &Client, a: ExecArgs) -> Result<u8> {
     let raw = (a.tty && stdin && stream::stdin_is_tty()).then(stream::RawTerminal::new);
     let resize = a
         .tty
-        .then(|| stream::monitor_size(c, format!("/exec/{id}/resize")))
+        .then(|| stream::monitor_size(c, format!("/exec/{id}/resize"), false))
         .flatten();
     let escape = (a.tty && stdin)
         .then(|| stream::detach_bytes(&keys).ok())

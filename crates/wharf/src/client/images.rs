@@ -293,8 +293,7 @@ pub async fn history(c: &Client, a: HistoryArgs) -> Result<u8> {
                 t.format(&time::format_description::well_known::Rfc3339)
                     .ok()
             })
-            .unwrap_or_default()
-            .replace("Z", "+00:00");
+            .unwrap_or_default();
         let by = h
             .get("CreatedBy")
             .map(Json::str)
@@ -338,15 +337,17 @@ pub async fn history(c: &Client, a: HistoryArgs) -> Result<u8> {
         ("Comment", "COMMENT"),
     ];
     const TABLE: &str = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+    const TABLE_AT: &str = "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+    let table = if a.human { TABLE } else { TABLE_AT };
     let format = match (&a.format, a.quiet) {
         (_, true) => "{{.ID}}".to_string(),
         (Some(f), _) => f.clone(),
-        (None, _) => TABLE.into(),
+        (None, _) => table.into(),
     };
     let r = Render {
         format: &format,
         headers: HEADERS,
-        default_table: TABLE,
+        default_table: table,
     };
     print!("{}", r.render(&rows)?);
     Ok(0)
@@ -460,7 +461,15 @@ pub async fn show_messages(
             };
             if let Some(e) = v["errorDetail"]["message"].as_str().or(v["error"].as_str()) {
                 out.flush()?;
-                bail!("{e}");
+                // docker exits with the failed step's code.
+                let code = v["errorDetail"]["code"]
+                    .as_u64()
+                    .filter(|c| *c > 0 && *c < 256);
+                return Err(super::Exit {
+                    code: code.unwrap_or(1) as u8,
+                    message: e.to_string(),
+                }
+                .into());
             }
             if let Some(id) = v["aux"]["ID"].as_str() {
                 aux = Some(id.to_string());
@@ -472,9 +481,7 @@ pub async fn show_messages(
                 out.write_all(s.as_bytes())?;
             } else if let Some(s) = v["status"].as_str() {
                 match v["id"].as_str() {
-                    Some(id) => {
-                        writeln!(out, "{id}: {s} {}", v["progress"].as_str().unwrap_or(""))?
-                    }
+                    Some(id) => writeln!(out, "{id}: {s}")?,
                     None => writeln!(out, "{s}")?,
                 }
             }
@@ -501,7 +508,11 @@ pub async fn load(c: &Client, a: LoadArgs) -> Result<u8> {
     let resp = c
         .request(
             "POST",
-            &format!("/images/load?quiet={}", a.quiet as u8),
+            // Without a terminal docker asks for no progress.
+            &format!(
+                "/images/load?quiet={}",
+                (a.quiet || !rustix::termios::isatty(std::io::stdout())) as u8
+            ),
             Some(reader_body(input)),
             false,
         )

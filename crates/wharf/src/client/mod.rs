@@ -129,6 +129,11 @@ fn clap_error(e: clap::Error, args: &[OsString]) -> u8 {
         Some("container" | "image" | "volume" | "system") => cmd.join(" "),
         _ => cmd.first().cloned().unwrap_or_default(),
     };
+    let usage = USAGE
+        .iter()
+        .find(|(c, _)| *c == cmd)
+        .map(|(_, u)| format!("\n\nUsage:  wharf {u}\n"))
+        .unwrap_or_default();
     let invalid = e
         .get(ContextKind::InvalidArg)
         .map(|v| v.to_string())
@@ -144,8 +149,11 @@ fn clap_error(e: clap::Error, args: &[OsString]) -> u8 {
                 ),
             }
         }
-        ErrorKind::MissingRequiredArgument => {
-            format!("wharf: 'wharf {cmd}' requires at least 1 argument")
+        ErrorKind::MissingRequiredArgument | ErrorKind::TooFewValues => {
+            eprintln!(
+                "wharf: 'wharf {cmd}' requires at least 1 argument{usage}\nSee 'wharf {cmd} --help' for more information"
+            );
+            return 1;
         }
         ErrorKind::InvalidSubcommand => format!("wharf: unknown command: wharf {invalid}"),
         _ => {
@@ -154,9 +162,76 @@ fn clap_error(e: clap::Error, args: &[OsString]) -> u8 {
             first.trim_start_matches("error: ").to_string()
         }
     };
-    eprintln!("{msg}\nSee 'wharf {cmd} --help'.");
+    eprintln!("{msg}{usage}\nRun 'wharf {cmd} --help' for more information");
     125
 }
+
+/// docker's usage line of each command.
+const USAGE: &[(&str, &str)] = &[
+    ("run", "run [OPTIONS] IMAGE [COMMAND] [ARG...]"),
+    ("create", "create [OPTIONS] IMAGE [COMMAND] [ARG...]"),
+    ("start", "start [OPTIONS] CONTAINER [CONTAINER...]"),
+    ("ps", "ps [OPTIONS]"),
+    ("exec", "exec [OPTIONS] CONTAINER COMMAND [ARG...]"),
+    ("logs", "logs [OPTIONS] CONTAINER"),
+    ("stop", "stop [OPTIONS] CONTAINER [CONTAINER...]"),
+    ("restart", "restart [OPTIONS] CONTAINER [CONTAINER...]"),
+    ("kill", "kill [OPTIONS] CONTAINER [CONTAINER...]"),
+    ("rm", "rm [OPTIONS] CONTAINER [CONTAINER...]"),
+    ("pause", "pause CONTAINER [CONTAINER...]"),
+    ("unpause", "unpause CONTAINER [CONTAINER...]"),
+    ("inspect", "inspect [OPTIONS] NAME|ID [NAME|ID...]"),
+    ("cp", "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-"),
+    ("top", "top CONTAINER [ps OPTIONS]"),
+    ("stats", "stats [OPTIONS] [CONTAINER...]"),
+    ("port", "port CONTAINER [PRIVATE_PORT[/PROTO]]"),
+    ("rename", "rename CONTAINER NEW_NAME"),
+    ("wait", "wait CONTAINER [CONTAINER...]"),
+    ("attach", "attach [OPTIONS] CONTAINER"),
+    ("events", "events [OPTIONS]"),
+    ("images", "images [OPTIONS] [REPOSITORY[:TAG]]"),
+    ("commit", "commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]"),
+    ("save", "save [OPTIONS] IMAGE [IMAGE...]"),
+    ("load", "load [OPTIONS]"),
+    ("import", "import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]"),
+    ("export", "export [OPTIONS] CONTAINER"),
+    ("tag", "tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]"),
+    ("rmi", "rmi [OPTIONS] IMAGE [IMAGE...]"),
+    ("history", "history [OPTIONS] IMAGE"),
+    ("version", "version [OPTIONS]"),
+    ("info", "info [OPTIONS]"),
+    ("volume create", "volume create [OPTIONS] [VOLUME]"),
+    ("volume ls", "volume ls [OPTIONS]"),
+    (
+        "volume inspect",
+        "volume inspect [OPTIONS] VOLUME [VOLUME...]",
+    ),
+    ("volume rm", "volume rm [OPTIONS] VOLUME [VOLUME...]"),
+    ("volume prune", "volume prune [OPTIONS]"),
+    ("image ls", "image ls [OPTIONS] [REPOSITORY[:TAG]]"),
+    ("image rm", "image rm [OPTIONS] IMAGE [IMAGE...]"),
+    ("image prune", "image prune [OPTIONS]"),
+    ("image inspect", "image inspect [OPTIONS] IMAGE [IMAGE...]"),
+    ("image history", "image history [OPTIONS] IMAGE"),
+    (
+        "image tag",
+        "image tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+    ),
+    ("image save", "image save [OPTIONS] IMAGE [IMAGE...]"),
+    ("image load", "image load [OPTIONS]"),
+    (
+        "image import",
+        "image import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
+    ),
+    ("system df", "system df [OPTIONS]"),
+    ("system prune", "system prune [OPTIONS]"),
+    ("system info", "system info [OPTIONS]"),
+    ("system events", "system events [OPTIONS]"),
+    ("container ls", "container ls [OPTIONS]"),
+    ("container prune", "container prune [OPTIONS]"),
+    ("build", "build [OPTIONS] PATH | URL | -"),
+    ("image build", "image build [OPTIONS] PATH | URL | -"),
+];
 
 fn command_name(c: &Cmd) -> &'static str {
     match c {

@@ -24,7 +24,6 @@ const HEADERS: &[(&str, &str)] = &[
     ("Size", "SIZE"),
     ("Names", "NAMES"),
     ("Labels", "LABELS"),
-    ("Label", "LABEL"),
     ("Mounts", "MOUNTS"),
     ("Networks", "NETWORKS"),
     ("LocalVolumes", "LOCAL VOLUMES"),
@@ -51,7 +50,8 @@ pub async fn ps(c: &Client, a: PsArgs) -> Result<u8> {
         (None, false) if a.size => format!("{DEFAULT}\t{{{{.Size}}}}"),
         (None, false) => DEFAULT.to_string(),
     };
-    let size = a.size || (format.contains(".Size") && !a.quiet);
+    // docker asks for sizes when the template uses them (`json .` does).
+    let size = a.size || (!a.quiet && (format.contains(".Size") || format.contains("json .")));
     let mut path = format!(
         "/containers/json?all={}",
         (a.all || a.latest || a.last > 0) as u8
@@ -215,6 +215,7 @@ pub fn context(c: &Json, trunc: bool) -> Json {
         ("Mounts".into(), str_(mounts.join(","))),
         ("Names".into(), str_(names.join(","))),
         ("Networks".into(), str_(networks.join(","))),
+        ("Platform".into(), Json::Null),
         ("Ports".into(), str_(ports_text(c.get("Ports")))),
         ("RunningFor".into(), str_(ago_unix(created))),
         ("Size".into(), str_(size)),

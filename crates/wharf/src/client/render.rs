@@ -38,12 +38,13 @@ impl Render<'_> {
         let tmpl = Template::parse(&body).context("template parsing error")?;
         let mut out = String::new();
         if table {
-            let header = Json::Obj(
-                self.headers
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), Json::Str(v.to_string())))
-                    .collect(),
-            );
+            let mut fields: Vec<(String, Json)> = self
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), Json::Str(v.to_string())))
+                .collect();
+            fields.push(("\0Label".into(), Json::Str(super::template::ECHO.into())));
+            let header = Json::Obj(fields);
             let h = tmpl.execute(&header).unwrap_or_default();
             if !h.trim().is_empty() {
                 out.push_str(&h);

@@ -221,7 +221,7 @@ pub async fn run(c: &Client, a: RunArgs) -> Result<u8> {
     }
     let resize = o
         .tty
-        .then(|| stream::monitor_size(c, format!("/containers/{id}/resize")))
+        .then(|| stream::monitor_size(c, format!("/containers/{id}/resize"), false))
         .flatten();
     let proxy = (!o.tty && a.sig_proxy).then(|| proxy_signals(c, &id));
     let escape = (o.tty && attach_stdin)
@@ -286,7 +286,7 @@ pub async fn start(c: &Client, a: StartArgs) -> Result<u8> {
         c.call("POST", &format!("/containers/{id}/start"), None)
             .await?;
         let resize = tty
-            .then(|| stream::monitor_size(c, format!("/containers/{id}/resize")))
+            .then(|| stream::monitor_size(c, format!("/containers/{id}/resize"), false))
             .flatten();
         let escape = (tty && stdin)
             .then(|| stream::detach_bytes(&keys).ok())
@@ -353,7 +353,7 @@ pub async fn attach(c: &Client, a: AttachArgs) -> Result<u8> {
         stream::hijack(c, "POST", &attach_path(&id, stdin, true, true, &keys), None).await?;
     let raw = (tty && stdin && stream::stdin_is_tty()).then(stream::RawTerminal::new);
     let resize = tty
-        .then(|| stream::monitor_size(c, format!("/containers/{id}/resize")))
+        .then(|| stream::monitor_size(c, format!("/containers/{id}/resize"), true))
         .flatten();
     let proxy = (!tty && a.sig_proxy).then(|| proxy_signals(c, &id));
     let escape = (tty && stdin)

@@ -103,7 +103,13 @@ pub fn term_size() -> Option<(u16, u16)> {
 
 /// Sends the terminal size now and on every SIGWINCH, to `resize_path`
 /// (`/containers/ID/resize` or `/exec/ID/resize`).
-pub fn monitor_size(c: &Client, resize_path: String) -> Option<tokio::task::JoinHandle<()>> {
+/// `bump`: first one row and column more, so that a shell that is
+/// re-attached redraws its prompt (docker's attach does the same).
+pub fn monitor_size(
+    c: &Client,
+    resize_path: String,
+    bump: bool,
+) -> Option<tokio::task::JoinHandle<()>> {
     let (h, w) = term_size()?;
     let host = c.host().to_string();
     Some(tokio::spawn(async move {
@@ -111,6 +117,9 @@ pub fn monitor_size(c: &Client, resize_path: String) -> Option<tokio::task::Join
             return;
         };
         let resize = |h: u16, w: u16| format!("{resize_path}?h={h}&w={w}");
+        if bump {
+            let _ = client.call("POST", &resize(h + 1, w + 1), None).await;
+        }
         let _ = client.call("POST", &resize(h, w), None).await;
         let Ok(mut winch) =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())

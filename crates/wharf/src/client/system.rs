@@ -159,6 +159,69 @@ pub async fn info(c: &Client, a: FormatArg) -> Result<u8> {
     o.push_str(&format!(" Logging Driver: {}\n", g("LoggingDriver")));
     o.push_str(&format!(" Cgroup Driver: {}\n", g("CgroupDriver")));
     o.push_str(&format!(" Cgroup Version: {}\n", g("CgroupVersion")));
+    let list = |v: Option<&Json>| -> Vec<String> {
+        match v {
+            Some(Json::Arr(a)) => a.iter().map(|x| x.str().to_string()).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let plugins = v.get("Plugins");
+    o.push_str(" Plugins:\n");
+    for kind in ["Volume", "Network", "Authorization", "Log"] {
+        let items = list(plugins.and_then(|p| p.get(kind)));
+        if !items.is_empty() {
+            o.push_str(&format!("  {kind}: {}\n", items.join(" ")));
+        }
+    }
+    let swarm = v
+        .get("Swarm")
+        .and_then(|s| s.get("LocalNodeState"))
+        .map(Json::str)
+        .unwrap_or("inactive");
+    o.push_str(&format!(" Swarm: {swarm}\n"));
+    if let Some(Json::Obj(rt)) = v.get("Runtimes") {
+        let names: Vec<&str> = rt.iter().map(|(k, _)| k.as_str()).collect();
+        o.push_str(&format!(" Runtimes: {}\n", names.join(" ")));
+    }
+    o.push_str(&format!(" Default Runtime: {}\n", g("DefaultRuntime")));
+    o.push_str(&format!(" Init Binary: {}\n", g("InitBinary")));
+    let commit = |k: &str| {
+        v.get(k)
+            .and_then(|c| c.get("ID"))
+            .map(Json::str)
+            .unwrap_or("")
+            .to_string()
+    };
+    o.push_str(&format!(
+        " containerd version: {}\n",
+        commit("ContainerdCommit")
+    ));
+    o.push_str(&format!(" runc version: {}\n", commit("RuncCommit")));
+    o.push_str(&format!(" init version: {}\n", commit("InitCommit")));
+    let sec = list(v.get("SecurityOptions"));
+    if !sec.is_empty() {
+        o.push_str(" Security Options:\n");
+        for opt in sec {
+            let mut name = String::new();
+            let mut rest = Vec::new();
+            for kv in opt.split(',') {
+                let (k, val) = kv.split_once('=').unwrap_or((kv, ""));
+                if k == "name" {
+                    name = val.to_string();
+                } else {
+                    rest.push((k.to_string(), val.to_string()));
+                }
+            }
+            o.push_str(&format!("  {name}\n"));
+            for (k, val) in rest {
+                let mut k = k;
+                if let Some(first) = k.get(..1) {
+                    k = first.to_uppercase() + &k[1..];
+                }
+                o.push_str(&format!("   {k}: {val}\n"));
+            }
+        }
+    }
     o.push_str(&format!(" Kernel Version: {}\n", g("KernelVersion")));
     o.push_str(&format!(" Operating System: {}\n", g("OperatingSystem")));
     o.push_str(&format!(" OSType: {}\n", g("OSType")));
@@ -171,10 +234,27 @@ pub async fn info(c: &Client, a: FormatArg) -> Result<u8> {
     o.push_str(&format!(" Docker Root Dir: {}\n", g("DockerRootDir")));
     o.push_str(&format!(" Debug Mode: {}\n", g("Debug")));
     o.push_str(&format!(" Experimental: {}\n", g("ExperimentalBuild")));
+    let insecure = list(
+        v.get("RegistryConfig")
+            .and_then(|r| r.get("InsecureRegistryCIDRs")),
+    );
+    if !insecure.is_empty() {
+        o.push_str(" Insecure Registries:\n");
+        for r in insecure {
+            o.push_str(&format!("  {r}\n"));
+        }
+    }
     o.push_str(&format!(
         " Live Restore Enabled: {}\n",
         g("LiveRestoreEnabled")
     ));
+    let warnings = list(v.get("Warnings"));
+    if !warnings.is_empty() {
+        o.push('\n');
+        for w in warnings {
+            o.push_str(&format!("{w}\n"));
+        }
+    }
     print!("{o}");
     Ok(0)
 }
@@ -418,7 +498,7 @@ fn df_verbose(images: &[Value], containers: &[Value], volumes: &[Value]) -> Resu
                 ago_unix(n(&i["Created"])),
                 crate::format::human_size3(n(&i["Size"]) as f64),
                 crate::format::human_size3(n(&i["SharedSize"]).max(0) as f64),
-                crate::format::human_size3((n(&i["Size"]) - n(&i["SharedSize"]).max(0)) as f64),
+                human_size((n(&i["Size"]) - n(&i["SharedSize"]).max(0)).max(0) as u64),
                 n(&i["Containers"])
             ));
         }
@@ -463,6 +543,9 @@ fn df_verbose(images: &[Value], containers: &[Value], volumes: &[Value]) -> Resu
     }
     out.push_str(&tabwrite(&t));
     out.push_str("\nBuild cache usage: 0B\n\n");
+    out.push_str(&tabwrite(
+        "CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED\n",
+    ));
     Ok(out)
 }
 

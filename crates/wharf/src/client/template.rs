@@ -372,6 +372,9 @@ fn pipe_of(toks: &[Tok], pos: &mut usize) -> Result<Pipe, TemplateError> {
 
 type Vars = Vec<(String, Json)>;
 
+/// A value that `index` answers with the key itself (header rows).
+pub const ECHO: &str = "\0echo";
+
 fn exec_list(
     nodes: &[Node],
     dot: &Json,
@@ -605,6 +608,8 @@ fn call(f: &str, a: Vec<Option<Json>>) -> Result<Option<Json>, TemplateError> {
                             .map_or(Json::Str(String::new()), |(_, v)| v.clone()),
                     ),
                     (None | Some(Json::Null), _) => Some(Json::Str(String::new())),
+                    // A header row: `{{.Label "k"}}` heads its column `k`.
+                    (Some(Json::Str(m)), _) if m == ECHO => Some(Json::Str(s(k))),
                     _ => return err("can't index item"),
                 };
             }
