@@ -192,8 +192,8 @@ fn ulimits_user_groups_oom_and_shm() {
         "{out}"
     );
     assert!(
-        lines[2].contains("123") && lines[2].contains("0(root)"),
-        "{out}"
+        lines[2].ends_with("groups=0(root),123,65534(nogroup)"),
+        "the primary group is a supplementary one too: {out}"
     );
     assert_eq!(lines[3], "500");
     assert!(lines[4].contains("size=131072k"), "{out}");

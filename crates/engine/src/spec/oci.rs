@@ -121,7 +121,12 @@ pub(super) fn build(
             EngineError::system(format!("failed to create the working directory {cwd}"), e)
         })?;
     }
-    let mut gids = user.additional_gids.clone();
+    // runc's GetExecUser, as Docker shows it: the primary group first;
+    // the passwd user's memberships unless a group was named.
+    let mut gids = vec![user.gid];
+    if !c.user.contains(':') {
+        gids.extend(user.additional_gids.iter().filter(|&&g| g != user.gid));
+    }
     for g in &h.group_add {
         let gid = resolve_group(rootfs, g)?;
         if !gids.contains(&gid) {
