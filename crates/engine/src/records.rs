@@ -111,7 +111,20 @@ impl Db {
         .map(|_| ())
     }
 
+    /// Moves the row of `id` to phase `removing` and frees its name (the
+    /// row keeps `~<id>`, which no valid name can be).
+    pub(crate) fn begin_removal(&self, id: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE containers SET phase = ?2, name = ?3 WHERE id = ?1",
+                params![id, Phase::Removing as i64, format!("~{id}")],
+            )
+        })
+        .map(|_| ())
+    }
+
     /// Moves the row of `id` to `phase`.
+    #[cfg(test)]
     pub(crate) fn set_phase(&self, id: &str, phase: Phase) -> Result<()> {
         self.write(|tx| {
             tx.execute(

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use crate::error::{EngineError, Kind, Result};
 use crate::model::{Container, Event, Status};
-use crate::records::Phase;
 use crate::registry::{blocking, Entry};
 use crate::Engine;
 
@@ -117,37 +116,27 @@ impl Engine {
         }
     }
 
-    /// Removes a stopped container whose op lock the caller holds.
+    /// Removes a stopped container whose op lock the caller holds. The row
+    /// goes to phase `removing` (its name freed) in one transaction; then
+    /// the container is gone for clients, and its files are deleted in the
+    /// background, the row last. A crash before that is finished by the
+    /// next open.
     pub(crate) async fn remove_locked(
         self: &Arc<Self>,
         entry: &Arc<Entry>,
         volumes: bool,
     ) -> Result<()> {
-        let c = entry.modify(self, |r| {
+        let c = {
+            let mut r = entry.rec();
             r.gen += 1;
             r.c.state.status = Status::Removing;
-            Ok(r.c.clone())
-        })?;
-        let engine = self.clone();
-        let id = c.id.clone();
-        let parts = blocking(move || -> Result<()> {
-            engine.db().set_phase(&id, Phase::Removing)?;
-            engine.remove_parts(&id)
-        });
-        if let Err(e) = parts {
-            let _ = entry.modify(self, |r| {
-                r.c.state.status = Status::Dead;
-                Ok(())
-            });
-            return Err(EngineError {
-                message: format!(
-                    "unable to remove filesystem for {}: {}",
-                    c.id,
-                    e.full_message()
-                ),
-                ..e
-            });
+            r.c.clone()
+        };
+        if let Err(e) = blocking(|| self.db().begin_removal(&c.id)) {
+            entry.rec().c.state.status = Status::Dead;
+            return Err(e);
         }
+        self.inner.remove(&c.id);
         if volumes {
             for m in c
                 .mounts
@@ -159,13 +148,24 @@ impl Engine {
                 }
             }
         }
-        blocking(|| self.db().delete_container(&c.id))?;
-        self.inner.remove(&c.id);
         for p in std::mem::take(&mut entry.rec().pending) {
             let _ = p.reply.send(Err(crate::registry::no_such_container(&c.id)));
         }
         entry.life.send_modify(|l| l.removed = true);
         self.emit_container(&c, "destroy", &[]);
+        let engine = self.clone();
+        let id = c.id.clone();
+        tokio::task::spawn_blocking(move || match engine.remove_parts(&id) {
+            Ok(()) => {
+                if let Err(e) = engine.db().delete_container(&id) {
+                    eprintln!("wharf: failed to delete the record of {id}: {e}");
+                }
+            }
+            Err(e) => eprintln!(
+                "wharf: unable to remove filesystem for {id}: {}",
+                e.full_message()
+            ),
+        });
         Ok(())
     }
 

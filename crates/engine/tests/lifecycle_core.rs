@@ -49,7 +49,17 @@ async fn run_to_exit_code_with_events() {
     let e = engine.container("exit3").unwrap_err();
     assert_eq!(e.kind, Kind::NotFound);
     assert_eq!(e.message, "No such container: exit3");
-    assert!(engine.store().snapshot(&c.id).is_err());
+    // The files go in the background, the snapshot with them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while engine.store().snapshot(&c.id).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "snapshot never removed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The name is free at once.
+    engine.create(opts(Some("exit3"), &["true"])).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,12 +168,15 @@ async fn stop_kill_pause_and_force_remove() {
     assert_eq!(status(&engine, "sleeper"), Status::Running);
     engine.remove("sleeper", true, true).await.unwrap();
     assert!(engine.container(&c.id).is_err());
-    assert!(!roots
-        .config
-        .data_root
-        .join("containers")
-        .join(&c.id)
-        .exists());
+    let dir = roots.config.data_root.join("containers").join(&c.id);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while dir.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{dir:?} never removed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
