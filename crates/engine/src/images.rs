@@ -337,21 +337,49 @@ impl Engine {
         Ok(loaded)
     }
 
-    /// Checks that every name resolves (404 otherwise) before a save
-    /// starts streaming.
-    pub fn image_save_check(&self, names: &[String]) -> Result<()> {
+    /// The names a save stands for: a repository without tag or digest
+    /// means every reference of that repository (Docker's `parseNames`),
+    /// anything else itself. 404 for a name that names nothing.
+    pub fn image_save_names(&self, names: &[String]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut images: Option<Vec<Image>> = None;
         for n in names {
+            let repo = Reference::parse(n)
+                .ok()
+                .filter(|r| r.tag().is_none() && r.digest().is_none());
+            if let Some(r) = repo {
+                let all = match &mut images {
+                    Some(i) => i,
+                    None => images.insert(self.images()?),
+                };
+                let refs: Vec<String> = all
+                    .iter()
+                    .flat_map(|i| i.references.iter())
+                    .filter(|x| x.name() == r.name())
+                    .map(Reference::familiar)
+                    .collect();
+                if !refs.is_empty() {
+                    out.extend(refs);
+                    continue;
+                }
+            }
             self.store().image_id(n).map_err(store_error)?;
+            out.push(n.clone());
         }
-        Ok(())
+        Ok(out)
     }
 
-    /// `docker save`: the images `names` resolve to, as one archive.
+    /// `docker save`: the images `names` resolve to (see
+    /// [`Engine::image_save_names`]), as one archive.
     pub fn image_save(&self, names: &[String], out: impl Write) -> Result<()> {
         wharf_image::archive::save(self.store(), names, out).map_err(load_error)?;
+        let mut seen = Vec::new();
         for n in names {
             if let Ok(id) = self.store().image_id(n) {
-                self.image_event("save", &id, id.as_str());
+                if !seen.contains(&id) {
+                    self.image_event("save", &id, id.as_str());
+                    seen.push(id);
+                }
             }
         }
         Ok(())

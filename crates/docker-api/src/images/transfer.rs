@@ -140,8 +140,7 @@ pub(crate) async fn get(ctx: Ctx, req: Request, name: Option<String>) -> ApiResu
             .collect(),
     };
     let engine = ctx.engine.clone();
-    let check = names.clone();
-    blocking(move || engine.image_save_check(&check)).await?;
+    let names = blocking(move || engine.image_save_names(&names)).await?;
     let engine = ctx.engine.clone();
     let (resp, tx) = streamed("application/x-tar");
     tokio::task::spawn_blocking(move || {
