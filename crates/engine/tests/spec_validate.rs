@@ -294,6 +294,6 @@ fn bad_options_get_dockers_messages() {
     let (kind, msg) = refused(&f, |o| o.host.network_mode = "bogus".into());
     assert_eq!(
         (kind, msg.as_str()),
-        (Kind::NotFound, "network bogus not found")
+        (Kind::InvalidArgument, "network bogus not found")
     );
 }

@@ -143,7 +143,9 @@ fn modes(opts: &CreateOptions) -> Result<()> {
                 ));
             }
         }
-        other => return Err(EngineError::not_found(format!("network {other} not found"))),
+        // Docker answers 404 at start; at create a 404 would make the CLI
+        // pull the image, so it is a 400 here.
+        other => return Err(bad(format!("network {other} not found"))),
     }
     match h.ipc_mode.as_str() {
         "" | "private" | "shareable" | "host" | "none" => {}
