@@ -61,7 +61,10 @@ fn random_name() -> String {
 }
 
 fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
+    // Docker's `time.RFC3339`: whole seconds.
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
@@ -407,6 +410,12 @@ mod tests {
             .create(Some("data"), "local", labels, BTreeMap::new())
             .unwrap();
         assert_eq!(v.mountpoint, tmp.path().join("volumes/data/_data"));
+        assert_eq!(
+            v.created_at.len(),
+            "2026-01-01T00:00:00Z".len(),
+            "{}",
+            v.created_at
+        );
         assert!(v.mountpoint.is_dir());
         std::fs::write(v.mountpoint.join("f"), b"12345").unwrap();
         // Creating it again returns it as it is.
