@@ -1,0 +1,168 @@
+//! `POST /build` over the raw API: the classic builder's JSON stream
+//! (`stream`, `aux`, `errorDetail`), tags, labels, build args, `q`, a
+//! gzip context and Docker's errors; against dockerd 20.10 and Wharf.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use wharf_testkit::daemon::{ApiResponse, Engine};
+use wharf_testkit::engine_tests;
+use wharf_testkit::images::{layer_tar, Entry};
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The JSON messages of a build's body.
+fn messages(r: &ApiResponse) -> Vec<Value> {
+    serde_json::Deserializer::from_slice(&r.body)
+        .into_iter::<Value>()
+        .map(|m| m.unwrap_or_else(|e| panic!("bad message in {}: {e}", r.text())))
+        .collect()
+}
+
+/// All `stream` texts joined.
+fn text(msgs: &[Value]) -> String {
+    msgs.iter().filter_map(|m| m["stream"].as_str()).collect()
+}
+
+fn context(dockerfile: &str) -> Vec<u8> {
+    layer_tar(&[
+        Entry::file("Dockerfile", dockerfile.as_bytes()),
+        Entry::file("hello.txt", b"hello from the context\n"),
+    ])
+}
+
+fn build(e: &dyn Engine, query: &str, tar: &[u8]) -> ApiResponse {
+    e.api_typed(
+        "POST",
+        &format!("/v1.41/build?{query}"),
+        Some(tar),
+        "application/x-tar",
+    )
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut child = Command::new("gzip")
+        .arg("-c")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("gzip runs");
+    let mut stdin = child.stdin.take().expect("piped");
+    let input = data.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().expect("gzip ends");
+    let _ = writer.join();
+    out.stdout
+}
+
+fn builds(e: &dyn Engine) {
+    e.import_busybox("hi-base:1");
+    let df = "FROM hi-base:1\nARG WHO=nobody\nCOPY hello.txt /hello.txt\nRUN cat /hello.txt; echo \"who=$WHO\"\nLABEL a=b\n";
+    let q = format!(
+        "t=hi-built:1&t=hi-built:2&rm=1&buildargs={}&labels={}",
+        enc(r#"{"WHO":"wharf"}"#),
+        enc(r#"{"built-by":"test"}"#)
+    );
+    let r = build(e, &q, &context(df));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let msgs = messages(&r);
+    let out = text(&msgs);
+    // dockerd counts the `labels` of the request as one more step.
+    for want in [
+        " : FROM hi-base:1\n",
+        " : RUN cat /hello.txt; echo \"who=$WHO\"\n",
+        "hello from the context\n",
+        "who=wharf\n",
+        "Successfully tagged hi-built:1\n",
+        "Successfully tagged hi-built:2\n",
+    ] {
+        assert!(out.contains(want), "{want:?} missing from:\n{out}");
+    }
+    let id = msgs
+        .iter()
+        .find_map(|m| m["aux"]["ID"].as_str())
+        .unwrap_or_else(|| panic!("no aux ID in {}", r.text()))
+        .to_string();
+    assert!(
+        out.contains(&format!("Successfully built {}\n", &id[7..19])),
+        "{out}"
+    );
+    let aux_at = msgs.iter().position(|m| m["aux"].is_object());
+    let built_at = msgs.iter().position(|m| {
+        m["stream"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("Successfully built"))
+    });
+    assert!(
+        aux_at < built_at,
+        "aux before Successfully built: {}",
+        r.text()
+    );
+    let ins = e.api("GET", "/v1.41/images/hi-built:2/json", None).json();
+    assert_eq!(ins["Id"], id.as_str());
+    assert_eq!(ins["Config"]["Labels"]["a"], "b");
+    assert_eq!(ins["Config"]["Labels"]["built-by"], "test");
+
+    // -q: only the ID; a gzip context is read too.
+    let quiet = build(e, "q=1", &gzip(&context(df)));
+    assert_eq!(quiet.status, 200, "{}", quiet.text());
+    let msgs = messages(&quiet);
+    assert_eq!(msgs.len(), 1, "{}", quiet.text());
+    let line = msgs[0]["stream"].as_str().unwrap_or("");
+    assert!(
+        line.starts_with("sha256:") && line.ends_with('\n'),
+        "{line:?}"
+    );
+}
+
+fn failures(e: &dyn Engine) {
+    e.import_busybox("hi-base:1");
+    let r = build(
+        e,
+        "dockerfile=Dockerfile.fail",
+        &layer_tar(&[Entry::file(
+            "Dockerfile.fail",
+            b"FROM hi-base:1\nRUN echo before; exit 3\n",
+        )]),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let msgs = messages(&r);
+    let last = msgs.last().cloned().unwrap_or_default();
+    let want = "The command '/bin/sh -c echo before; exit 3' returned a non-zero code: 3";
+    assert_eq!(last["error"], want, "{}", r.text());
+    assert_eq!(last["errorDetail"]["message"], want);
+    assert_eq!(last["errorDetail"]["code"], 3);
+    assert!(text(&msgs).contains("before\n"), "{}", r.text());
+
+    let missing = build(e, "dockerfile=nothere", &context("FROM hi-base:1\n"));
+    assert_eq!(missing.status, 500, "{}", missing.text());
+    assert_eq!(
+        missing.message(),
+        "Cannot locate specified Dockerfile: nothere"
+    );
+
+    // 500 from dockerd 20.10, 400 from Docker 25+ and Wharf.
+    let bad_tag = build(e, "t=Bad:Tag", &context("FROM hi-base:1\n"));
+    assert!(bad_tag.status >= 400, "{}", bad_tag.text());
+    // Docker 25+ names the repository: "repository name (library/Bad) must…".
+    let m = bad_tag.message();
+    assert!(
+        m.starts_with("invalid reference format: repository name")
+            && m.ends_with("must be lowercase"),
+        "{m}"
+    );
+}
+
+engine_tests!(builds => build_api_dockerd, build_api_wharf);
+engine_tests!(failures => build_failures_dockerd, build_failures_wharf);
