@@ -300,6 +300,9 @@ fn archive_put_like_docker() {
         "cannot overwrite non-directory \"/etc/passwd\" with directory \"/etc\""
     );
     assert!(f.root.join("etc").is_dir());
+    // Garbage is refused as bad input.
+    let e = v.put("/tmp", &b"not a tar at all"[..], PutOptions::default()).unwrap_err();
+    assert_eq!(e.kind, Kind::InvalidArgument, "{}", e.full_message());
     // Read-only volume and root filesystem.
     let mut ro = f.view();
     ro.mounts[0].rw = false;
