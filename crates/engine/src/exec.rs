@@ -1,40 +1,292 @@
 //! Exec: processes started in a running container by its shim.
-//! (being written: H-shim)
+//!
+//! Records live in memory only, as in Docker: an exec does not survive the
+//! daemon. The process is built from the container's own process (the
+//! bundle's config.json: capabilities, rlimits, env, user) with the exec's
+//! command, env, working directory and user applied, like Docker.
 
-use crate::error::Result;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use oci_spec::runtime::{Capability, LinuxCapabilities, Process};
+use tokio::io::AsyncReadExt;
+
+use crate::error::{EngineError, Kind, Result};
 use crate::lifecycle::Attached;
-use crate::model::{ExecInfo, ExecOptions};
+use crate::model::{Container, ExecInfo, ExecOptions, Status};
 use crate::Engine;
+
+/// At most this much of a captured exec's output is kept.
+const CAPTURE_MAX: usize = 4096;
+
+/// The exec records of an engine.
+#[derive(Debug, Default)]
+pub struct Execs {
+    map: Mutex<HashMap<String, Record>>,
+}
+
+#[derive(Debug, Clone)]
+struct Record {
+    info: ExecInfo,
+    started: bool,
+}
+
+impl Execs {
+    /// No execs.
+    pub(crate) fn new() -> Execs {
+        Execs::default()
+    }
+
+    fn get(&self, id: &str) -> Result<Record> {
+        self.map
+            .lock()
+            .expect("execs lock")
+            .get(id)
+            .cloned()
+            .ok_or_else(|| EngineError::not_found(format!("No such exec instance: {id}")))
+    }
+
+    fn update(&self, id: &str, f: impl FnOnce(&mut Record)) {
+        if let Some(r) = self.map.lock().expect("execs lock").get_mut(id) {
+            f(r);
+        }
+    }
+}
+
+fn not_running(c: &Container) -> EngineError {
+    match c.state.status {
+        Status::Paused => EngineError::conflict(format!(
+            "Container {} is paused, unpause the container before exec",
+            c.id
+        )),
+        _ => EngineError::conflict(format!("Container {} is not running", c.id)),
+    }
+}
 
 impl Engine {
     /// Registers an exec (409 when the container is not running).
-    pub fn exec_create(&self, _container: &str, _opts: ExecOptions) -> Result<String> {
-        todo!()
+    pub fn exec_create(&self, container: &str, opts: ExecOptions) -> Result<String> {
+        let c = self.container(container)?;
+        if c.state.status != Status::Running {
+            return Err(not_running(&c));
+        }
+        if opts.cmd.is_empty() {
+            return Err(EngineError::invalid("No exec command specified"));
+        }
+        let id = crate::names::new_id();
+        let info = ExecInfo {
+            id: id.clone(),
+            container_id: c.id.clone(),
+            options: opts,
+            running: false,
+            exit_code: None,
+            pid: 0,
+        };
+        self.execs.map.lock().expect("execs lock").insert(
+            id.clone(),
+            Record {
+                info,
+                started: false,
+            },
+        );
+        Ok(id)
     }
 
     /// Starts it: detached (None) or with its stdio attached.
-    pub async fn exec_start(&self, _exec_id: &str, _detach: bool) -> Result<Option<Attached>> {
-        todo!()
+    pub async fn exec_start(&self, exec_id: &str, detach: bool) -> Result<Option<Attached>> {
+        let rec = self.execs.get(exec_id)?;
+        if rec.started {
+            return Err(EngineError::conflict(format!(
+                "Exec {exec_id} has already been started"
+            )));
+        }
+        let c = self.container(&rec.info.container_id)?;
+        if c.state.status != Status::Running {
+            return Err(not_running(&c));
+        }
+        let opts = &rec.info.options;
+        let process = self.exec_process(&c, opts)?;
+        self.execs.update(exec_id, |r| r.started = true);
+        let shim = self.shim(&c.id)?;
+        let stdin = opts.attach_stdin && !detach;
+        let pid = match shim.exec(exec_id, &process, opts.tty, stdin, detach).await {
+            Ok(pid) => pid,
+            Err(e) => {
+                self.execs.update(exec_id, |r| r.info.exit_code = Some(126));
+                return Err(e);
+            }
+        };
+        self.execs.update(exec_id, |r| {
+            r.info.pid = pid;
+            r.info.running = true;
+        });
+        if detach {
+            return Ok(None);
+        }
+        let stream = shim
+            .attach(Some(exec_id), stdin, opts.attach_stdout, opts.attach_stderr)
+            .await?;
+        Ok(Some(Attached {
+            stream,
+            tty: opts.tty,
+        }))
     }
 
     /// Resizes its pty.
-    pub async fn exec_resize(&self, _exec_id: &str, _height: u16, _width: u16) -> Result<()> {
-        todo!()
+    pub async fn exec_resize(&self, exec_id: &str, height: u16, width: u16) -> Result<()> {
+        let rec = self.execs.get(exec_id)?;
+        if !rec.started {
+            return Err(EngineError::conflict(format!(
+                "Exec {exec_id} is not running"
+            )));
+        }
+        let shim = self.shim(&rec.info.container_id)?;
+        shim.resize(Some(exec_id), height, width).await
     }
 
     /// Its state and exit code.
-    pub fn exec_inspect(&self, _exec_id: &str) -> Result<ExecInfo> {
-        todo!()
+    pub fn exec_inspect(&self, exec_id: &str) -> Result<ExecInfo> {
+        let rec = self.execs.get(exec_id)?;
+        if !rec.info.running {
+            return Ok(rec.info);
+        }
+        // Ask its shim; a shim that is gone took the exec with it.
+        let state = self
+            .shim(&rec.info.container_id)
+            .and_then(|s| s.exec_state_blocking(exec_id));
+        let (running, code) = match state {
+            Ok(s) => s,
+            Err(e) if e.kind == Kind::NotFound => (false, None),
+            Err(_) => (false, None),
+        };
+        self.execs.update(exec_id, |r| {
+            r.info.running = running;
+            r.info.exit_code = code;
+        });
+        Ok(self.execs.get(exec_id)?.info)
     }
 
     /// Runs `cmd` to its end within `timeout` (health checks); exit code and
     /// combined output (at most 4 KiB kept).
     pub async fn exec_capture(
         &self,
-        _container: &str,
-        _cmd: Vec<String>,
-        _timeout: std::time::Duration,
+        container: &str,
+        cmd: Vec<String>,
+        timeout: Duration,
     ) -> Result<(i32, Vec<u8>)> {
-        todo!()
+        let opts = ExecOptions {
+            cmd,
+            attach_stdout: true,
+            attach_stderr: true,
+            ..ExecOptions::default()
+        };
+        let id = self.exec_create(container, opts)?;
+        let result = self.capture(&id, timeout).await;
+        let rec = self.execs.get(&id);
+        self.execs.map.lock().expect("execs lock").remove(&id);
+        let output = result?;
+        let code = match rec {
+            Ok(r) => {
+                let shim = self.shim(&r.info.container_id)?;
+                shim.exec_state(&id).await?.1
+            }
+            Err(e) => return Err(e),
+        };
+        Ok((code.unwrap_or(-1), output))
+    }
+
+    async fn capture(&self, id: &str, timeout: Duration) -> Result<Vec<u8>> {
+        let attached = self
+            .exec_start(id, false)
+            .await?
+            .expect("attached exec has a stream");
+        let mut stream = attached.stream;
+        let read = async {
+            // Frames: 8-byte header, then the payload.
+            let mut out = Vec::new();
+            let mut header = [0u8; 8];
+            loop {
+                match stream.read_exact(&mut header).await {
+                    Ok(_) => {}
+                    Err(_) => return out,
+                }
+                let len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
+                let mut payload = vec![0u8; len as usize];
+                if stream.read_exact(&mut payload).await.is_err() {
+                    return out;
+                }
+                let room = CAPTURE_MAX.saturating_sub(out.len());
+                out.extend_from_slice(&payload[..payload.len().min(room)]);
+            }
+        };
+        match tokio::time::timeout(timeout, read).await {
+            Ok(out) => Ok(out),
+            Err(_) => {
+                if let Ok(rec) = self.execs.get(id) {
+                    if rec.info.pid > 0 {
+                        let _ = wharf_sys::signal::kill(rec.info.pid, libc::SIGKILL);
+                    }
+                }
+                Err(EngineError::new(
+                    Kind::System,
+                    format!("Health check exceeded timeout ({}s)", timeout.as_secs_f64()),
+                ))
+            }
+        }
+    }
+
+    /// The exec's process: the container's, with the exec's options.
+    fn exec_process(&self, c: &Container, opts: &ExecOptions) -> Result<Process> {
+        let config = self.bundle_dir(&c.id).join("config.json");
+        let spec = oci_spec::runtime::Spec::load(&config).map_err(|e| {
+            EngineError::system(format!("failed to read the spec of container {}", c.id), e)
+        })?;
+        let mut p = spec.process().clone().unwrap_or_default();
+        p.set_args(Some(opts.cmd.clone()));
+        p.set_terminal(Some(opts.tty));
+        p.set_console_size(None);
+        let mut env = p.env().clone().unwrap_or_default();
+        if opts.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+            env.push("TERM=xterm".into());
+        }
+        for kv in &opts.env {
+            let key = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
+            env.retain(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) != key);
+            env.push(kv.clone());
+        }
+        p.set_env(Some(env));
+        if let Some(dir) = opts.working_dir.as_deref().filter(|d| !d.is_empty()) {
+            p.set_cwd(dir.into());
+        }
+        let user = opts.user.as_deref().filter(|u| !u.is_empty());
+        if let Some(user) = user {
+            let u = wharf_image::user::resolve(&c.rootfs, user)
+                .map_err(|e| EngineError::new(Kind::System, e.to_string()))?;
+            p.user_mut().set_uid(u.uid);
+            p.user_mut().set_gid(u.gid);
+            p.user_mut().set_additional_gids(Some(u.additional_gids));
+        }
+        let mut caps = p.capabilities().clone().unwrap_or_default();
+        if opts.privileged {
+            let all: std::collections::HashSet<Capability> =
+                serde_json::from_value(serde_json::json!(crate::spec::all_caps()))
+                    .unwrap_or_default();
+            caps = LinuxCapabilities::default();
+            caps.set_bounding(Some(all.clone()));
+            caps.set_effective(Some(all.clone()));
+            caps.set_permitted(Some(all));
+        }
+        // A user other than root starts without effective and permitted
+        // capabilities (moby, since CVE-2022-24769).
+        if p.user().uid() != 0 {
+            caps.set_effective(Some(Default::default()));
+            caps.set_permitted(Some(Default::default()));
+        } else if user.is_some() && !opts.privileged {
+            caps.set_effective(caps.bounding().clone());
+            caps.set_permitted(caps.bounding().clone());
+        }
+        p.set_capabilities(Some(caps));
+        Ok(p)
     }
 }

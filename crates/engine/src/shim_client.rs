@@ -28,6 +28,20 @@ fn system(message: String, e: impl Into<Box<dyn std::error::Error + Send + Sync>
     EngineError::system(message, e)
 }
 
+/// The reply, or its error as an [`EngineError`] of the matching kind.
+fn check(reply: Reply) -> Result<Reply> {
+    let Some(error) = reply.error else {
+        return Ok(reply);
+    };
+    let kind = match reply.kind {
+        Some(ErrorKind::NotFound) => Kind::NotFound,
+        Some(ErrorKind::Conflict) => Kind::Conflict,
+        Some(ErrorKind::Invalid) => Kind::InvalidArgument,
+        Some(ErrorKind::System) | None => Kind::System,
+    };
+    Err(EngineError::new(kind, error))
+}
+
 impl ShimClient {
     /// A client of the shim serving from `dir` (for a shim already running).
     pub fn new(dir: PathBuf) -> ShimClient {
@@ -139,16 +153,7 @@ impl ShimClient {
         }
         let reply: Reply = serde_json::from_slice(&reply)
             .map_err(|e| system("failed to parse the shim's reply".into(), e))?;
-        if let Some(error) = reply.error {
-            let kind = match reply.kind {
-                Some(ErrorKind::NotFound) => Kind::NotFound,
-                Some(ErrorKind::Conflict) => Kind::Conflict,
-                Some(ErrorKind::Invalid) => Kind::InvalidArgument,
-                Some(ErrorKind::System) | None => Kind::System,
-            };
-            return Err(EngineError::new(kind, error));
-        }
-        Ok((reply, stream))
+        Ok((check(reply)?, stream))
     }
 
     /// Starts the created container.
@@ -233,6 +238,37 @@ impl ShimClient {
         };
         let (reply, _) = self.call(&req).await?;
         Ok(reply.pid.unwrap_or(0))
+    }
+
+    /// [`ShimClient::exec_state`] without an async runtime (a quick local
+    /// round trip, for synchronous callers such as exec inspect).
+    pub fn exec_state_blocking(&self, exec_id: &str) -> Result<(bool, Option<i32>)> {
+        use std::io::{BufRead, Write};
+        let path = self.dir.join(SOCKET);
+        let gone = |e: std::io::Error| {
+            system(
+                format!("failed to reach the shim at {}", self.dir.display()),
+                e,
+            )
+        };
+        let mut stream = std::os::unix::net::UnixStream::connect(&path).map_err(gone)?;
+        let timeout = Some(Duration::from_secs(5));
+        stream.set_read_timeout(timeout).map_err(gone)?;
+        stream.set_write_timeout(timeout).map_err(gone)?;
+        let req = Request::ExecState {
+            exec: exec_id.to_string(),
+        };
+        let mut line = serde_json::to_vec(&req).expect("request serializes");
+        line.push(b'\n');
+        stream.write_all(&line).map_err(gone)?;
+        let mut text = String::new();
+        std::io::BufReader::new(stream)
+            .read_line(&mut text)
+            .map_err(gone)?;
+        let reply: Reply = serde_json::from_str(text.trim())
+            .map_err(|e| system("failed to parse the shim's reply".into(), e))?;
+        let reply = check(reply)?;
+        Ok((reply.running.unwrap_or(false), reply.exit_code))
     }
 
     /// Whether the exec runs, and its exit code once it ended.

@@ -16,6 +16,16 @@ fn not_running(id: &str) -> Reply {
     )
 }
 
+/// Answers an attach with what an ended exec left, then ends the stream.
+fn send_held(stream: UnixStream, held: &[u8]) {
+    let Ok(mut ours) = stream.try_clone() else {
+        return;
+    };
+    send_reply(stream, &Reply::ok());
+    let _ = std::io::Write::write_all(&mut ours, held);
+    let _ = ours.shutdown(std::net::Shutdown::Both);
+}
+
 impl Shim {
     /// Answers one request on `stream`; `wait` and `attach` keep it.
     pub(crate) fn handle(&mut self, stream: UnixStream, line: &[u8]) {
@@ -56,7 +66,14 @@ impl Shim {
             } => {
                 let p = match self.find(exec.as_deref()) {
                     Ok(p) if self.procs[p].pidfd.is_some() => p,
-                    Ok(_) => return send_reply(stream, &not_running(&self.cfg.id)),
+                    Ok(p) => {
+                        // An exec that ended before its attach came: its
+                        // output was kept.
+                        return match self.procs[p].hold.take() {
+                            Some(held) => send_held(stream, &held),
+                            None => send_reply(stream, &not_running(&self.cfg.id)),
+                        };
+                    }
                     Err(r) => return send_reply(stream, &r),
                 };
                 let Ok(ours) = stream.try_clone() else {

@@ -246,6 +246,9 @@ impl Shim {
         // From now on a daemon finds the exit in the file; a new shim for
         // the same container may bind the socket again.
         let _ = std::fs::remove_file(self.cfg.dir.join(SOCKET));
+        // Clients that connected before the unlink are in the backlog:
+        // take them, so they get their answer rather than a reset.
+        self.accept();
         self.listener = None;
         for w in self.waiters.drain(..) {
             send_reply(w, &Reply::exit(&exit));

@@ -9,13 +9,15 @@ use std::io;
 
 extern "C" fn nothing(_sig: libc::c_int) {}
 
-/// Catches `sig` with a handler that does nothing (no `SA_RESTART`: a
-/// blocking call it interrupts fails with EINTR).
+/// Catches `sig` with a handler that does nothing. With `SA_RESTART`, most
+/// interrupted system calls resume, but poll(2) and its kin still fail with
+/// EINTR (they are never restarted, signal(7)): the signal wakes a poll loop
+/// and nothing else.
 pub fn catch_noop(sig: i32) -> io::Result<()> {
     // SAFETY: sigaction is plain data; zeroed is a valid empty value.
     let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
     act.sa_sigaction = nothing as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    act.sa_flags = 0;
+    act.sa_flags = libc::SA_RESTART;
     // SAFETY: `act.sa_mask` is a valid sigset_t inside `act`.
     unsafe { libc::sigemptyset(&mut act.sa_mask) };
     // SAFETY: `act` is initialised and the handler is async-signal-safe

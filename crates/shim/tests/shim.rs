@@ -1,0 +1,367 @@
+//! Root tests of `wharf shim` on the real kernel: the real binary, a
+//! busybox bundle, and the shim's socket protocol.
+
+mod common;
+
+use std::io::Write;
+use std::net::Shutdown;
+
+use common::{deframe, log_entries, read_all, Opts, TestShim};
+use wharf_shim::proto::{ErrorKind, Request};
+use wharf_testkit::{assert_no_leaks, Bundle};
+
+fn bundle() -> Bundle {
+    Bundle::new().expect("bundle")
+}
+
+#[test]
+fn attach_framing_exit_code_log_and_cleanup() {
+    let s = TestShim::start(
+        "frame",
+        bundle(),
+        &["sh", "-c", "echo out; echo err >&2; echo '<&>'; exit 3"],
+        Opts::default(),
+    );
+    let stream = s.attach(None, false);
+    s.ok(&Request::Start);
+    let (out, err) = deframe(&read_all(stream));
+    assert_eq!(out, "out\n<&>\n");
+    assert_eq!(err, "err\n");
+    let exit = s.wait();
+    assert_eq!(exit.exit_code, 3);
+    assert!(!exit.oom_killed);
+    assert_eq!(s.exit_file(), Some(exit.clone()));
+    // Waiting again (or late) gets the same answer while the shim lives,
+    // and the exit file once it is gone.
+    let shim = s.shim_pid();
+    assert!(
+        s.shim_gone(shim),
+        "the shim did not exit after its container"
+    );
+    assert!(!s.cfg.dir.join("shim.sock").exists());
+    let entries = log_entries(&s.log_path());
+    let got: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|(l, st, _)| (l.as_str(), st.as_str()))
+        .collect();
+    assert!(got.contains(&("out\n", "stdout")), "{got:?}");
+    assert!(got.contains(&("err\n", "stderr")), "{got:?}");
+    assert!(got.contains(&("<&>\n", "stdout")), "{got:?}");
+    let raw = std::fs::read_to_string(s.log_path()).unwrap();
+    assert!(
+        raw.contains(r#"{"log":"\u003c\u0026\u003e\n","stream":"stdout","time":""#),
+        "{raw}"
+    );
+    for (_, _, time) in &entries {
+        assert!(
+            time.ends_with('Z') && time.len() >= 20 && time.as_bytes()[10] == b'T',
+            "{time}"
+        );
+    }
+    assert!(
+        !s.cfg.runtime_root.join(&s.id).exists(),
+        "runtime state left"
+    );
+    assert_no_leaks(&s.id, Some(s.bundle.path()));
+}
+
+#[test]
+fn output_before_attach_goes_only_to_the_log() {
+    let s = TestShim::start(
+        "noattach",
+        bundle(),
+        &["sh", "-c", "echo early"],
+        Opts::default(),
+    );
+    s.ok(&Request::Start);
+    assert_eq!(s.wait().exit_code, 0);
+    let entries = log_entries(&s.log_path());
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].0, "early\n");
+    assert_eq!(entries[0].1, "stdout");
+}
+
+#[test]
+fn tty_attach_is_raw_and_resize_applies() {
+    let s = TestShim::start(
+        "tty",
+        bundle(),
+        &["sh", "-c", "stty size; echo hi"],
+        Opts {
+            tty: true,
+            ..Opts::default()
+        },
+    );
+    s.ok(&Request::Resize {
+        exec: None,
+        height: 33,
+        width: 101,
+    });
+    let stream = s.attach(None, false);
+    s.ok(&Request::Start);
+    let out = String::from_utf8(read_all(stream)).unwrap();
+    assert_eq!(out, "33 101\r\nhi\r\n");
+    assert_eq!(s.wait().exit_code, 0);
+    let logged: String = log_entries(&s.log_path())
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(logged, "33 101\r\nhi\r\n");
+    assert_no_leaks(&s.id, Some(s.bundle.path()));
+}
+
+#[test]
+fn stdin_once_half_close_ends_stdin() {
+    let s = TestShim::start(
+        "stdin",
+        bundle(),
+        &["sh", "-c", "cat; echo done"],
+        Opts {
+            open_stdin: true,
+            stdin_once: true,
+            ..Opts::default()
+        },
+    );
+    let mut stream = s.attach(None, true);
+    s.ok(&Request::Start);
+    stream.write_all(b"hello\nworld\n").unwrap();
+    stream.shutdown(Shutdown::Write).unwrap();
+    let (out, _) = deframe(&read_all(stream));
+    assert_eq!(out, "hello\nworld\ndone\n");
+    assert_eq!(s.wait().exit_code, 0);
+}
+
+#[test]
+fn log_rotates_at_max_size() {
+    let s = TestShim::start(
+        "rotate",
+        bundle(),
+        &[
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done",
+        ],
+        Opts {
+            log: Some((2000, 3)),
+            ..Opts::default()
+        },
+    );
+    s.ok(&Request::Start);
+    assert_eq!(s.wait().exit_code, 0);
+    let path = s.log_path();
+    let nth = |n: u32| std::path::PathBuf::from(format!("{}.{n}", path.display()));
+    assert!(nth(1).exists() && nth(2).exists(), "rotated files missing");
+    assert!(!nth(3).exists(), "more files than max-file");
+    for p in [path.clone(), nth(1), nth(2)] {
+        let size = std::fs::metadata(&p).unwrap().len();
+        assert!(size < 2000 + 200, "{} is {size} bytes", p.display());
+    }
+    let current = log_entries(&path);
+    assert_eq!(current.last().unwrap().0, "line-299\n");
+    // Older lines are in .1, and every entry is whole JSON.
+    let older = log_entries(&nth(1));
+    let first_current: usize = current[0].0[5..].trim().parse().unwrap();
+    let last_older: usize = older.last().unwrap().0[5..].trim().parse().unwrap();
+    assert_eq!(last_older + 1, first_current);
+}
+
+#[test]
+fn long_lines_are_split_at_16k() {
+    let s = TestShim::start(
+        "long",
+        bundle(),
+        &[
+            "sh",
+            "-c",
+            "head -c 40000 /dev/zero | tr '\\0' x; echo; printf tail",
+        ],
+        Opts::default(),
+    );
+    s.ok(&Request::Start);
+    assert_eq!(s.wait().exit_code, 0);
+    let sizes: Vec<usize> = log_entries(&s.log_path())
+        .iter()
+        .map(|e| e.0.len())
+        .collect();
+    assert_eq!(sizes, vec![16384, 16384, 40000 - 2 * 16384 + 1, 4]);
+}
+
+#[test]
+fn exec_runs_with_its_own_streams_and_exit_code() {
+    let s = TestShim::start("exec", bundle(), &["sleep", "1000"], Opts::default());
+    s.ok(&Request::Start);
+    let mut process = s.bundle.spec().process().clone().unwrap();
+    process.set_args(Some(vec![
+        "sh".into(),
+        "-c".into(),
+        "echo exec-out; echo exec-err >&2; read x; echo got-$x; exit 5".into(),
+    ]));
+    let reply = s.ok(&Request::Exec {
+        exec: "e1".into(),
+        process: Box::new(process.clone()),
+        tty: false,
+        stdin: true,
+        detach: false,
+    });
+    assert!(reply.pid.unwrap() > 0);
+    let mut stream = s.attach(Some("e1"), true);
+    stream.write_all(b"abc\n").unwrap();
+    stream.shutdown(Shutdown::Write).unwrap();
+    let (out, err) = deframe(&read_all(stream));
+    assert_eq!(out, "exec-out\ngot-abc\n");
+    assert_eq!(err, "exec-err\n");
+    let state = s.ok(&Request::ExecState { exec: "e1".into() });
+    assert_eq!((state.running, state.exit_code), (Some(false), Some(5)));
+    // The exec's output is not the container's log.
+    assert!(log_entries(&s.log_path()).is_empty());
+    // A tty exec: raw output.
+    process.set_args(Some(vec!["sh".into(), "-c".into(), "tty; exit 7".into()]));
+    s.ok(&Request::Exec {
+        exec: "e2".into(),
+        process: Box::new(process),
+        tty: true,
+        stdin: false,
+        detach: false,
+    });
+    let out = String::from_utf8(read_all(s.attach(Some("e2"), false))).unwrap();
+    assert!(out.starts_with("/dev/pts/"), "{out:?}");
+    let state = s.ok(&Request::ExecState { exec: "e2".into() });
+    assert_eq!(state.exit_code, Some(7));
+    let (reply, _) = s.call(&Request::ExecState {
+        exec: "nope".into(),
+    });
+    assert_eq!(reply.kind, Some(ErrorKind::NotFound));
+    s.ok(&Request::Kill {
+        signal: 9,
+        all: false,
+    });
+    assert_eq!(s.wait().exit_code, 137);
+    assert_no_leaks(&s.id, Some(s.bundle.path()));
+}
+
+#[test]
+fn oom_kill_is_reported() {
+    let mut b = bundle();
+    wharf_testkit::host::edit_spec(&mut b, |v| {
+        v["linux"]["resources"]["memory"] =
+            serde_json::json!({"limit": 16 << 20, "swap": 16 << 20});
+    })
+    .unwrap();
+    let s = TestShim::start(
+        "oom",
+        b,
+        &["sh", "-c", "dd if=/dev/zero of=/dev/null bs=64M count=1"],
+        Opts::default(),
+    );
+    s.ok(&Request::Start);
+    let exit = s.wait();
+    assert_eq!(exit.exit_code, 137);
+    assert!(exit.oom_killed, "{exit:?}");
+    assert_no_leaks(&s.id, Some(s.bundle.path()));
+}
+
+#[test]
+fn shim_outlives_its_parent_and_ignores_sigterm() {
+    let s = TestShim::start(
+        "orphan",
+        bundle(),
+        &["sh", "-c", "sleep 1000 & wait $!"],
+        Opts::default(),
+    );
+    let shim = s.shim_pid();
+    // The process the test started has exited: the shim is an orphan.
+    let ppid = std::fs::read_to_string(format!("/proc/{shim}/stat")).unwrap();
+    let ppid: i32 = ppid
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_ne!(ppid, std::process::id() as i32);
+    for sig in [15, 2, 1] {
+        wharf_sys::signal::kill(shim, sig).unwrap();
+    }
+    s.ok(&Request::Start);
+    let state = s.ok(&Request::State);
+    assert_eq!((state.pid, state.running), (Some(s.pid), Some(true)));
+    assert!(common::alive(shim));
+    // SIGTERM reaches the container's processes with its default action
+    // (the shim's own disposition is not inherited): sleep dies of it.
+    s.ok(&Request::Kill {
+        signal: 15,
+        all: true,
+    });
+    assert_eq!(s.wait().exit_code, 143);
+}
+
+#[test]
+fn no_descriptor_leaks_into_the_container_or_the_shim() {
+    let s = TestShim::start(
+        "fds",
+        bundle(),
+        &["sh", "-c", "ls /proc/self/fd; sleep 1000"],
+        Opts::default(),
+    );
+    let stream = s.attach(None, false);
+    s.ok(&Request::Start);
+    let shim = s.shim_pid();
+    let mut process = s.bundle.spec().process().clone().unwrap();
+    process.set_args(Some(vec!["ls".into(), "/proc/self/fd".into()]));
+    s.ok(&Request::Exec {
+        exec: "fds".into(),
+        process: Box::new(process),
+        tty: false,
+        stdin: false,
+        detach: false,
+    });
+    let (exec_out, _) = deframe(&read_all(s.attach(Some("fds"), false)));
+    // ls sees 0-2 and the directory it reads.
+    assert_eq!(
+        exec_out.split_whitespace().collect::<Vec<_>>(),
+        ["0", "1", "2", "3"]
+    );
+    // The shim holds no copy of the binary (memfd) and no stray pipes.
+    for entry in std::fs::read_dir(format!("/proc/{shim}/fd"))
+        .unwrap()
+        .flatten()
+    {
+        let target = std::fs::read_link(entry.path()).unwrap_or_default();
+        let t = target.to_string_lossy();
+        assert!(!t.contains("memfd"), "shim holds {t}");
+    }
+    s.ok(&Request::Kill {
+        signal: 9,
+        all: false,
+    });
+    let (init_out, _) = deframe(&read_all(stream));
+    assert_eq!(
+        init_out.split_whitespace().collect::<Vec<_>>(),
+        ["0", "1", "2", "3"]
+    );
+    assert_eq!(s.wait().exit_code, 137);
+}
+
+#[test]
+fn a_failed_create_reports_the_error_and_leaves_nothing() {
+    let mut b = bundle();
+    b.set_args(&["/does/not/exist"]).unwrap();
+    wharf_testkit::host::edit_spec(&mut b, |v| {
+        v["root"]["path"] = serde_json::json!("no-such-rootfs");
+    })
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let id = common::unique_id("fail");
+    let cfg = wharf_shim::proto::ShimConfig {
+        id: id.clone(),
+        bundle: b.path().to_path_buf(),
+        runtime_root: tmp.path().join("runtime"),
+        dir: tmp.path().join("shim"),
+        ..Default::default()
+    };
+    let err = common::launch(&cfg).expect_err("create must fail");
+    assert!(err.contains(&id), "{err}");
+    assert_no_leaks(&id, Some(b.path()));
+}
