@@ -55,8 +55,17 @@ pub async fn route(ctx: Ctx, req: Request, path: &[&str]) -> ApiResult {
 /// time, or a Go duration before now (`10m`, `1h30m`).
 pub(crate) fn parse_time(s: &str) -> Option<i64> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64;
-    if let Ok(secs) = s.parse::<f64>() {
-        return Some((secs * 1e9) as i64);
+    let (secs, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if digits(secs) && (frac.is_empty() || digits(frac)) {
+        let whole: i64 = secs.parse().ok()?;
+        let mut nanos = String::from(frac);
+        nanos.truncate(9);
+        while nanos.len() < 9 {
+            nanos.push('0');
+        }
+        let nanos: i64 = nanos.parse().ok()?;
+        return whole.checked_mul(1_000_000_000)?.checked_add(nanos);
     }
     if let Ok(t) = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
         return Some(t.unix_timestamp_nanos() as i64);

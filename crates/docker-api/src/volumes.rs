@@ -120,25 +120,20 @@ async fn create(ctx: Ctx, req: Request) -> ApiResult {
     let v = blocking(move || {
         let name = body.name.filter(|n| !n.is_empty());
         let driver = body.driver.filter(|d| !d.is_empty());
-        let existed = match &name {
-            Some(n) => engine.volumes().get(n).is_ok(),
-            None => false,
-        };
         let v = engine.volumes().create(
             name.as_deref(),
             driver.as_deref().unwrap_or("local"),
             body.labels.unwrap_or_default(),
             body.driver_opts.unwrap_or_default(),
         )?;
-        if !existed {
-            engine.events().emit(Event {
-                kind: "volume".into(),
-                action: "create".into(),
-                id: v.name.clone(),
-                attributes: BTreeMap::from([("driver".to_string(), v.driver.clone())]),
-                time_nano: 0,
-            });
-        }
+        // Docker emits `create` for an existing volume too.
+        engine.events().emit(Event {
+            kind: "volume".into(),
+            action: "create".into(),
+            id: v.name.clone(),
+            attributes: BTreeMap::from([("driver".to_string(), v.driver.clone())]),
+            time_nano: 0,
+        });
         Ok(v)
     })
     .await?;
@@ -158,7 +153,18 @@ async fn prune(ctx: Ctx, req: Request) -> ApiResult {
             .map(|l| format!("!{l}")),
     );
     let engine = ctx.engine.clone();
-    let (names, bytes) = blocking(move || engine.volume_prune(&labels, all)).await?;
+    let (names, bytes) = blocking(move || {
+        let (names, bytes) = engine.volume_prune(&labels, all)?;
+        engine.events().emit(Event {
+            kind: "volume".into(),
+            action: "prune".into(),
+            id: String::new(),
+            attributes: BTreeMap::from([("reclaimed".to_string(), bytes.to_string())]),
+            time_nano: 0,
+        });
+        Ok((names, bytes))
+    })
+    .await?;
     let deleted = match names.is_empty() {
         true => Value::Null,
         false => json!(names),

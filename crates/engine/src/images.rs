@@ -74,12 +74,6 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-/// Nanoseconds since the epoch, now.
-pub(crate) fn now_nanos() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    i64::try_from(now.unix_timestamp_nanos()).unwrap_or(i64::MAX)
-}
-
 /// What `import` makes of a root filesystem tar.
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
@@ -125,7 +119,7 @@ impl Engine {
             action: action.into(),
             id: id.to_string(),
             attributes,
-            time_nano: now_nanos(),
+            time_nano: 0,
         });
     }
 
@@ -275,7 +269,7 @@ impl Engine {
             action: "prune".into(),
             id: String::new(),
             attributes,
-            time_nano: now_nanos(),
+            time_nano: 0,
         });
         Ok((records, reclaimed))
     }

@@ -32,7 +32,16 @@ pub(crate) async fn df(ctx: Ctx, req: Request) -> ApiResult {
             .to_vec();
     }
     let engine = ctx.engine.clone();
-    let body = blocking(move || df_value(&engine, &kinds)).await?;
+    let old = !ctx.at_least(44);
+    let mut body = blocking(move || df_value(&engine, &kinds)).await?;
+    if old {
+        for img in body["Images"].as_array_mut().into_iter().flatten() {
+            img["VirtualSize"] = img["Size"].clone();
+        }
+    }
+    if !ctx.at_least(42) {
+        body["BuilderSize"] = json!(0);
+    }
     Ok(json(StatusCode::OK, &body))
 }
 
@@ -140,42 +149,22 @@ fn dir_size(dir: &Path) -> u64 {
     total
 }
 
-/// A container summary as `system df` lists it, with its sizes.
+/// A container summary as `system df` lists it: the list entry with its
+/// sizes.
 fn container_json(engine: &Engine, c: &Container) -> Value {
     let size_rw = engine
         .store()
         .snapshot(&c.snapshot)
         .map(|s| dir_size(&s.upper))
         .unwrap_or(0);
-    let image_size = engine
-        .store()
-        .image_by_id(&match c.image_id.parse() {
-            Ok(d) => d,
-            Err(_) => return Value::Null,
-        })
+    let image_size = c
+        .image_id
+        .parse()
+        .ok()
+        .and_then(|d| engine.store().image_by_id(&d).ok())
         .map_or(0, |i| i.size);
-    let command = std::iter::once(c.path.clone())
-        .chain(c.args.iter().cloned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let created =
-        time::OffsetDateTime::parse(&c.created, &time::format_description::well_known::Rfc3339)
-            .map_or(0, |t| t.unix_timestamp());
-    json!({
-        "Id": c.id,
-        "Names": [format!("/{}", c.name)],
-        "Image": c.options.image,
-        "ImageID": c.image_id,
-        "Command": command,
-        "Created": created,
-        "Ports": [],
-        "SizeRw": size_rw,
-        "SizeRootFs": size_rw + image_size,
-        "Labels": c.labels,
-        "State": c.state.status.as_str(),
-        "Status": "",
-        "HostConfig": { "NetworkMode": c.options.host.network_mode },
-        "NetworkSettings": { "Networks": {} },
-        "Mounts": [],
-    })
+    let mut v = crate::containers::inspect::list_entry(c);
+    v["SizeRw"] = json!(size_rw);
+    v["SizeRootFs"] = json!(size_rw + image_size);
+    v
 }
