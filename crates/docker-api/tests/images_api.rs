@@ -298,3 +298,86 @@ fn image_fields_follow_the_api_version() {
     let gone = wharf.api("GET", &format!("/v1.47/images/{id}/json"), None);
     assert_eq!(gone.status, 404, "{}", show(&gone));
 }
+
+/// Creates a container (not started) from `image`; returns its id.
+fn create(e: &dyn Engine, name: &str, image: &str) -> String {
+    let body = serde_json::json!({ "Image": image, "Cmd": ["sleep", "60"] }).to_string();
+    let path = format!("/v1.41/containers/create?name={name}");
+    let r = e.api("POST", &path, Some(body.as_bytes()));
+    assert_eq!(r.status, 201, "{}", show(&r));
+    r.json()["Id"].as_str().unwrap_or("").to_string()
+}
+
+/// Docker's conflicts for an image that containers use, and commit.
+fn in_use(e: &dyn Engine) {
+    let id = import(e, "hi-use", "1");
+    let short = &id[7..19];
+    let cid = create(e, "hi-user", "hi-use:1");
+    let cshort = &cid[..12];
+    let r = e.api("DELETE", "/v1.41/images/hi-use:1", None);
+    assert_eq!(r.status, 409, "{}", show(&r));
+    assert_eq!(
+        r.message(),
+        format!("conflict: unable to remove repository reference \"hi-use:1\" (must force) - container {cshort} is using its referenced image {short}")
+    );
+    let r = e.api("DELETE", &format!("/v1.41/images/{short}"), None);
+    assert_eq!(r.status, 409, "{}", show(&r));
+    assert_eq!(
+        r.message(),
+        format!("conflict: unable to delete {short} (must be forced) - image is being used by stopped container {cshort}")
+    );
+
+    let commit = e.api(
+        "POST",
+        &format!(
+            "/v1.41/commit?container=hi-user&repo=hi-committed&tag=1&comment=c1&author=a1&changes={}",
+            enc("ENV X=1")
+        ),
+        Some(b"{}"),
+    );
+    assert_eq!(commit.status, 201, "{}", show(&commit));
+    let new_id = commit.json()["Id"].as_str().unwrap_or("").to_string();
+    let ins = e
+        .api("GET", "/v1.41/images/hi-committed:1/json", None)
+        .json();
+    assert_eq!(ins["Id"], new_id.as_str());
+    assert_eq!(
+        (&ins["Comment"], &ins["Author"]),
+        (&serde_json::json!("c1"), &serde_json::json!("a1"))
+    );
+    assert_eq!(ins["Parent"], id.as_str());
+    assert_eq!(ins["Container"], cid.as_str());
+    assert!(
+        ins["Config"]["Env"]
+            .as_array()
+            .is_some_and(|e| e.contains(&serde_json::json!("X=1"))),
+        "{ins}"
+    );
+    let r = e.api("POST", "/v1.41/commit?container=nothere", Some(b"{}"));
+    assert_eq!(r.status, 404, "{}", show(&r));
+    assert_eq!(r.message(), "No such container: nothere");
+    let r = e.api("DELETE", "/v1.41/images/hi-committed:1", None);
+    assert_eq!(r.status, 200, "{}", show(&r));
+
+    let r = e.api("POST", "/v1.41/containers/hi-user/start", None);
+    assert_eq!(r.status, 204, "{}", show(&r));
+    let r = e.api("DELETE", &format!("/v1.41/images/{short}?force=1"), None);
+    assert_eq!(r.status, 409, "{}", show(&r));
+    assert_eq!(
+        r.message(),
+        format!("conflict: unable to delete {short} (cannot be forced) - image is being used by running container {cshort}")
+    );
+    let r = e.api("DELETE", "/v1.41/images/hi-use:1?force=1", None);
+    assert_eq!(r.status, 200, "{}", show(&r));
+    assert_eq!(r.json(), serde_json::json!([{ "Untagged": "hi-use:1" }]));
+    let still = e.api("GET", &format!("/v1.41/images/{id}/json"), None);
+    assert_eq!(still.status, 200, "{}", show(&still));
+    assert_eq!(still.json()["RepoTags"], serde_json::json!([]));
+
+    let r = e.api("DELETE", "/v1.41/containers/hi-user?force=1", None);
+    assert_eq!(r.status, 204, "{}", show(&r));
+    let r = e.api("DELETE", &format!("/v1.41/images/{short}"), None);
+    assert_eq!(r.status, 200, "{}", show(&r));
+}
+
+engine_tests!(in_use => in_use_api_dockerd, in_use_api_wharf);
