@@ -74,6 +74,10 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
+/// The table of the last tag times.
+const TAG_TIMES: &str =
+    "CREATE TABLE IF NOT EXISTS image_tag_times (id TEXT PRIMARY KEY, time TEXT NOT NULL)";
+
 /// What `import` makes of a root filesystem tar.
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
@@ -114,6 +118,16 @@ impl Engine {
             }
         }
         attributes.insert("name".to_string(), name.to_string());
+        match action {
+            "tag" => self.record_tag_time(id),
+            "delete" => {
+                let _ = self.db().write(|tx| {
+                    tx.execute_batch(TAG_TIMES)?;
+                    tx.execute("DELETE FROM image_tag_times WHERE id = ?1", [id.as_str()])
+                });
+            }
+            _ => {}
+        }
         self.events().emit(Event {
             kind: "image".into(),
             action: action.into(),
@@ -121,6 +135,32 @@ impl Engine {
             attributes,
             time_nano: 0,
         });
+    }
+
+    /// Remembers now as the last time image `id` got a tag (inspect's
+    /// `Metadata.LastTagTime`); best effort.
+    fn record_tag_time(&self, id: &Digest) {
+        let now = wharf_image::config::format_time(time::OffsetDateTime::now_utc());
+        let _ = self.db().write(|tx| {
+            tx.execute_batch(TAG_TIMES)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO image_tag_times (id, time) VALUES (?1, ?2)",
+                (id.as_str(), now.as_str()),
+            )
+        });
+    }
+
+    /// When image `id` last got a tag through this engine (RFC 3339).
+    pub fn image_last_tag_time(&self, id: &Digest) -> Option<String> {
+        self.db()
+            .read(|c| {
+                c.query_row(
+                    "SELECT time FROM image_tag_times WHERE id = ?1",
+                    [id.as_str()],
+                    |r| r.get::<_, String>(0),
+                )
+            })
+            .ok()
     }
 
     /// Tags image `name` as `target` (`repo[:tag]`; `latest` by default).

@@ -17,8 +17,13 @@ const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 /// `GET /images/{name}/json`.
 pub(crate) async fn inspect(ctx: Ctx, name: String) -> ApiResult {
     let engine = ctx.engine.clone();
-    let img = blocking(move || engine.image(&name)).await?;
-    Ok(json(StatusCode::OK, &inspect_value(&ctx, &img)))
+    let (img, tagged) = blocking(move || {
+        let img = engine.image(&name)?;
+        let tagged = engine.image_last_tag_time(&img.id);
+        Ok((img, tagged))
+    })
+    .await?;
+    Ok(json(StatusCode::OK, &inspect_value(&ctx, &img, tagged)))
 }
 
 /// Docker's `ImageInspect`, fields in Docker's order (clients such as
@@ -78,7 +83,13 @@ struct Metadata {
 }
 
 /// The image in Docker's inspect shape for the request's version.
-pub(crate) fn inspect_value<'a>(ctx: &Ctx, img: &'a Image) -> InspectBody<'a> {
+/// `tagged` is when the engine last tagged it; an image tagged elsewhere
+/// (a build) counts its creation.
+pub(crate) fn inspect_value<'a>(
+    ctx: &Ctx,
+    img: &'a Image,
+    tagged: Option<String>,
+) -> InspectBody<'a> {
     let cfg = &img.config;
     let old = !ctx.at_least(45);
     let created = match &cfg.created {
@@ -86,9 +97,11 @@ pub(crate) fn inspect_value<'a>(ctx: &Ctx, img: &'a Image) -> InspectBody<'a> {
         None if !ctx.at_least(44) => Some(ZERO_TIME),
         None => None,
     };
-    let last_tag_time = match (img.repo_tags.is_empty(), &cfg.created) {
-        (false, Some(c)) => c.clone(),
-        _ => ZERO_TIME.to_string(),
+    let last_tag_time = match (img.repo_tags.is_empty(), tagged, &cfg.created) {
+        (true, _, _) => ZERO_TIME.to_string(),
+        (false, Some(t), _) => t,
+        (false, None, Some(c)) => c.clone(),
+        (false, None, None) => ZERO_TIME.to_string(),
     };
     InspectBody {
         id: img.id.as_str(),

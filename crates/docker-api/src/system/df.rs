@@ -63,8 +63,14 @@ fn df_value(engine: &Engine, kinds: &[String]) -> wharf_engine::Result<Value> {
                 layers_size += l.size;
             }
         }
+        let parents: std::collections::HashSet<String> = images
+            .iter()
+            .filter_map(|i| i.parent.as_ref().map(|p| p.to_string()))
+            .collect();
+        // Like `docker images` without `-a`: no intermediate images.
         let list: Vec<Value> = images
             .iter()
+            .filter(|img| !(img.references.is_empty() && parents.contains(img.id.as_str())))
             .map(|img| {
                 let shared: u64 = img
                     .layers
