@@ -146,3 +146,46 @@ pub(crate) fn bool_filter(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_filters_parse_like_docker() {
+        assert_eq!(parse_time("1700000000"), Some(1_700_000_000_000_000_000));
+        assert_eq!(parse_time("1700000000.5"), Some(1_700_000_000_500_000_000));
+        assert_eq!(
+            parse_time("1700000000.123456789"),
+            Some(1_700_000_000_123_456_789)
+        );
+        assert_eq!(
+            parse_time("2023-11-14T22:13:20Z"),
+            Some(1_700_000_000_000_000_000)
+        );
+        assert_eq!(parse_duration("1h30m"), Some(5_400_000_000_000));
+        assert_eq!(parse_duration("500ms"), Some(500_000_000));
+        assert_eq!(parse_duration("10x"), None);
+        assert_eq!(parse_time("soon"), None);
+        let ago = parse_time("10m").expect("a duration");
+        let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64;
+        assert!(now - ago >= 600_000_000_000);
+    }
+
+    #[test]
+    fn filters_are_checked_like_docker() {
+        let mut f = std::collections::BTreeMap::new();
+        f.insert("dangling".to_string(), vec!["true".to_string()]);
+        assert_eq!(bool_filter(&f, "dangling").ok().flatten(), Some(true));
+        assert!(check_filters(&f, &["dangling"]).is_ok());
+        let e = check_filters(&f, &["label"]).expect_err("dangling is not accepted");
+        assert_eq!(e.message, "invalid filter 'dangling'");
+        f.insert("dangling".to_string(), vec!["maybe".to_string()]);
+        let e = bool_filter(&f, "dangling").expect_err("maybe is no boolean");
+        assert_eq!(e.message, "invalid filter 'dangling=maybe'");
+        let labels = [("a".to_string(), "b".to_string())].into_iter().collect();
+        assert!(labels_match(&["a".into(), "a=b".into()], &labels));
+        assert!(!labels_match(&["a=c".into()], &labels));
+        assert!(!labels_match(&["x".into()], &labels));
+    }
+}

@@ -153,3 +153,26 @@ pub(crate) async fn commit(ctx: Ctx, req: Request) -> ApiResult {
     let id = blocking(move || engine.commit(&container, &opts)).await?;
     Ok(json(StatusCode::CREATED, &json!({ "Id": id.as_str() })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_and_tag_make_one_reference() {
+        assert_eq!(repo_tag("", "").ok().flatten(), None);
+        assert_eq!(repo_tag("a", "").ok().flatten().as_deref(), Some("a"));
+        assert_eq!(
+            repo_tag("a/b", "1").ok().flatten().as_deref(),
+            Some("a/b:1")
+        );
+        assert!(repo_tag("A", "1").is_err());
+        assert!(repo_tag("a", "bad tag").is_err());
+        assert!(repo_tag("sha256", "1").is_err());
+        let e = repo_tag("a:1", "2").expect_err("a tag twice");
+        assert_eq!(
+            e.message,
+            "refusing to create a tag with a digest reference"
+        );
+    }
+}

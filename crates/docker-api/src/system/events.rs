@@ -228,3 +228,80 @@ impl Drop for Listening {
         LISTENERS.fetch_sub(1, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(kind: &str, action: &str, id: &str, attrs: &[(&str, &str)]) -> Event {
+        Event {
+            kind: kind.into(),
+            action: action.into(),
+            id: id.into(),
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            time_nano: 1_700_000_000_123_456_789,
+        }
+    }
+
+    fn filter(f: &[(&str, &[&str])]) -> Filter {
+        Filter(
+            f.iter()
+                .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn filters_match_like_dockers() {
+        let start = ev(
+            "container",
+            "start",
+            "abcdef",
+            &[("name", "web"), ("image", "busybox:latest"), ("a", "b")],
+        );
+        let health = ev(
+            "container",
+            "health_status: healthy",
+            "abcdef",
+            &[("name", "web")],
+        );
+        let tag = ev("image", "tag", "sha256:1234", &[("name", "busybox:latest")]);
+        assert!(filter(&[]).include(&start));
+        assert!(filter(&[("container", &["web"])]).include(&start));
+        assert!(filter(&[("container", &["abc"])]).include(&start));
+        assert!(!filter(&[("container", &["web"])]).include(&tag));
+        assert!(filter(&[("image", &["busybox"])]).include(&start));
+        assert!(filter(&[("image", &["busybox:latest"])]).include(&tag));
+        assert!(!filter(&[("image", &["other"])]).include(&tag));
+        assert!(filter(&[("event", &["health_status"])]).include(&health));
+        assert!(!filter(&[("event", &["health"])]).include(&health));
+        assert!(filter(&[("type", &["image"])]).include(&tag));
+        assert!(!filter(&[("type", &["volume"])]).include(&tag));
+        assert!(filter(&[("label", &["a=b"])]).include(&start));
+        assert!(!filter(&[("label", &["a=c"])]).include(&start));
+        assert!(!filter(&[("service", &["x"])]).include(&start));
+    }
+
+    #[test]
+    fn messages_have_dockers_shape() {
+        let start = ev("container", "start", "abcdef", &[("image", "busybox")]);
+        let v: serde_json::Value = serde_json::from_slice(&line(&start)).expect("JSON");
+        assert_eq!(v["status"], "start");
+        assert_eq!(v["id"], "abcdef");
+        assert_eq!(v["from"], "busybox");
+        assert_eq!(v["time"], 1_700_000_000);
+        assert_eq!(v["timeNano"], 1_700_000_000_123_456_789_i64);
+        let vol = ev("volume", "create", "data", &[("driver", "local")]);
+        let text = String::from_utf8(line(&vol).to_vec()).expect("UTF-8");
+        assert!(
+            text.starts_with(
+                "{\"Type\":\"volume\",\"Action\":\"create\",\"Actor\":{\"ID\":\"data\""
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("}\n"));
+    }
+}
