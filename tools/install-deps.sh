@@ -41,6 +41,15 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The Docker SDK for Python (the engine's SDK tests): Debian's package
+# unless some python3 already imports it.
+if ! python3 -c 'import docker' >/dev/null 2>&1; then
+  echo "install-deps: installing python3-docker"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-docker >/dev/null \
+    || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+         apt-get install -y -qq --no-install-recommends python3-docker >/dev/null; }
+fi
+
 # Rust tooling: the toolchain comes with the machine; nextest is expected
 # preinstalled and is installed from crates.io only when missing.
 command -v cargo >/dev/null || { echo "install-deps: cargo not found" >&2; exit 1; }
