@@ -107,8 +107,9 @@ impl ApiResponse {
     }
 }
 
-/// A Docker-compatible daemon under test: Wharf's or Docker's.
-pub trait Engine {
+/// A Docker-compatible daemon under test: Wharf's or Docker's. `Sync`, so
+/// that a scenario may drive it from several threads.
+pub trait Engine: Sync {
     /// `"wharf"` or `"dockerd"`, for messages and names.
     fn kind(&self) -> &'static str;
 
