@@ -160,8 +160,9 @@ pub async fn build(c: &Client, a: BuildArgs) -> Result<u8> {
         (context_tar(&abs, &name, &extra)?, name)
     };
     if !a.quiet {
-        println!(
-            "Sending build context to Docker daemon  {}",
+        // docker's progress line, as its non-terminal progress writer ends it.
+        print!(
+            "Sending build context to Docker daemon  {}\r\r\n",
             human_size(tar.len() as u64)
         );
     }

@@ -183,7 +183,7 @@ pub async fn images(c: &Client, a: ImagesArgs) -> Result<u8> {
                         human_size3((size - shared) as f64)
                     }),
                 ),
-                ("VirtualSize".into(), s(human_size3(size as f64))),
+                ("VirtualSize".into(), s(human_size(size.max(0) as u64))),
             ]));
         }
     }

@@ -65,23 +65,31 @@ impl Json {
     /// escaped).
     pub fn to_compact(&self) -> String {
         let mut out = String::new();
-        self.write_compact(&mut out);
+        self.write_compact(&mut out, true);
         out
     }
 
-    fn write_compact(&self, out: &mut String) {
+    /// Compact JSON as docker's template `json` function writes it
+    /// (an encoder with HTML escaping off).
+    pub fn to_compact_raw(&self) -> String {
+        let mut out = String::new();
+        self.write_compact(&mut out, false);
+        out
+    }
+
+    fn write_compact(&self, out: &mut String, html: bool) {
         match self {
             Json::Null => out.push_str("null"),
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Json::Num(n) => out.push_str(n),
-            Json::Str(s) => quote_go(s, out),
+            Json::Str(s) => quote_go(s, out, html),
             Json::Arr(a) => {
                 out.push('[');
                 for (i, v) in a.iter().enumerate() {
                     if i > 0 {
                         out.push(',');
                     }
-                    v.write_compact(out);
+                    v.write_compact(out, html);
                 }
                 out.push(']');
             }
@@ -92,9 +100,9 @@ impl Json {
                     if i > 0 {
                         out.push(',');
                     }
-                    quote_go(k, out);
+                    quote_go(k, out, html);
                     out.push(':');
-                    v.write_compact(out);
+                    v.write_compact(out, html);
                 }
                 out.push('}');
             }
@@ -137,7 +145,7 @@ impl Json {
 }
 
 /// A string quoted the way Go's encoding/json does.
-fn quote_go(s: &str, out: &mut String) {
+fn quote_go(s: &str, out: &mut String, html: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -146,7 +154,10 @@ fn quote_go(s: &str, out: &mut String) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+            '<' | '>' | '&' if html => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            '\u{2028}' | '\u{2029}' => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c if (c as u32) < 0x20 => {

@@ -118,13 +118,25 @@ fn clap_error(e: clap::Error, args: &[OsString]) -> u8 {
         }
         _ => {}
     }
-    let cmd: Vec<String> = args
+    // The command words, after the global flags (`-H host`, `-D`, `-l level`).
+    let mut words = args
         .iter()
         .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .take_while(|a| !a.starts_with('-'))
-        .take(2)
-        .collect();
+        .map(|a| a.to_string_lossy().into_owned());
+    let mut cmd: Vec<String> = Vec::new();
+    while let Some(w) = words.next() {
+        match w.as_str() {
+            "-H" | "--host" | "-l" | "--log-level" => {
+                words.next();
+            }
+            w if w.starts_with('-') && cmd.is_empty() => {}
+            w if w.starts_with('-') => break,
+            _ => cmd.push(w),
+        }
+        if cmd.len() == 2 {
+            break;
+        }
+    }
     let cmd = match cmd.first().map(String::as_str) {
         Some("container" | "image" | "volume" | "system") => cmd.join(" "),
         _ => cmd.first().cloned().unwrap_or_default(),

@@ -35,7 +35,8 @@ impl Render<'_> {
             format.clone()
         };
         let body = body.replace("\\t", "\t").replace("\\n", "\n");
-        let tmpl = Template::parse(&body).context("template parsing error")?;
+        let mut tmpl = Template::parse(&body).context("template parsing error")?;
+        tmpl.escape_html = true;
         let mut out = String::new();
         if table {
             let mut fields: Vec<(String, Json)> = self

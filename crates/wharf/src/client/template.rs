@@ -12,6 +12,9 @@ use super::json::Json;
 #[derive(Debug, Clone)]
 pub struct Template {
     nodes: Vec<Node>,
+    /// `json` escapes `<`, `>` and `&` (docker's list formatters marshal
+    /// their rows with encoding/json; inspect templates do not escape).
+    pub escape_html: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -70,13 +73,19 @@ impl Template {
         if let Some(e) = end {
             return err(format!("unexpected {{{{{e}}}}}"));
         }
-        Ok(Template { nodes })
+        Ok(Template {
+            nodes,
+            escape_html: false,
+        })
     }
 
     /// Runs the template on `dot`.
     pub fn execute(&self, dot: &Json) -> Result<String, TemplateError> {
         let mut out = String::new();
         let mut vars = vec![("$".to_string(), dot.clone())];
+        if self.escape_html {
+            vars.push((ESCAPE.to_string(), Json::Bool(true)));
+        }
         exec_list(&self.nodes, dot, &mut vars, &mut out)?;
         Ok(out)
     }
@@ -372,6 +381,9 @@ fn pipe_of(toks: &[Tok], pos: &mut usize) -> Result<Pipe, TemplateError> {
 
 type Vars = Vec<(String, Json)>;
 
+/// The variable that tells `json` to escape HTML characters.
+const ESCAPE: &str = "\0escape";
+
 /// A value that `index` answers with the key itself (header rows).
 pub const ECHO: &str = "\0echo";
 
@@ -519,6 +531,15 @@ fn eval_cmd(
         args.push(p);
     }
     match &cmd[0] {
+        Arg::Func(f) if f == "json" => {
+            let escape = vars.iter().any(|(n, _)| n == ESCAPE);
+            let v = args.into_iter().next().flatten().unwrap_or(Json::Null);
+            Ok(Some(Json::Str(if escape {
+                v.to_compact()
+            } else {
+                v.to_compact_raw()
+            })))
+        }
         Arg::Func(f) => call(f, args),
         first => {
             let v = eval_arg(first, dot, vars)?;
@@ -593,7 +614,7 @@ fn call(f: &str, a: Vec<Option<Json>>) -> Result<Option<Json>, TemplateError> {
                 Some(Json::Arr(x)) => x.len(),
                 Some(Json::Obj(x)) => x.len(),
                 Some(Json::Str(x)) => x.len(),
-                _ => return err("len of nil pointer"),
+                _ => 0,
             }
             .to_string(),
         ))),
