@@ -120,6 +120,7 @@ async fn copy_from(c: &Client, ctr: &str, src: &str, dst: &str, follow: bool) ->
         let rel = match (&rename, first) {
             (None, _) => path.clone(),
             (Some(n), Some(_)) if n.is_empty() => rest,
+            (Some(n), Some(_)) if rest.as_os_str().is_empty() => PathBuf::from(n),
             (Some(n), Some(_)) => Path::new(n).join(rest),
             (Some(_), None) => continue,
         };
