@@ -75,6 +75,7 @@ enum Addr {
 }
 
 /// A client of one daemon.
+#[derive(Clone)]
 pub struct Client {
     host: String,
     addr: Addr,
@@ -108,14 +109,13 @@ impl Client {
         } else {
             return Err(ApiError::BadHost { host: host.into() });
         };
-        let mut client = Client {
-            host: host.to_string(),
-            addr,
-            version: format!("{}.{}", MAX_API.0, MAX_API.1),
-            docker: bollard::Docker::connect_with_http("tcp://127.0.0.1:1", 1, &version(MAX_API))
-                .map_err(|e| ApiError::Transport(e.to_string()))?,
-        };
-        let ping = client.request("GET", "/_ping", None, false).await?;
+        let ping = Request::builder()
+            .method("GET")
+            .uri("/_ping")
+            .header("Host", "api")
+            .body(empty())
+            .map_err(|e| ApiError::Transport(e.to_string()))?;
+        let ping = send_to(&addr, host, ping).await?;
         let server = ping
             .headers()
             .get("api-version")
@@ -123,49 +123,19 @@ impl Client {
             .and_then(parse_version)
             .unwrap_or(MAX_API);
         let agreed = server.min(MAX_API);
-        client.version = format!("{}.{}", agreed.0, agreed.1);
-        client.docker = match &client.addr {
+        let docker = match &addr {
             Addr::Unix(p) => {
                 bollard::Docker::connect_with_unix(&p.to_string_lossy(), 120, &version(agreed))
             }
             Addr::Tcp(a) => bollard::Docker::connect_with_http(a, 120, &version(agreed)),
         }
-        .map_err(|_| ApiError::Connect {
-            host: client.host.clone(),
-        })?;
-        Ok(client)
-    }
-
-    /// The address given.
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    async fn send(&self, req: Request<Body>) -> Result<Response<Incoming>, ApiError> {
-        let connect_err = |_| ApiError::Connect {
-            host: self.host.clone(),
-        };
-        let transport = |e: hyper::Error| ApiError::Transport(e.to_string());
-        macro_rules! go {
-            ($stream:expr) => {{
-                let io = TokioIo::new($stream);
-                let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-                    .await
-                    .map_err(transport)?;
-                tokio::spawn(async move {
-                    let _ = conn.with_upgrades().await;
-                });
-                sender.send_request(req).await.map_err(transport)
-            }};
-        }
-        match &self.addr {
-            Addr::Unix(p) => go!(tokio::net::UnixStream::connect(p)
-                .await
-                .map_err(connect_err)?),
-            Addr::Tcp(a) => go!(tokio::net::TcpStream::connect(a)
-                .await
-                .map_err(connect_err)?),
-        }
+        .map_err(|_| ApiError::Connect { host: host.into() })?;
+        Ok(Client {
+            host: host.to_string(),
+            addr,
+            version: format!("{}.{}", agreed.0, agreed.1),
+            docker,
+        })
     }
 
     /// Sends `method path` (path with its query, unversioned) and returns
@@ -198,7 +168,7 @@ impl Client {
         let req = req
             .body(body)
             .map_err(|e| ApiError::Transport(e.to_string()))?;
-        let resp = self.send(req).await?;
+        let resp = send_to(&self.addr, &self.host, req).await?;
         let status = resp.status();
         if status.is_success() || status == StatusCode::SWITCHING_PROTOCOLS {
             return Ok(resp);
@@ -251,6 +221,36 @@ impl Client {
             Some(full(serde_json::to_vec(body).unwrap_or_default())),
         )
         .await
+    }
+}
+
+/// Sends one request on a connection of its own (kept for an upgrade).
+async fn send_to(
+    addr: &Addr,
+    host: &str,
+    req: Request<Body>,
+) -> Result<Response<Incoming>, ApiError> {
+    let connect_err = |_| ApiError::Connect { host: host.into() };
+    let transport = |e: hyper::Error| ApiError::Transport(e.to_string());
+    macro_rules! go {
+        ($stream:expr) => {{
+            let io = TokioIo::new($stream);
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+                .await
+                .map_err(transport)?;
+            tokio::spawn(async move {
+                let _ = conn.with_upgrades().await;
+            });
+            sender.send_request(req).await.map_err(transport)
+        }};
+    }
+    match addr {
+        Addr::Unix(p) => go!(tokio::net::UnixStream::connect(p)
+            .await
+            .map_err(connect_err)?),
+        Addr::Tcp(a) => go!(tokio::net::TcpStream::connect(a)
+            .await
+            .map_err(connect_err)?),
     }
 }
 

@@ -136,13 +136,10 @@ fn attach_path(id: &str, stdin: bool, stdout: bool, stderr: bool, keys: &str) ->
 
 /// Forwards our signals to the container while it runs (`--sig-proxy`).
 fn proxy_signals(c: &Client, id: &str) -> tokio::task::JoinHandle<()> {
-    let host = c.host().to_string();
+    let client = c.clone();
     let id = id.to_string();
     tokio::spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
-        let Ok(client) = Client::connect(&host).await else {
-            return;
-        };
         let kinds = [
             (SignalKind::interrupt(), "SIGINT"),
             (SignalKind::terminate(), "SIGTERM"),

@@ -133,6 +133,39 @@ async fn names(c: &Client, a: &StatsArgs) -> Result<Vec<String>> {
         .collect())
 }
 
+/// Follows `GET /containers/ID/stats?stream=1`, keeping the newest
+/// document in `latest` until the stream ends.
+fn follow(c: &Client, name: String, latest: Latest) {
+    let client = c.clone();
+    tokio::spawn(async move {
+        use http_body_util::BodyExt;
+        let path = format!("/containers/{}/stats?stream=1", q(&name));
+        let Ok(resp) = client.request("GET", &path, None, false).await else {
+            latest.lock().map(|mut m| m.remove(&name)).ok();
+            return;
+        };
+        let mut body = resp.into_body();
+        let mut pending = Vec::new();
+        while let Some(Ok(frame)) = body.frame().await {
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            pending.extend_from_slice(&data);
+            while let Some(pos) = pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=pos).collect();
+                if let Ok(v) = serde_json::from_slice::<Value>(&line) {
+                    if let Ok(mut m) = latest.lock() {
+                        m.insert(name.clone(), v);
+                    }
+                }
+            }
+        }
+        latest.lock().map(|mut m| m.remove(&name)).ok();
+    });
+}
+
+type Latest = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Value>>>;
+
 /// `stats`.
 pub async fn stats(c: &Client, a: StatsArgs) -> Result<u8> {
     let format = a.format.clone().unwrap_or_else(|| TABLE.into());
@@ -141,9 +174,7 @@ pub async fn stats(c: &Client, a: StatsArgs) -> Result<u8> {
         headers: HEADERS,
         default_table: TABLE,
     };
-    let tty = rustix::termios::isatty(std::io::stdout());
-    loop {
-        let started = std::time::Instant::now();
+    if a.no_stream {
         let mut rows = Vec::new();
         let mut errors = Vec::new();
         for n in names(c, &a).await? {
@@ -158,18 +189,39 @@ pub async fn stats(c: &Client, a: StatsArgs) -> Result<u8> {
                 Err(e) => errors.push(e.to_string()),
             }
         }
-        if a.no_stream {
-            print!("{}", render.render(&rows)?);
-            return super::containers::collected(errors);
+        print!("{}", render.render(&rows)?);
+        return super::containers::collected(errors);
+    }
+    let tty = rustix::termios::isatty(std::io::stdout());
+    let latest: Latest = Default::default();
+    let mut watched: Vec<String> = Vec::new();
+    loop {
+        let current = names(c, &a).await?;
+        for n in &current {
+            if !watched.contains(n) {
+                watched.push(n.clone());
+                follow(c, n.clone(), latest.clone());
+            }
         }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let rows: Vec<Json> = {
+            let m = latest
+                .lock()
+                .map_err(|_| anyhow::anyhow!("stats state poisoned"))?;
+            current
+                .iter()
+                .map(|n| match m.get(n) {
+                    Some(v) => row(n, v, !a.no_trunc),
+                    // No sample yet: docker shows zeros until one comes.
+                    None => row(n, &serde_json::json!({"id": n, "name": n}), !a.no_trunc),
+                })
+                .collect()
+        };
         let mut out = std::io::stdout().lock();
         if tty {
             write!(out, "\x1b[2J\x1b[H")?;
         }
         write!(out, "{}", render.render(&rows)?)?;
         out.flush()?;
-        drop(out);
-        let left = Duration::from_secs(1).saturating_sub(started.elapsed());
-        tokio::time::sleep(left).await;
     }
 }

@@ -111,11 +111,8 @@ pub fn monitor_size(
     bump: bool,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let (h, w) = term_size()?;
-    let host = c.host().to_string();
+    let client = c.clone();
     Some(tokio::spawn(async move {
-        let Ok(client) = Client::connect(&host).await else {
-            return;
-        };
         let resize = |h: u16, w: u16| format!("{resize_path}?h={h}&w={w}");
         if bump {
             let _ = client.call("POST", &resize(h + 1, w + 1), None).await;
