@@ -38,7 +38,8 @@ pub struct Resolved {
     /// whose keys the options do not set (Docker's merge). PATH, HOSTNAME,
     /// TERM and HOME are added for the process by [`container_spec`].
     pub env: Vec<String>,
-    /// Working directory (absolute, `/` by default).
+    /// Working directory: the options', else the image's; empty when
+    /// neither sets one (the process then runs in `/`).
     pub working_dir: String,
     /// User as given (resolved against the rootfs at start).
     pub user: String,
@@ -89,8 +90,8 @@ pub fn resolve(opts: &CreateOptions, image: &wharf_image::store::Image) -> Resul
 
     let working_dir = match opts.working_dir.as_deref().filter(|w| !w.is_empty()) {
         Some(w) => w.to_string(),
-        None if !cfg.working_dir.is_empty() => cfg.working_dir.clone(),
-        None => "/".to_string(),
+        // Unset stays empty, as in Docker's Config; the process runs in `/`.
+        None => cfg.working_dir.clone(),
     };
     let mut labels = cfg.labels.clone().unwrap_or_default();
     labels.extend(opts.labels.clone());

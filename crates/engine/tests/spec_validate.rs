@@ -14,7 +14,7 @@ fn image_and_options_merge_like_docker() {
     let img = f.image();
     let r = resolve(&opts(), &img).unwrap();
     assert_eq!((r.path.as_str(), r.args.len()), ("sh", 0));
-    assert_eq!(r.working_dir, "/");
+    assert_eq!(r.working_dir, "", "unset, as in Docker's Config");
     assert_eq!(r.stop_signal, "SIGTERM");
     assert_eq!(r.volumes, ["/data"]);
     assert_eq!(r.env, ["FOO=img", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"]);
