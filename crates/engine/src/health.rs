@@ -159,7 +159,7 @@ pub async fn run<P, F>(
                 changed = state.changed() => if changed.is_err() { return },
             }
         }
-        let start = crate::logs::format_time(crate::events::now_nano());
+        let start = now_rfc3339();
         let (exit_code, output) = match tokio::time::timeout(timeout, probe(cmd.clone(), timeout))
             .await
         {
@@ -173,7 +173,7 @@ pub async fn run<P, F>(
         if !is_running(&state.borrow()) {
             return;
         }
-        let end = crate::logs::format_time(crate::events::now_nano());
+        let end = now_rfc3339();
         let old = health.status.clone();
         let in_start = started.elapsed() < start_period;
         if exit_code == 0 {
@@ -196,6 +196,12 @@ pub async fn run<P, F>(
         }
         sink(&health, health.status != old);
     }
+}
+
+/// Now as Go writes a time in JSON (RFC 3339, nanoseconds trimmed).
+fn now_rfc3339() -> String {
+    let n = crate::events::now_nano();
+    crate::fsops::rfc3339(n.div_euclid(1_000_000_000), n.rem_euclid(1_000_000_000))
 }
 
 fn truncate(mut s: String) -> String {
