@@ -101,13 +101,20 @@ impl Shim {
             Request::ExecState { exec } => match self.find(Some(&exec)) {
                 Ok(p) => {
                     let proc_ = &self.procs[p];
-                    Reply {
+                    let reply = Reply {
                         ok: true,
                         pid: Some(proc_.pid),
                         running: Some(proc_.status.is_none()),
                         exit_code: proc_.status,
                         ..Reply::default()
+                    };
+                    // An ended exec whose exit was collected is forgotten
+                    // (as containerd deletes it), so health checks do not
+                    // pile up records.
+                    if proc_.pidfd.is_none() && proc_.hold.is_none() {
+                        self.procs.remove(p);
                     }
+                    reply
                 }
                 Err(r) => r,
             },
