@@ -283,10 +283,13 @@ pub fn write_etc_files(dir: &Path, c: &Container) -> Result<()> {
                  ff02::2\tip6-allrouters\n",
             );
             let domain = c.options.domainname.as_deref().unwrap_or_default();
-            if domain.is_empty() {
-                h.push_str(&format!("127.0.0.1\t{name}\n"));
-            } else {
-                h.push_str(&format!("127.0.0.1\t{name}.{domain} {name}\n"));
+            // With `none` Docker lists no address of the container's own.
+            if host.network_mode != "none" {
+                if domain.is_empty() {
+                    h.push_str(&format!("127.0.0.1\t{name}\n"));
+                } else {
+                    h.push_str(&format!("127.0.0.1\t{name}.{domain} {name}\n"));
+                }
             }
             h
         }
@@ -357,4 +360,54 @@ pub fn container_spec(
     peer_pid: &dyn Fn(&str) -> Result<i32>,
 ) -> Result<Spec> {
     oci::build(c, rootfs, user, peer_pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(network: &str) -> Container {
+        let mut c = Container {
+            id: "0123456789abcdef".repeat(4),
+            ..Container::default()
+        };
+        c.options.host.network_mode = network.into();
+        c
+    }
+
+    #[test]
+    fn etc_files_follow_docker() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut c = container("none");
+        c.options.host.extra_hosts = vec!["db:10.0.0.2".into()];
+        c.options.host.dns = vec!["9.9.9.9".into()];
+        c.options.host.dns_search = vec!["example.com".into()];
+        c.options.host.dns_options = vec!["ndots:2".into()];
+        write_etc_files(tmp.path(), &c).unwrap();
+        let read = |n: &str| std::fs::read_to_string(tmp.path().join(n)).unwrap();
+        assert_eq!(read("hostname"), "0123456789ab\n");
+        let hosts = read("hosts");
+        assert!(hosts.starts_with("127.0.0.1\tlocalhost\n"), "{hosts}");
+        assert!(
+            !hosts.contains("0123456789ab"),
+            "none lists no own address: {hosts}"
+        );
+        assert!(hosts.ends_with("10.0.0.2\tdb\n"), "{hosts}");
+        let resolv = read("resolv.conf");
+        assert!(!resolv
+            .lines()
+            .any(|l| l.starts_with("nameserver") && l != "nameserver 9.9.9.9"));
+        assert!(resolv.contains("nameserver 9.9.9.9\nsearch example.com\noptions ndots:2\n"));
+
+        let mut c = container("bridge");
+        c.options.hostname = Some("web".into());
+        c.options.domainname = Some("example.org".into());
+        write_etc_files(tmp.path(), &c).unwrap();
+        assert!(read("hosts").ends_with("127.0.0.1\tweb.example.org web\n"));
+        assert_eq!(read("hostname"), "web\n");
+        assert_eq!(
+            hostname(&container("host")),
+            rustix::system::uname().nodename().to_str().unwrap()
+        );
+    }
 }
