@@ -700,6 +700,22 @@ fn build_streams_the_classic_builder_output() {
     p.same(&["inspect", "-f", "{{json .Config.Labels}}", "built:w"]);
     let q = p.wharf_ok(&["build", "-q", c]);
     assert!(q.starts_with("sha256:"), "{q}");
+    // The context goes over as docker sends it, so the daemon's COPY cache
+    // takes wharf's build for docker's.
+    let ctx2 = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ctx2.path().join("Dockerfile"),
+        "FROM busybox\nCOPY . /ctx\n",
+    )
+    .unwrap();
+    std::fs::create_dir(ctx2.path().join("dir")).unwrap();
+    std::fs::write(ctx2.path().join("dir/file"), "in a dir\n").unwrap();
+    std::os::unix::fs::symlink("dir/file", ctx2.path().join("link")).unwrap();
+    let c2 = ctx2.path().to_str().unwrap();
+    let d =
+        p.d.docker_env(&["build", "-q", c2], &[("DOCKER_BUILDKIT", "0")]);
+    assert!(d.status.success(), "{}", text(&d.stderr));
+    assert_eq!(p.wharf_ok(&["build", "-q", c2]), text(&d.stdout));
     // A failing step: its message and exit code.
     std::fs::write(ctx.path().join("Dockerfile"), "FROM busybox\nRUN exit 3\n").unwrap();
     let d = p.d.docker_env(&["build", c], &[("DOCKER_BUILDKIT", "0")]);

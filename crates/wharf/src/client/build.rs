@@ -22,52 +22,7 @@ fn context_tar(dir: &Path, dockerfile: &str, extra: &[(String, Vec<u8>)]) -> Res
         .with_context(|| format!("failed to read {}/.dockerignore", dir.display()))?;
     let mut b = tar::Builder::new(Vec::new());
     b.follow_symlinks(false);
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let mut entries: Vec<_> = std::fs::read_dir(dir.join(&rel))
-            .with_context(|| {
-                format!(
-                    "error checking context: can't read {}",
-                    dir.join(&rel).display()
-                )
-            })?
-            .flatten()
-            .collect();
-        entries.sort_by_key(|e| e.file_name());
-        let mut subdirs = Vec::new();
-        for e in entries {
-            let path = rel.join(e.file_name());
-            let name = path.to_string_lossy().into_owned();
-            let meta = std::fs::symlink_metadata(e.path())?;
-            let always = name == dockerfile || name == ".dockerignore";
-            if !always && !rules.is_visible(&name, meta.is_dir()) {
-                continue;
-            }
-            let mut h = tar::Header::new_gnu();
-            h.set_metadata(&meta);
-            h.set_uid(0);
-            h.set_gid(0);
-            h.set_username("")?;
-            h.set_groupname("")?;
-            if meta.is_dir() {
-                b.append_data(&mut h, format!("{name}/"), std::io::empty())?;
-                subdirs.push(path);
-            } else if meta.file_type().is_symlink() {
-                let target = std::fs::read_link(e.path())?;
-                h.set_size(0);
-                b.append_link(&mut h, &name, &target)?;
-            } else if meta.is_file() {
-                let f = std::fs::File::open(e.path()).with_context(|| {
-                    format!(
-                        "error checking context: can't stat '{}'",
-                        e.path().display()
-                    )
-                })?;
-                b.append_data(&mut h, &name, f)?;
-            }
-        }
-        stack.extend(subdirs.into_iter().rev());
-    }
+    add_dir(&mut b, dir, Path::new(""), &rules, dockerfile)?;
     for (name, content) in extra {
         let mut h = tar::Header::new_gnu();
         h.set_size(content.len() as u64);
@@ -76,6 +31,57 @@ fn context_tar(dir: &Path, dockerfile: &str, extra: &[(String, Vec<u8>)]) -> Res
         b.append_data(&mut h, name, content.as_slice())?;
     }
     Ok(b.into_inner()?)
+}
+
+/// Adds the entries of `dir/rel` depth first, in name order, the way
+/// docker's archive walk does (a directory, then what is in it).
+fn add_dir(
+    b: &mut tar::Builder<Vec<u8>>,
+    dir: &Path,
+    rel: &Path,
+    rules: &wharf_build::ignore::IgnoreRules,
+    dockerfile: &str,
+) -> Result<()> {
+    let here = dir.join(rel);
+    let mut entries: Vec<_> = std::fs::read_dir(&here)
+        .with_context(|| format!("error checking context: can't read {}", here.display()))?
+        .flatten()
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = rel.join(e.file_name());
+        let name = path.to_string_lossy().into_owned();
+        let meta = std::fs::symlink_metadata(e.path())?;
+        let always = name == dockerfile || name == ".dockerignore";
+        if !always && !rules.is_visible(&name, meta.is_dir()) {
+            continue;
+        }
+        let mut h = tar::Header::new_ustar();
+        h.set_metadata(&meta);
+        // Permission bits only, owned by root, as docker sends them.
+        h.set_mode(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_username("")?;
+        h.set_groupname("")?;
+        if meta.is_dir() {
+            b.append_data(&mut h, format!("{name}/"), std::io::empty())?;
+            add_dir(b, dir, &path, rules, dockerfile)?;
+        } else if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(e.path())?;
+            h.set_size(0);
+            b.append_link(&mut h, &name, &target)?;
+        } else if meta.is_file() {
+            let f = std::fs::File::open(e.path()).with_context(|| {
+                format!(
+                    "error checking context: can't stat '{}'",
+                    e.path().display()
+                )
+            })?;
+            b.append_data(&mut h, &name, f)?;
+        }
+    }
+    Ok(())
 }
 
 fn json_map(items: &[String], from_env: bool) -> String {
