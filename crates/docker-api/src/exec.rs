@@ -6,14 +6,16 @@
 use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
-use wharf_engine::model::ExecOptions;
+use wharf_engine::model::{ExecOptions, Status};
 
 use crate::containers::create::nullable;
 use crate::containers::MAX_JSON;
 use crate::http::{
     blocking, json, param, query, read_json, status, ApiError, ApiResult, Ctx, Request,
 };
-use crate::streams::{hijack, parse_detach_keys, pump, stream_content_type, DEFAULT_DETACH_KEYS};
+use crate::streams::{
+    frame, hijack, parse_detach_keys, pump, stream_content_type, DEFAULT_DETACH_KEYS,
+};
 
 /// Serves `/exec/…` (see [`crate::router`]).
 pub async fn route(ctx: Ctx, req: Request, path: &[&str]) -> ApiResult {
@@ -108,25 +110,63 @@ async fn start(ctx: Ctx, mut req: Request, id: &str) -> ApiResult {
         ctx.engine.exec_start(id, true).await?;
         return Ok(status(StatusCode::OK));
     }
-    let attached = ctx.engine.exec_start(id, false).await?;
-    if let (Some([h, w]), true) = (b.console_size, info.options.tty) {
-        if h > 0 && w > 0 {
-            let _ = ctx.engine.exec_resize(id, h, w).await;
+    if info.running || info.pid != 0 || info.exit_code.is_some() {
+        return Err(ApiError::conflict(format!(
+            "Error: Exec command {id} is already running"
+        )));
+    }
+    let (engine, cid) = (ctx.engine.clone(), info.container_id.clone());
+    let c = blocking(move || engine.container(&cid)).await?;
+    match c.state.status {
+        Status::Running => {}
+        Status::Paused => {
+            return Err(ApiError::conflict(format!(
+                "Container {} is paused, unpause the container before exec",
+                c.id
+            )))
+        }
+        _ => {
+            return Err(ApiError::conflict(format!(
+                "Container {} is not running",
+                c.id
+            )))
         }
     }
-    let tty = info.options.tty || b.tty;
-    let (resp, hijacked) = hijack(&mut req, stream_content_type(&ctx, tty));
-    let Some(att) = attached else {
-        return Ok(resp);
-    };
     let keys = match info.options.detach_keys.as_deref() {
         Some(k) => parse_detach_keys(k)?,
         None => DEFAULT_DETACH_KEYS.to_vec(),
     };
+    let tty = info.options.tty || b.tty;
     let stdin = info.options.attach_stdin;
+    // As dockerd: the connection is hijacked first; a failure to start
+    // the process is then written into the stream, and the client reads
+    // the exit code (126/127) from exec inspect.
+    let (resp, hijacked) = hijack(&mut req, stream_content_type(&ctx, tty));
+    let (engine, id) = (ctx.engine.clone(), id.to_string());
+    let console = b.console_size;
     tokio::spawn(async move {
-        if let Ok(client) = hijacked.client().await {
-            pump(client, att.stream, stdin, &keys).await;
+        let Ok(mut client) = hijacked.client().await else {
+            return;
+        };
+        match engine.exec_start(&id, false).await {
+            Ok(Some(att)) => {
+                if let (Some([h, w]), true) = (console, tty) {
+                    if h > 0 && w > 0 {
+                        let _ = engine.exec_resize(&id, h, w).await;
+                    }
+                }
+                pump(client, att.stream, stdin, &keys).await;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let msg = format!("{}\r\n", e.full_message());
+                let bytes = if tty {
+                    msg.into_bytes()
+                } else {
+                    frame(1, msg.as_bytes())
+                };
+                let _ = client.write(&bytes).await;
+            }
         }
     });
     Ok(resp)

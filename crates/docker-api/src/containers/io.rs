@@ -37,6 +37,25 @@ pub async fn attach(ctx: Ctx, mut req: Request, id: &str) -> ApiResult {
     let (engine, name) = (ctx.engine.clone(), id.to_string());
     let c = blocking(move || engine.container(&name)).await?;
     let tty = c.options.tty;
+    // Register the attach before the 101 goes out: the client starts the
+    // container as soon as it has the 101, and the engine connects only
+    // the attaches registered by then (the first poll registers it).
+    let mut attached = None;
+    if stream {
+        let opts = AttachOptions {
+            stdin,
+            stdout,
+            stderr,
+        };
+        let (engine, id) = (ctx.engine.clone(), c.id.clone());
+        let mut fut = Box::pin(async move { engine.attach(&id, opts).await });
+        let ready = tokio::select! {
+            biased;
+            r = &mut fut => Some(r),
+            _ = std::future::ready(()) => None,
+        };
+        attached = Some((fut, ready));
+    }
     let (resp, hijacked) = hijack(&mut req, stream_content_type(&ctx, tty));
     let engine = ctx.engine.clone();
     tokio::spawn(async move {
@@ -56,15 +75,14 @@ pub async fn attach(ctx: Ctx, mut req: Request, id: &str) -> ApiResult {
                 return;
             }
         }
-        if !stream {
+        let Some((fut, ready)) = attached else {
             return;
-        }
-        let opts = AttachOptions {
-            stdin,
-            stdout,
-            stderr,
         };
-        match engine.attach(&c.id, opts).await {
+        let result = match ready {
+            Some(r) => r,
+            None => fut.await,
+        };
+        match result {
             Ok(att) => {
                 pump(client, att.stream, stdin, &keys).await;
             }
