@@ -245,3 +245,47 @@ pub fn view(name: &str, c: &Container, rootfs: &Path) -> FsView {
         read_only_rootfs: c.options.host.read_only,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MountPoint;
+
+    #[test]
+    fn view_has_binds_volumes_and_etc_files_not_tmpfs() {
+        let dir = tempfile::tempdir().unwrap();
+        let hosts = dir.path().join("hosts");
+        std::fs::write(&hosts, "").unwrap();
+        let mount = |kind: &str, src: &str, dest: &str, rw: bool| MountPoint {
+            kind: kind.into(),
+            source: src.into(),
+            destination: dest.into(),
+            rw,
+            ..MountPoint::default()
+        };
+        let mut c = Container {
+            mounts: vec![
+                mount("bind", "/srv/x", "/x", false),
+                mount("volume", "/v/_data", "/data", true),
+                mount("tmpfs", "", "/run", true),
+            ],
+            hosts_path: hosts.clone(),
+            hostname_path: dir.path().join("missing"),
+            ..Container::default()
+        };
+        c.options.host.read_only = true;
+        let v = view("web", &c, Path::new("/merged"));
+        let dests: Vec<(&str, bool)> = v
+            .mounts
+            .iter()
+            .map(|m| (m.destination.as_str(), m.rw))
+            .collect();
+        assert_eq!(
+            dests,
+            [("/x", false), ("/data", true), ("/etc/hosts", true)]
+        );
+        assert_eq!(v.mounts[2].source, hosts);
+        assert!(v.read_only_rootfs);
+        assert_eq!(v.container, "web");
+    }
+}
