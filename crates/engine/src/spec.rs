@@ -6,6 +6,7 @@
 
 mod caps;
 mod devices;
+mod etc;
 mod mounts;
 mod oci;
 mod resources;
@@ -13,7 +14,7 @@ mod seccomp;
 mod validate;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use oci_spec::runtime::Spec;
 use wharf_build::dispatch::{get_env, set_env};
@@ -23,6 +24,7 @@ use crate::error::{EngineError, Result};
 use crate::model::{Container, CreateOptions, HealthConfig};
 
 pub use caps::{all_caps, normalize_cap, tweak_caps};
+pub use etc::{etc_paths, hostname, write_etc_files};
 pub(crate) use oci::errno_text;
 pub use validate::{parse_size, validate_host};
 
@@ -232,121 +234,6 @@ fn normalize_port(p: &str) -> String {
     }
 }
 
-/// The UTS hostname of `c`: `--hostname`, else the host's with
-/// `--network host` (Docker), else the first 12 digits of its id.
-pub fn hostname(c: &Container) -> String {
-    if let Some(h) = c.options.hostname.as_deref().filter(|h| !h.is_empty()) {
-        return h.to_string();
-    }
-    if c.options.host.network_mode == "host" {
-        if let Ok(h) = rustix::system::uname().nodename().to_str() {
-            return h.to_string();
-        }
-    }
-    c.id.chars().take(12).collect()
-}
-
-/// The paths of `c`'s `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`
-/// sources: its fields, or `dir/<name>` where they are empty.
-pub fn etc_paths(dir: &Path, c: &Container) -> [(&'static str, PathBuf); 3] {
-    let or = |p: &PathBuf, name: &str| {
-        if p.as_os_str().is_empty() {
-            dir.join(name)
-        } else {
-            p.clone()
-        }
-    };
-    [
-        ("/etc/hostname", or(&c.hostname_path, "hostname")),
-        ("/etc/hosts", or(&c.hosts_path, "hosts")),
-        ("/etc/resolv.conf", or(&c.resolv_conf_path, "resolv.conf")),
-    ]
-}
-
-/// Writes `hostname`, `hosts` and `resolv.conf` for `c` into `dir`
-/// (`<data-root>/containers/<id>/`) at the paths `c.hostname_path`,
-/// `c.hosts_path` and `c.resolv_conf_path` (when empty: `dir/<name>`).
-pub fn write_etc_files(dir: &Path, c: &Container) -> Result<()> {
-    let io = |what: &Path| {
-        let what = what.display().to_string();
-        move |e| EngineError::system(format!("failed to write {what}"), e)
-    };
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let host = &c.options.host;
-    let name = hostname(c);
-    let mut hosts = match host.network_mode.as_str() {
-        "host" => std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
-        _ => {
-            let mut h = String::from(
-                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
-                 fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n\
-                 ff02::2\tip6-allrouters\n",
-            );
-            let domain = c.options.domainname.as_deref().unwrap_or_default();
-            // With `none` Docker lists no address of the container's own.
-            if host.network_mode != "none" {
-                if domain.is_empty() {
-                    h.push_str(&format!("127.0.0.1\t{name}\n"));
-                } else {
-                    h.push_str(&format!("127.0.0.1\t{name}.{domain} {name}\n"));
-                }
-            }
-            h
-        }
-    };
-    for extra in &host.extra_hosts {
-        // `name:ip` (Docker's CLI form) or `name=ip`.
-        if let Some((n, ip)) = extra.split_once([':', '=']) {
-            hosts.push_str(&format!("{ip}\t{n}\n"));
-        }
-    }
-    let resolv = resolv_conf(host);
-    let [(_, hostname_path), (_, hosts_path), (_, resolv_path)] = etc_paths(dir, c);
-    for (path, content) in [
-        (hostname_path, format!("{name}\n")),
-        (hosts_path, hosts),
-        (resolv_path, resolv),
-    ] {
-        std::fs::write(&path, content).map_err(io(&path))?;
-    }
-    Ok(())
-}
-
-/// The container's resolv.conf: the host's, with `--dns`, `--dns-search`
-/// and `--dns-option` replacing its lines (Docker). Loopback name servers
-/// of the host are useless in a new network namespace and are dropped.
-fn resolv_conf(host: &crate::model::HostOptions) -> String {
-    let base = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let own_netns = host.network_mode != "host";
-    let mut out = String::new();
-    for line in base.lines() {
-        let word = line.split_whitespace().next().unwrap_or_default();
-        let replaced = (word == "nameserver" && !host.dns.is_empty())
-            || (matches!(word, "search" | "domain") && !host.dns_search.is_empty())
-            || (word == "options" && !host.dns_options.is_empty());
-        let loopback = word == "nameserver"
-            && own_netns
-            && line
-                .split_whitespace()
-                .nth(1)
-                .is_some_and(|a| a.starts_with("127.") || a == "::1");
-        if !replaced && !loopback {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    for ns in &host.dns {
-        out.push_str(&format!("nameserver {ns}\n"));
-    }
-    if !host.dns_search.is_empty() {
-        out.push_str(&format!("search {}\n", host.dns_search.join(" ")));
-    }
-    if !host.dns_options.is_empty() {
-        out.push_str(&format!("options {}\n", host.dns_options.join(" ")));
-    }
-    out
-}
-
 /// The runtime spec of `c`, whose root filesystem is mounted at `rootfs`
 /// and whose user resolved to `user`. `peer_pid` maps the container named in
 /// a `container:<name|id>` network/ipc/pid mode to the host pid of its
@@ -360,54 +247,4 @@ pub fn container_spec(
     peer_pid: &dyn Fn(&str) -> Result<i32>,
 ) -> Result<Spec> {
     oci::build(c, rootfs, user, peer_pid)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn container(network: &str) -> Container {
-        let mut c = Container {
-            id: "0123456789abcdef".repeat(4),
-            ..Container::default()
-        };
-        c.options.host.network_mode = network.into();
-        c
-    }
-
-    #[test]
-    fn etc_files_follow_docker() {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut c = container("none");
-        c.options.host.extra_hosts = vec!["db:10.0.0.2".into()];
-        c.options.host.dns = vec!["9.9.9.9".into()];
-        c.options.host.dns_search = vec!["example.com".into()];
-        c.options.host.dns_options = vec!["ndots:2".into()];
-        write_etc_files(tmp.path(), &c).unwrap();
-        let read = |n: &str| std::fs::read_to_string(tmp.path().join(n)).unwrap();
-        assert_eq!(read("hostname"), "0123456789ab\n");
-        let hosts = read("hosts");
-        assert!(hosts.starts_with("127.0.0.1\tlocalhost\n"), "{hosts}");
-        assert!(
-            !hosts.contains("0123456789ab"),
-            "none lists no own address: {hosts}"
-        );
-        assert!(hosts.ends_with("10.0.0.2\tdb\n"), "{hosts}");
-        let resolv = read("resolv.conf");
-        assert!(!resolv
-            .lines()
-            .any(|l| l.starts_with("nameserver") && l != "nameserver 9.9.9.9"));
-        assert!(resolv.contains("nameserver 9.9.9.9\nsearch example.com\noptions ndots:2\n"));
-
-        let mut c = container("bridge");
-        c.options.hostname = Some("web".into());
-        c.options.domainname = Some("example.org".into());
-        write_etc_files(tmp.path(), &c).unwrap();
-        assert!(read("hosts").ends_with("127.0.0.1\tweb.example.org web\n"));
-        assert_eq!(read("hostname"), "web\n");
-        assert_eq!(
-            hostname(&container("host")),
-            rustix::system::uname().nodename().to_str().unwrap()
-        );
-    }
 }
