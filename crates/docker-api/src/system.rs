@@ -3,6 +3,7 @@
 mod df;
 mod events;
 mod info;
+pub mod networks;
 
 use http::{Method, StatusCode};
 use serde::Serialize;

@@ -29,7 +29,9 @@ pub(crate) async fn list(ctx: Ctx, req: Request) -> ApiResult {
     let all = flag(&q, "all");
     let shared = ctx.at_least(42) && flag(&q, "shared-size");
     let engine = ctx.engine.clone();
-    let images = blocking(move || engine.images()).await?;
+    let mut images = blocking(move || engine.images()).await?;
+    // Docker lists newest first.
+    images.sort_by_key(|i| std::cmp::Reverse(created_secs(i)));
     let bound = |key: &str| -> Result<Option<i64>, ApiError> {
         let Some(v) = f.get(key).and_then(|v| v.first()) else {
             return Ok(None);

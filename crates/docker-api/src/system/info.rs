@@ -174,7 +174,7 @@ fn info_value(engine: &Engine, ctx: &Ctx) -> Value {
 
 /// The engine's ID, made once and kept in `<data-root>/engine-id`
 /// (Docker 23+ uses a UUID).
-fn engine_id(data_root: &Path) -> String {
+pub(crate) fn engine_id(data_root: &Path) -> String {
     let path = data_root.join("engine-id");
     if let Ok(s) = std::fs::read_to_string(&path) {
         let s = s.trim();
