@@ -86,7 +86,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let run_like = matches!(name, "run" | "create");
+            let run_like = name == "run";
             if let Some(exit) = e.downcast_ref::<Exit>() {
                 if !exit.message.is_empty() {
                     eprintln!("{}", exit.message);

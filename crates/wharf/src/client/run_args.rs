@@ -438,6 +438,13 @@ fn parse_mount(m: &str) -> Result<Value> {
 
 /// The name of the body of `POST /containers/create` for these flags.
 pub fn create_body(o: &ContainerOpts, image: &str, command: &[String]) -> Result<Value> {
+    if o.rm
+        && o.restart
+            .as_deref()
+            .is_some_and(|r| r != "no" && !r.is_empty())
+    {
+        bail!("conflicting options: cannot specify both --restart and --rm");
+    }
     let mut env = Vec::new();
     for f in &o.env_file {
         env.extend(read_kv_file(f, true)?);
