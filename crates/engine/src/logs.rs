@@ -198,11 +198,7 @@ pub fn read_logs(
     let follow = opts.follow && running();
     // The live file is opened first: whatever it holds later is read by
     // the follower from where the history ended.
-    let mut live = if follow {
-        File::open(path).ok()
-    } else {
-        None
-    };
+    let mut live = if follow { File::open(path).ok() } else { None };
     let history = match read_history(path, opts.tail, live.as_ref()) {
         Ok(h) => h,
         Err(e) => {
@@ -239,19 +235,31 @@ pub fn read_logs(
             },
             None => 0,
         };
-        // Rotated (or created): finish the old file, then take the new one.
+        // Rotated (or created): finish the old file, read the files
+        // rotated after it (several rotations may fit between two polls),
+        // then take the new one.
         if let Ok(meta) = std::fs::metadata(path) {
-            let same = reader
+            let old = reader
                 .as_ref()
                 .and_then(|r| r.get_ref().metadata().ok())
-                .is_some_and(|m| m.ino() == meta.ino() && m.dev() == meta.dev());
-            if !same {
+                .map(|m| (m.dev(), m.ino()));
+            if old != Some((meta.dev(), meta.ino())) {
                 if let Some(r) = reader.as_mut() {
                     if drain(r, &mut partial, &mut send).is_none() {
                         return;
                     }
                 }
                 partial.clear();
+                if let Some(old) = old {
+                    for f in rotated_after(path, old) {
+                        let Ok(file) = File::open(&f) else { continue };
+                        let mut r = BufReader::new(file);
+                        let mut rest = Vec::new();
+                        if drain(&mut r, &mut rest, &mut send).is_none() {
+                            return;
+                        }
+                    }
+                }
                 reader = File::open(path).ok().map(BufReader::new);
                 continue;
             }
@@ -265,6 +273,19 @@ pub fn read_logs(
             }
         }
         std::thread::sleep(POLL);
+    }
+}
+
+/// The rotated files newer than the file `old` (dev, ino), oldest first:
+/// those after it when it is still among them, else all of them (it was
+/// rotated away entirely).
+fn rotated_after(path: &Path, old: (u64, u64)) -> Vec<PathBuf> {
+    let mut files = log_files(path);
+    files.retain(|f| f != path);
+    let id = |f: &PathBuf| std::fs::metadata(f).ok().map(|m| (m.dev(), m.ino()));
+    match files.iter().position(|f| id(f) == Some(old)) {
+        Some(i) => files.split_off(i + 1),
+        None => files,
     }
 }
 

@@ -244,3 +244,58 @@ fn logs_follow_across_rotation_until_stopped() {
     let want: Vec<String> = (8..14).map(|i| format!("line {i}")).collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn logs_follow_across_several_rotations_between_polls() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c-json.log");
+    append(&path, &[record(0, "stdout", "line 0")]);
+    let running = Arc::new(AtomicBool::new(true));
+    let (tx, mut rx) = mpsc::channel(1000);
+    let reader = {
+        let (path, running) = (path.clone(), running.clone());
+        std::thread::spawn(move || {
+            let opts = LogsOptions {
+                follow: true,
+                ..both()
+            };
+            read_logs(&path, &opts, || running.load(Ordering::SeqCst), &tx);
+        })
+    };
+    let first = rx.blocking_recv().expect("entry").unwrap();
+    assert_eq!(first.line, b"line 0\n");
+    // Three rotations in a row, each file with lines of its own.
+    let rotate = || {
+        for n in (1..4).rev() {
+            let from = dir.path().join(format!("c-json.log.{n}"));
+            if from.exists() {
+                std::fs::rename(&from, dir.path().join(format!("c-json.log.{}", n + 1))).unwrap();
+            }
+        }
+        std::fs::rename(&path, dir.path().join("c-json.log.1")).unwrap();
+    };
+    for i in 1..4 {
+        append(
+            &path,
+            &[record(i * 2 - 1, "stdout", &format!("line {}", i * 2 - 1))],
+        );
+        append(
+            &path,
+            &[record(i * 2, "stderr", &format!("line {}", i * 2))],
+        );
+        rotate();
+    }
+    append(&path, &[record(7, "stdout", "line 7")]);
+    running.store(false, Ordering::SeqCst);
+    reader.join().unwrap();
+    let mut got = vec!["line 0".to_string()];
+    while let Ok(e) = rx.try_recv() {
+        got.push(
+            String::from_utf8_lossy(&e.unwrap().line)
+                .trim_end()
+                .to_string(),
+        );
+    }
+    let want: Vec<String> = (0..8).map(|i| format!("line {i}")).collect();
+    assert_eq!(got, want);
+}
