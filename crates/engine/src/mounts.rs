@@ -227,7 +227,13 @@ pub fn copy_up(engine: &Engine, mounts: &[MountPoint], rootfs: &Path) -> Result<
 /// Copies the directory `path` of the root filesystem `rootfs` (resolved
 /// inside it) into the directory `volume` if `volume` is empty; whether it
 /// copied. A missing path, or one that is not a directory, copies nothing.
+/// The copy holds an exclusive `flock` on the volume's parent directory.
 pub fn copy_image_path(rootfs: &Path, path: &str, volume: &Path) -> std::io::Result<bool> {
+    // Two containers starting on one new volume: one copies, the other
+    // then finds it full. The lock is on the volume's own directory.
+    let lock_dir = volume.parent().unwrap_or(volume);
+    let lock = std::fs::File::open(lock_dir)?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)?;
     if !copy::is_empty_dir(volume)? {
         return Ok(false);
     }

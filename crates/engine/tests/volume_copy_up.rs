@@ -137,3 +137,24 @@ fn a_container_sees_its_volume() {
     assert_eq!(std::fs::read(v.mountpoint.join("new")).unwrap(), b"new\n");
     vols.remove(&v.name).unwrap();
 }
+
+/// Two starts on one new volume at once: exactly one copies.
+#[test]
+fn concurrent_copy_up_copies_once() {
+    let f = Fixture::new();
+    let db = Arc::new(Db::open(&f.dir.join("wharf.db")).unwrap());
+    let vols = Volumes::open(&f.dir.join("data"), db).unwrap();
+    let v = vols
+        .create(Some("shared"), "local", BTreeMap::new(), BTreeMap::new())
+        .unwrap();
+    let (_, rootfs) = f.container(opts(), vec![]);
+    let copied: Vec<bool> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| copy_image_path(&rootfs, "/data", &v.mountpoint).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(copied.iter().filter(|&&c| c).count(), 1, "{copied:?}");
+    assert_eq!(std::fs::read(v.mountpoint.join("a")).unwrap(), b"alpha");
+    vols.remove("shared").unwrap();
+}
