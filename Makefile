@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: all deps build release lint test test-unit test-cgroup2 demo bench bench-build
+.PHONY: all deps build release lint test test-unit test-cgroup2 demo bench bench-build bench-engine
 
 all: build
 
@@ -52,3 +52,7 @@ bench: deps
 ## bench-build: wharf build vs docker build (classic builder), layer apply vs tar -x (bench/build)
 bench-build: deps
 	bench/build
+
+## bench-engine: the docker CLI against wharf daemon vs dockerd: run --rm, exec, ps, 50 x run -d, idle RSS, shim PSS (bench/engine)
+bench-engine: deps
+	bench/engine
