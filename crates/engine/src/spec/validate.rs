@@ -88,8 +88,25 @@ pub fn validate_host(opts: &CreateOptions) -> Result<()> {
         sysctl(name, h)?;
     }
     log_config(h)?;
+    for b in h.port_bindings.values().flatten() {
+        if !b.host_port.is_empty() && !valid_port_range(&b.host_port) {
+            return Err(bad(format!(
+                "invalid port specification: {:?}",
+                b.host_port
+            )));
+        }
+    }
     crate::mounts::validate(opts)?;
     Ok(())
+}
+
+/// `80` or `8000-8010`, within 1..=65535.
+fn valid_port_range(s: &str) -> bool {
+    let port = |p: &str| p.parse::<u16>().is_ok_and(|n| n > 0);
+    match s.split_once('-') {
+        Some((a, b)) => port(a) && port(b) && a.parse::<u16>().ok() <= b.parse::<u16>().ok(),
+        None => port(s),
+    }
 }
 
 fn restart(h: &HostOptions) -> Result<()> {
@@ -432,6 +449,13 @@ mod tests {
             parse_size("abc").unwrap_err().message,
             "invalid size: 'abc'"
         );
+    }
+
+    #[test]
+    fn port_ranges() {
+        assert!(valid_port_range("80") && valid_port_range("8000-8010"));
+        assert!(!valid_port_range("abc") && !valid_port_range("0") && !valid_port_range("9-1"));
+        assert!(!valid_port_range("70000"));
     }
 
     #[test]
