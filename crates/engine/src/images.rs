@@ -203,14 +203,29 @@ impl Engine {
                     .remove_image(name, force)
                     .map_err(store_error)?;
             }
-            Some(_) if force && image.references.len() <= 1 => {
-                // The last reference goes; the image stays for its
-                // running container.
+            Some(_) if force => {
+                // By reference with force: the reference goes (and the
+                // repository's digests with its last tag, as Docker does);
+                // the image stays for its running container.
                 let r = Reference::parse(name)
                     .map_err(|e| EngineError::invalid(e.to_string()))?
                     .with_default_tag();
                 self.store().untag(&r).map_err(store_error)?;
                 records.push(Removed::Untagged(r.familiar()));
+                let rest: Vec<&Reference> = image.references.iter().filter(|x| **x != r).collect();
+                let last_tag = r.digest().is_none()
+                    && !rest
+                        .iter()
+                        .any(|x| x.digest().is_none() && x.name() == r.name());
+                if last_tag {
+                    for d in rest
+                        .iter()
+                        .filter(|x| x.digest().is_some() && x.name() == r.name())
+                    {
+                        self.store().untag(d).map_err(store_error)?;
+                        records.push(Removed::Untagged(d.familiar()));
+                    }
+                }
             }
             _ => {
                 records = self
