@@ -8,12 +8,13 @@ use crate::error::{EngineError, Result};
 use crate::model::Container;
 
 /// The UTS hostname of `c`: `--hostname`, else the host's with
-/// `--network host` (Docker), else the first 12 digits of its id.
+/// `--network host` or `--uts host` (Docker), else the first 12 digits
+/// of its id.
 pub fn hostname(c: &Container) -> String {
     if let Some(h) = c.options.hostname.as_deref().filter(|h| !h.is_empty()) {
         return h.to_string();
     }
-    if c.options.host.network_mode == "host" {
+    if c.options.host.network_mode == "host" || c.options.host.uts_mode == "host" {
         if let Ok(h) = rustix::system::uname().nodename().to_str() {
             return h.to_string();
         }
