@@ -269,9 +269,10 @@ impl Engine {
         }
         let mut caps = p.capabilities().clone().unwrap_or_default();
         if opts.privileged {
-            let all: std::collections::HashSet<Capability> =
-                serde_json::from_value(serde_json::json!(crate::spec::all_caps()))
-                    .unwrap_or_default();
+            let all: std::collections::HashSet<Capability> = crate::spec::all_caps()
+                .into_iter()
+                .filter_map(|name| serde_json::from_value(serde_json::Value::String(name)).ok())
+                .collect();
             caps = LinuxCapabilities::default();
             caps.set_bounding(Some(all.clone()));
             caps.set_effective(Some(all.clone()));

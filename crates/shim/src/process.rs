@@ -236,8 +236,14 @@ impl Proc {
         })
     }
 
-    /// Whether some client is behind on output (then output is not read).
+    /// Whether some client is behind on output, or the output kept for a
+    /// client to come is full: then output is not read, and the process
+    /// waits on its full pipe (Docker's back-pressure).
     pub fn backlogged(&self) -> bool {
+        self.hold.as_ref().is_some_and(|h| h.len() > HOLD_MAX) || self.client_behind()
+    }
+
+    fn client_behind(&self) -> bool {
         self.attaches.iter().any(|a| a.pending.len() > BACKLOG_MAX)
     }
 
@@ -296,9 +302,7 @@ impl Proc {
         };
         if self.attaches.is_empty() {
             if let Some(hold) = &mut self.hold {
-                if hold.len() + data.len() + 8 <= HOLD_MAX {
-                    push(hold);
-                }
+                push(hold);
             }
             return;
         }
@@ -398,15 +402,11 @@ impl Proc {
     /// After the exit: reads the last output, then ends every stream.
     pub fn close(&mut self, mut log: Option<&mut Logger>) {
         for i in 0..2 {
-            while self.out_open(i) && self.pump(i, log.as_deref_mut()) {
-                if self.backlogged() {
-                    for a in &mut self.attaches {
-                        a.finish_pending();
-                    }
-                }
-                // Drained to EAGAIN: nothing more is coming now.
-                if !self.backlogged() {
-                    break;
+            // pump stops at EAGAIN (nothing more now) or when a client is
+            // behind: then wait for that client, and read on.
+            while self.out_open(i) && self.pump(i, log.as_deref_mut()) && self.client_behind() {
+                for a in &mut self.attaches {
+                    a.finish_pending();
                 }
             }
         }

@@ -291,6 +291,12 @@ fn shim_outlives_its_parent_and_ignores_sigterm() {
     assert!(common::alive(shim));
     // SIGTERM reaches the container's processes with its default action
     // (the shim's own disposition is not inherited): sleep dies of it.
+    // Once sleep runs, that is (sh as pid 1 ignores SIGTERM).
+    let rt = wharf_runtime::Runtime::new(&s.cfg.runtime_root);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while rt.pids(&s.id).map_or(0, |p| p.len()) < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     s.ok(&Request::Kill {
         signal: 15,
         all: true,
@@ -365,4 +371,36 @@ fn a_failed_create_reports_the_error_and_leaves_nothing() {
     let err = common::launch(&cfg).expect_err("create must fail");
     assert!(err.contains(&id), "{err}");
     assert_no_leaks(&id, Some(b.path()));
+}
+
+#[test]
+fn exec_output_waits_for_a_late_attach() {
+    let s = TestShim::start("late", bundle(), &["sleep", "1000"], Opts::default());
+    s.ok(&Request::Start);
+    let mut process = s.bundle.spec().process().clone().unwrap();
+    process.set_args(Some(vec![
+        "sh".into(),
+        "-c".into(),
+        "head -c 1000000 /dev/zero | tr '\\0' a; exit 4".into(),
+    ]));
+    s.ok(&Request::Exec {
+        exec: "big".into(),
+        process: Box::new(process),
+        tty: false,
+        stdin: false,
+        detach: false,
+    });
+    // More than the shim keeps: the exec waits on its pipe until we come
+    // (or, if it was quick, what it wrote was all kept).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (out, _) = deframe(&read_all(s.attach(Some("big"), false)));
+    assert_eq!(out.len(), 1_000_000);
+    assert!(out.bytes().all(|b| b == b'a'));
+    let state = s.ok(&Request::ExecState { exec: "big".into() });
+    assert_eq!(state.exit_code, Some(4));
+    s.ok(&Request::Kill {
+        signal: 9,
+        all: false,
+    });
+    assert_eq!(s.wait().exit_code, 137);
 }
