@@ -166,3 +166,67 @@ fn failures(e: &dyn Engine) {
 
 engine_tests!(builds => build_api_dockerd, build_api_wharf);
 engine_tests!(failures => build_failures_dockerd, build_failures_wharf);
+
+/// One raw ustar entry (the tar crate refuses to write `..` names).
+fn raw_entry(name: &str, kind: u8, link: &str, data: &[u8]) -> Vec<u8> {
+    let mut h = [0u8; 512];
+    h[..name.len()].copy_from_slice(name.as_bytes());
+    h[100..108].copy_from_slice(b"0000644\0");
+    h[108..116].copy_from_slice(b"0000000\0");
+    h[116..124].copy_from_slice(b"0000000\0");
+    h[124..136].copy_from_slice(format!("{:011o}\0", data.len()).as_bytes());
+    h[136..148].copy_from_slice(b"14544635200\0");
+    h[156] = kind;
+    h[157..157 + link.len()].copy_from_slice(link.as_bytes());
+    h[257..265].copy_from_slice(b"ustar\x0000");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let mut out = h.to_vec();
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+    out
+}
+
+/// A context cannot reach out of its directory: a Dockerfile that is a
+/// symlink out of it is not found, a `..` entry is refused, and nothing
+/// of the build is left under the data root.
+#[test]
+fn build_context_escapes_are_refused() {
+    let wharf = wharf_testkit::daemon::WharfDaemon::start().expect("a private wharf daemon");
+    let mut tar = raw_entry("Dockerfile", b'2', "/etc/passwd", b"");
+    tar.extend(vec![0u8; 1024]);
+    let r = build(&wharf, "", &tar);
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert_eq!(
+        r.message(),
+        "Cannot locate specified Dockerfile: Dockerfile"
+    );
+
+    let name = format!("escape-{}", std::process::id());
+    let mut tar = raw_entry("Dockerfile", b'0', "", b"FROM scratch\n");
+    tar.extend(raw_entry(&format!("../../{name}"), b'0', "", b"out"));
+    tar.extend(vec![0u8; 1024]);
+    let r = build(&wharf, "", &tar);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.message().starts_with("failed to read the build context"),
+        "{}",
+        r.text()
+    );
+    let data = wharf.data_root();
+    for dir in [data.clone(), data.join("tmp")] {
+        assert!(
+            !dir.join(&name).exists(),
+            "{} escaped",
+            dir.join(&name).display()
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(data.join("tmp"))
+        .expect("the store's tmp")
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().starts_with("build-"))
+        .collect();
+    assert!(left.is_empty(), "build directories left: {left:?}");
+}
