@@ -481,12 +481,12 @@ fn base64_decode(s: &str) -> Vec<u8> {
 }
 
 engine_tests!(negotiation => engine_api_negotiation_dockerd,
-    #[ignore = "needs the wharf daemon (H-api router, H-images system)"] engine_api_negotiation_wharf);
+    engine_api_negotiation_wharf);
 engine_tests!(errors => engine_api_errors_dockerd,
-    #[ignore = "needs the wharf daemon (H-api, H-core)"] engine_api_errors_wharf);
+    engine_api_errors_wharf);
 engine_tests!(bad_input => engine_api_bad_input_dockerd,
-    #[ignore = "needs the wharf daemon (H-api)"] engine_api_bad_input_wharf);
+    engine_api_bad_input_wharf);
 engine_tests!(streams => engine_api_streams_dockerd,
-    #[ignore = "needs the wharf daemon (H-api streams, H-shim)"] engine_api_streams_wharf);
+    engine_api_streams_wharf);
 engine_tests!(archive => engine_api_archive_dockerd,
-    #[ignore = "needs the wharf daemon (H-io fsops)"] engine_api_archive_wharf);
+    engine_api_archive_wharf);

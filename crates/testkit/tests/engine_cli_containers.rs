@@ -472,16 +472,16 @@ fn events(e: &dyn Engine) {
 }
 
 engine_tests!(ps => engine_cli_ps_dockerd,
-    #[ignore = "needs the wharf daemon (H-api list/filters)"] engine_cli_ps_wharf);
+    engine_cli_ps_wharf);
 engine_tests!(exec => engine_cli_exec_dockerd,
-    #[ignore = "needs the wharf daemon (H-api exec, H-shim)"] engine_cli_exec_wharf);
+    engine_cli_exec_wharf);
 engine_tests!(logs => engine_cli_logs_dockerd,
-    #[ignore = "needs the wharf daemon (H-io logs)"] engine_cli_logs_wharf);
+    engine_cli_logs_wharf);
 engine_tests!(lifecycle => engine_cli_lifecycle_dockerd,
-    #[ignore = "needs the wharf daemon (H-core lifecycle)"] engine_cli_lifecycle_wharf);
+    engine_cli_lifecycle_wharf);
 engine_tests!(inspect_and_friends => engine_cli_inspect_top_stats_dockerd,
-    #[ignore = "needs the wharf daemon (H-api inspect, H-io top/stats)"] engine_cli_inspect_top_stats_wharf);
+    engine_cli_inspect_top_stats_wharf);
 engine_tests!(cp => engine_cli_cp_dockerd,
-    #[ignore = "needs the wharf daemon (H-io archive)"] engine_cli_cp_wharf);
+    engine_cli_cp_wharf);
 engine_tests!(events => engine_cli_events_dockerd,
-    #[ignore = "needs the wharf daemon (H-images events)"] engine_cli_events_wharf);
+    engine_cli_events_wharf);

@@ -263,8 +263,8 @@ fn attach_plain(e: &dyn Engine) {
 }
 
 engine_tests!(run_it_detach => engine_cli_tty_run_it_detach_dockerd,
-    #[ignore = "needs the wharf daemon (H-api attach, H-shim pty)"] engine_cli_tty_run_it_detach_wharf);
+    engine_cli_tty_run_it_detach_wharf);
 engine_tests!(exec_it_and_detach_keys => engine_cli_tty_exec_it_dockerd,
-    #[ignore = "needs the wharf daemon (H-api exec, H-shim pty)"] engine_cli_tty_exec_it_wharf);
+    engine_cli_tty_exec_it_wharf);
 engine_tests!(attach_plain => engine_cli_attach_plain_dockerd,
-    #[ignore = "needs the wharf daemon (H-api attach)"] engine_cli_attach_plain_wharf);
+    engine_cli_attach_plain_wharf);

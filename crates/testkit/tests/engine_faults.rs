@@ -224,15 +224,14 @@ fn restart_policies(e: &dyn Engine) {
 }
 
 engine_tests!(concurrent_50 => engine_faults_concurrent_50_dockerd,
-    #[ignore = "needs the wharf daemon (H-api, H-core)"] engine_faults_concurrent_50_wharf);
+    engine_faults_concurrent_50_wharf);
 engine_tests!(restart_policies => engine_faults_restart_policies_dockerd,
-    #[ignore = "needs the wharf daemon (H-core restart.rs)"] engine_faults_restart_policies_wharf);
+    engine_faults_restart_policies_wharf);
 
 /// Live restore: SIGKILL the daemon; the container keeps running, a
 /// container whose process dies meanwhile is found exited, and the new
 /// daemon lists, execs into and stops the survivor.
 #[test]
-#[ignore = "needs the wharf daemon (H-core restore.rs, H-shim)"]
 fn engine_faults_live_restore_wharf() {
     let mut d = WharfDaemon::start().expect("a private wharf daemon");
     d.import_busybox(IMG);
@@ -293,7 +292,6 @@ struct Seen {
 /// remove; after each restart no container is lost or doubled and those
 /// that were started still run.
 #[test]
-#[ignore = "needs the wharf daemon (H-core crash safety)"]
 fn engine_faults_kill9_loops_wharf() {
     let mut d = WharfDaemon::start().expect("a private wharf daemon");
     d.import_busybox(IMG);
