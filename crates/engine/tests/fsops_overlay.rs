@@ -41,6 +41,7 @@ fn fixture() -> Fixture {
         Entry::file("srv/gone", b"g"),
         Entry::dir("opq"),
         Entry::file("opq/old", b"o"),
+        Entry::file("opq/again", b"a"),
     ]);
     let top = store.add_layer(Some(&base.chain_id), &extra[..]).unwrap();
     let snap = store
@@ -131,6 +132,7 @@ fn changes_report_added_modified_deleted() {
     std::fs::remove_dir_all(f.root.join("opq")).unwrap();
     std::fs::create_dir(f.root.join("opq")).unwrap();
     std::fs::write(f.root.join("opq/fresh"), b"f").unwrap();
+    std::fs::write(f.root.join("opq/again"), b"b").unwrap();
     std::fs::create_dir_all(f.root.join("added/deep")).unwrap();
     let got = changes(&f.snap.upper, &f.lowers()).unwrap();
     let got: Vec<(u8, &str)> = got
@@ -143,8 +145,9 @@ fn changes_report_added_modified_deleted() {
             (1, "/added"),
             (1, "/added/deep"),
             (0, "/opq"),
-            (2, "/opq/old"),
+            (0, "/opq/again"),
             (1, "/opq/fresh"),
+            (2, "/opq/old"),
             (0, "/srv"),
             (2, "/srv/gone"),
             (0, "/srv/keep"),
@@ -301,7 +304,9 @@ fn archive_put_like_docker() {
     );
     assert!(f.root.join("etc").is_dir());
     // Garbage is refused as bad input.
-    let e = v.put("/tmp", &b"not a tar at all"[..], PutOptions::default()).unwrap_err();
+    let e = v
+        .put("/tmp", &b"not a tar at all"[..], PutOptions::default())
+        .unwrap_err();
     assert_eq!(e.kind, Kind::InvalidArgument, "{}", e.full_message());
     // Read-only volume and root filesystem.
     let mut ro = f.view();

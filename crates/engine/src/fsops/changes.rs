@@ -5,8 +5,9 @@
 //! character device is a whiteout, the path was deleted; anything else was
 //! added, or modified if a lower layer has the path — except a directory
 //! whose size, mode and modification time equal the lower one's, which was
-//! only passed through. A directory holding an addition or deletion is
-//! reported as modified even then. An opaque directory (`rm -rf d; mkdir
+//! only passed through. A directory holding a change is reported as
+//! modified even then (Docker's `diff` shows `C /etc` for a changed
+//! `/etc/passwd`). An opaque directory (`rm -rf d; mkdir
 //! d`) hides the lower layers' entries: those not present again are
 //! deleted, as Docker's full comparison of the two trees reports them.
 //!
@@ -98,10 +99,10 @@ impl Walk {
                     OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                     Mode::empty(),
                 )?;
+                self.dir(sub.as_fd(), &path)?;
                 if lower.is_some() && is_opaque(sub.as_fd()) {
                     self.hidden(sub.as_fd(), &path)?;
                 }
-                self.dir(sub.as_fd(), &path)?;
             }
         }
         Ok(())
@@ -135,11 +136,11 @@ impl Walk {
     }
 
     fn record(&mut self, rel: &Path, kind: u8) {
-        if kind != MODIFIED {
-            if let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty()) {
-                if self.changed_dirs.insert(parent.to_path_buf()) {
-                    self.out.push(change(parent, MODIFIED));
-                }
+        // The directory holding a change is reported too (as modified),
+        // once, before it, as Docker's `diff` shows it.
+        if let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if self.changed_dirs.insert(parent.to_path_buf()) {
+                self.out.push(change(parent, MODIFIED));
             }
         }
         self.out.push(change(rel, kind));
