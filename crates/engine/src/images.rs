@@ -378,8 +378,9 @@ impl Engine {
     pub fn image_load(&self, tar: impl Read) -> Result<Vec<Loaded>> {
         let loaded = wharf_image::archive::load(self.store(), tar).map_err(load_error)?;
         for l in &loaded {
-            for t in &l.tags {
-                self.image_event("tag", &l.id, t);
+            // Docker tags loaded images without `tag` events.
+            if !l.tags.is_empty() {
+                self.record_tag_time(&l.id);
             }
             self.image_event("load", &l.id, l.id.as_str());
         }
