@@ -227,6 +227,22 @@ fn archive_get_names_entries_like_docker() {
     let files = tar_files(&get("/data"));
     assert_eq!(files["data/sub/f.txt"], b"vol");
     assert_eq!(tar_files(&get("/data/sub/f.txt"))["f.txt"], b"vol");
+    // A tree holding mounts is archived with what is mounted there.
+    std::fs::create_dir(f.root.join("data")).unwrap();
+    let hosts = f.vol.parent().unwrap().join("hosts");
+    std::fs::write(&hosts, b"127.0.0.1 c1\n").unwrap();
+    let mut with_hosts = f.view();
+    with_hosts.mounts.push(ViewMount {
+        destination: "/etc/hosts".into(),
+        source: hosts,
+        rw: true,
+    });
+    let mut out = Vec::new();
+    with_hosts.get("/etc", &mut out).unwrap();
+    assert_eq!(tar_files(&out)["etc/hosts"], b"127.0.0.1 c1\n");
+    let all = tar_files(&get("/"));
+    assert_eq!(all["/data/sub/f.txt"], b"vol");
+    assert!(all.contains_key("/bin/busybox"));
     // Long names survive (GNU long-name records).
     let long = "d".repeat(120);
     std::fs::create_dir(f.root.join("srv").join(&long)).unwrap();

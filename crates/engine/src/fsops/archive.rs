@@ -134,8 +134,17 @@ impl FsView {
         let stat = self.stat(path)?;
         let src = self.source(path)?;
         let (dir, name) = self.parent_of(&src.loc, path)?;
-        let mut tar = TarOut::new(out);
-        tar.entry(dir.as_fd(), &name, src.name.as_bytes())
+        let mounts = self
+            .mounts
+            .iter()
+            .map(|m| {
+                let dest = scope::join(&scope::clean(m.destination.as_bytes()));
+                (dest.into_bytes(), m.source.clone())
+            })
+            .collect();
+        let mut tar = TarOut::new(out, mounts);
+        let ctr_path = scope::join(&src.parts);
+        tar.entry(dir.as_fd(), &name, src.name.as_bytes(), ctr_path.as_bytes())
             .and_then(|()| tar.finish())
             .map_err(|e| {
                 EngineError::system(

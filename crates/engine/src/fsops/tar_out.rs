@@ -3,6 +3,9 @@
 //! container that swaps a directory for a symlink during the walk cannot
 //! make it read the host.
 //!
+//! Directories mounted into the container (binds, volumes) are archived
+//! from their host source, as the container sees them.
+//!
 //! Entry names are chosen by the caller (`etc/…`, `./…`, `/…` as Docker
 //! names them); names and link targets longer than the 100 bytes of a
 //! header go in GNU long-name records, which Go's `archive/tar` reads.
@@ -12,6 +15,7 @@ use std::ffi::OsStr;
 use std::io::{self, BufWriter, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use tar::{EntryType, Header};
@@ -21,22 +25,29 @@ pub(crate) struct TarOut<W: Write> {
     w: BufWriter<W>,
     /// First name of each multiply-linked file, by (dev, ino).
     links: HashMap<(u64, u64), Vec<u8>>,
+    /// Mounts by their path in the container (`/data`) → host source.
+    mounts: HashMap<Vec<u8>, PathBuf>,
 }
 
 impl<W: Write> TarOut<W> {
-    pub(crate) fn new(out: W) -> Self {
+    /// A tar writer; `mounts` maps container paths (cleaned, absolute) to
+    /// the host paths mounted there.
+    pub(crate) fn new(out: W, mounts: HashMap<Vec<u8>, PathBuf>) -> Self {
         TarOut {
             w: BufWriter::with_capacity(256 * 1024, out),
             links: HashMap::new(),
+            mounts,
         }
     }
 
-    /// Writes `name` (in `dir`) as `tar_name`, and everything below it.
+    /// Writes `name` (in `dir`), which is `ctr_path` in the container, as
+    /// `tar_name`, and everything below it.
     pub(crate) fn entry(
         &mut self,
         dir: BorrowedFd<'_>,
         name: &OsStr,
         tar_name: &[u8],
+        ctr_path: &[u8],
     ) -> io::Result<()> {
         let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
         let mut h = Header::new_gnu();
@@ -64,7 +75,15 @@ impl<W: Write> TarOut<W> {
                 for child in names {
                     let mut child_name = own.clone();
                     child_name.extend_from_slice(child.as_bytes());
-                    self.entry(fd.as_fd(), &child, &child_name)?;
+                    let mut child_path = ctr_path.to_vec();
+                    if !child_path.ends_with(b"/") {
+                        child_path.push(b'/');
+                    }
+                    child_path.extend_from_slice(child.as_bytes());
+                    match self.mounts.get(&child_path).cloned() {
+                        Some(source) => self.mounted(&source, &child_name, &child_path)?,
+                        None => self.entry(fd.as_fd(), &child, &child_name, &child_path)?,
+                    }
                 }
                 Ok(())
             }
@@ -114,6 +133,30 @@ impl<W: Write> TarOut<W> {
             }
             // Sockets cannot be archived (Docker skips them too).
             _ => Ok(()),
+        }
+    }
+
+    /// Writes what is mounted at `ctr_path` from its host `source` (a
+    /// trusted path); a source that is gone is left out.
+    fn mounted(
+        &mut self,
+        source: &std::path::Path,
+        tar_name: &[u8],
+        ctr_path: &[u8],
+    ) -> io::Result<()> {
+        let (Some(parent), Some(name)) = (source.parent(), source.file_name()) else {
+            return Ok(());
+        };
+        let Ok(dir) = rustix::fs::open(
+            parent,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
+            return Ok(());
+        };
+        match self.entry(dir.as_fd(), name, tar_name, ctr_path) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+            other => other,
         }
     }
 
