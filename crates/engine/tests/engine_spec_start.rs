@@ -36,7 +36,7 @@ impl Drop for Roots {
 
 fn roots() -> Roots {
     let dir = tempfile::Builder::new()
-        .prefix("wharf-specstart-")
+        .prefix("wss-")
         .tempdir_in("/tmp")
         .unwrap()
         .keep();
@@ -133,13 +133,21 @@ async fn network_of_another_container_and_paused_commit() {
     let pid = e.container(&p.id).unwrap().state.pid;
     let peer_ns = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
 
-    let mut o = opts("readlink /proc/self/ns/net > /out/ns", &[bind]);
+    let mut o = opts(
+        "readlink /proc/self/ns/net > /out/ns; hostname > /out/name",
+        &[bind],
+    );
     o.host.network_mode = "container:peer".into();
     let (id, code) = run_to_end(&e, o).await;
     assert_eq!(code, 0);
     assert_eq!(
         std::fs::read_to_string(out.join("ns")).unwrap().trim(),
         peer_ns.to_string_lossy()
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("name")).unwrap(),
+        format!("{}\n", &p.id[..12]),
+        "the peer's host name"
     );
     e.remove(&id, true, false).await.unwrap();
 

@@ -26,7 +26,7 @@ impl Drop for Roots {
 
 fn roots() -> Roots {
     let dir = tempfile::Builder::new()
-        .prefix("wharf-volcommit-")
+        .prefix("wvc-")
         .tempdir_in("/tmp")
         .unwrap()
         .keep();

@@ -102,6 +102,20 @@ pub(super) fn build(
         .map_err(|e| EngineError::system("failed to build the default spec", e))?;
     doc["root"] = json!({ "path": rootfs, "readonly": h.read_only });
 
+    // A container joining another's network takes its host name too
+    // (Docker shares the name with the network).
+    let name = match h.network_mode.strip_prefix("container:") {
+        Some(peer) if c.options.hostname.as_deref().unwrap_or_default().is_empty() => {
+            let pid = peer_pid(peer)?;
+            std::fs::read_to_string(format!("/proc/{pid}/root/etc/hostname"))
+                .map(|n| n.trim().to_string())
+                .ok()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| super::hostname(c))
+        }
+        _ => super::hostname(c),
+    };
+
     // Process.
     let caps = super::tweak_caps(DOCKER_CAPS, &h.cap_add, &h.cap_drop, h.privileged)?;
     let process = &mut doc["process"];
@@ -109,7 +123,7 @@ pub(super) fn build(
     let mut args = vec![c.path.clone()];
     args.extend(c.args.iter().cloned());
     process["args"] = json!(args);
-    process["env"] = json!(process_env(c, user));
+    process["env"] = json!(process_env(c, user, &name));
     let cwd = if c.working_dir.is_empty() {
         "/"
     } else {
@@ -183,7 +197,7 @@ pub(super) fn build(
     if h.uts_mode == "host" {
         doc.as_object_mut().map(|d| d.remove("hostname"));
     } else {
-        doc["hostname"] = json!(super::hostname(c));
+        doc["hostname"] = json!(name);
         if let Some(d) = c.options.domainname.as_deref().filter(|d| !d.is_empty()) {
             doc["domainname"] = json!(d);
         }
@@ -223,10 +237,10 @@ pub(super) fn build(
 
 /// Docker's process environment: PATH, HOSTNAME (and TERM with a tty),
 /// then the config's env replacing or adding, then HOME unless set.
-fn process_env(c: &Container, user: &ResolvedUser) -> Vec<String> {
+fn process_env(c: &Container, user: &ResolvedUser, hostname: &str) -> Vec<String> {
     let mut env = vec![
         format!("PATH={DEFAULT_PATH}"),
-        format!("HOSTNAME={}", super::hostname(c)),
+        format!("HOSTNAME={hostname}"),
     ];
     if c.options.tty {
         env.push("TERM=xterm".to_string());
