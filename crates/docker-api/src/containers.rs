@@ -32,7 +32,7 @@ pub async fn route(ctx: Ctx, req: Request, path: &[&str]) -> ApiResult {
         (&Method::GET, ["containers", "json"]) => list(ctx, req).await,
         (&Method::POST, ["containers", "prune"]) => prune(ctx, req).await,
         (&Method::DELETE, ["containers", id]) => remove(ctx, req, id).await,
-        (&Method::GET, ["containers", id, "json"]) => inspect(ctx, id).await,
+        (&Method::GET, ["containers", id, "json"]) => inspect(ctx, req, id).await,
         (&Method::GET, ["containers", id, "top"]) => top(ctx, req, id).await,
         (&Method::GET, ["containers", id, "logs"]) => io::logs(ctx, req, id).await,
         (&Method::GET, ["containers", id, "stats"]) => io::stats(ctx, req, id).await,
@@ -75,26 +75,47 @@ async fn list(ctx: Ctx, req: Request) -> ApiResult {
         None => -1,
     };
     let all = flag(&q, "all") || limit > 0 || !f.is_empty() && f.contains_key("status");
+    let size = flag(&q, "size");
     let engine = ctx.engine.clone();
-    let mut list = blocking_api(move || {
+    let out = blocking_api(move || {
         let list = engine.containers(all)?;
-        inspect::filter(&engine, list, &f)
+        let mut list = inspect::filter(&engine, list, &f)?;
+        if limit > 0 {
+            list.truncate(limit as usize);
+        }
+        Ok(list
+            .iter()
+            .map(|c| {
+                let mut v = inspect::list_entry(c);
+                if size {
+                    let (rw, root) = inspect::sizes(&engine, c);
+                    if rw > 0 {
+                        v["SizeRw"] = json!(rw);
+                    }
+                    v["SizeRootFs"] = json!(root);
+                }
+                v
+            })
+            .collect::<Vec<_>>())
     })
     .await?;
-    if limit > 0 {
-        list.truncate(limit as usize);
-    }
-    let out: Vec<_> = list.iter().map(inspect::list_entry).collect();
     Ok(json(StatusCode::OK, &out))
 }
 
 /// `GET /containers/{id}/json`.
-async fn inspect(ctx: Ctx, id: &str) -> ApiResult {
+async fn inspect(ctx: Ctx, req: Request, id: &str) -> ApiResult {
+    let size = flag(&query(&req), "size");
     let id = id.to_string();
     let engine = ctx.engine.clone();
     let v = blocking(move || {
         let c = engine.container(&id)?;
-        Ok(inspect::inspect(&engine, &c))
+        let mut v = inspect::inspect(&engine, &c);
+        if size {
+            let (rw, root) = inspect::sizes(&engine, &c);
+            v["SizeRw"] = json!(rw);
+            v["SizeRootFs"] = json!(root);
+        }
+        Ok(v)
     })
     .await?;
     Ok(json(StatusCode::OK, &v))

@@ -264,6 +264,7 @@ pub async fn serve(
     drop(done_tx);
     shutdown.await;
     let _ = stop_tx.send(true);
+    crate::streams::shutdown();
     for a in accepts {
         let _ = a.await;
     }

@@ -37,6 +37,36 @@ pub fn channel_body(buffer: usize) -> (Sender, Body) {
     (tx, StreamBody::new(stream).boxed())
 }
 
+/// Set once the daemon begins to shut down (see [`shutdown`]).
+static SHUTDOWN: std::sync::OnceLock<tokio::sync::watch::Sender<bool>> = std::sync::OnceLock::new();
+
+fn shutdown_flag() -> &'static tokio::sync::watch::Sender<bool> {
+    SHUTDOWN.get_or_init(|| tokio::sync::watch::channel(false).0)
+}
+
+/// Tells every [`endless_body`] to end: the server calls it when it
+/// stops accepting, so followers (logs, stats, wait, events) do not hold
+/// the shutdown up for the whole grace period.
+pub fn shutdown() {
+    shutdown_flag().send_replace(true);
+}
+
+/// A [`channel_body`] for streams that only end when their subject does
+/// (`logs --follow`, streamed stats, wait, events): it also ends when the
+/// daemon shuts down.
+pub fn endless_body(buffer: usize) -> (Sender, Body) {
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(buffer);
+    let stop = shutdown_flag().subscribe();
+    let stream = futures_util::stream::unfold((rx, stop), |(mut rx, mut stop)| async move {
+        let item = tokio::select! {
+            item = rx.recv() => item,
+            _ = stop.wait_for(|s| *s) => None,
+        };
+        item.map(|item| (item.map(Frame::data), (rx, stop)))
+    });
+    (tx, StreamBody::new(stream).boxed())
+}
+
 /// A `200` response with `content_type` and a streamed body.
 pub fn streaming(content_type: &'static str, body: Body) -> Response {
     let mut resp = hyper::Response::new(body);

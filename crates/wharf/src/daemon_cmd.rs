@@ -130,7 +130,7 @@ fn run(mut args: DaemonArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("failed to start the tokio runtime")?;
-    rt.block_on(async move {
+    let result = rt.block_on(async move {
         let _pid = PidFile::create(&pidfile)?;
         let engine = Engine::open(config)
             .await
@@ -142,7 +142,11 @@ fn run(mut args: DaemonArgs) -> Result<()> {
         server::serve(engine, listeners, shutdown_signal()).await;
         eprintln!("wharf daemon: stopped");
         Ok(())
-    })
+    });
+    // Blocking readers (logs, tars) notice their closed channels and end;
+    // none may hold the exit up for long.
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    result
 }
 
 /// The TLS files when `--tlsverify` (or `--tls`) is on.

@@ -611,3 +611,42 @@ mod tests {
         );
     }
 }
+
+/// Bytes of the regular files under `dir` (symlinks not followed).
+fn dir_size(dir: &std::path::Path) -> i64 {
+    let mut total = 0i64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(m) = e.path().symlink_metadata() else {
+                continue;
+            };
+            if m.is_dir() {
+                stack.push(e.path());
+            } else if m.is_file() {
+                total += i64::try_from(m.len()).unwrap_or(0);
+            }
+        }
+    }
+    total
+}
+
+/// Docker's `SizeRw` (what the container wrote) and `SizeRootFs` (that
+/// plus its image), for `size=1`.
+pub fn sizes(engine: &Engine, c: &Container) -> (i64, i64) {
+    let rw = engine
+        .store()
+        .snapshot(&c.snapshot)
+        .map(|s| dir_size(&s.upper))
+        .unwrap_or(0);
+    let image = c
+        .image_id
+        .parse()
+        .ok()
+        .and_then(|d| engine.store().image_by_id(&d).ok())
+        .map_or(0, |i| i64::try_from(i.size).unwrap_or(0));
+    (rw, rw + image)
+}

@@ -18,8 +18,8 @@ use wharf_engine::{Engine, Kind};
 use super::inspect::ZERO_TIME;
 use crate::http::{blocking, flag, json, param, query, ApiError, ApiResult, Ctx, Request};
 use crate::streams::{
-    channel_body, frame, hijack, parse_detach_keys, pump, stream_content_type, streaming, Client,
-    DEFAULT_DETACH_KEYS,
+    channel_body, endless_body, frame, hijack, parse_detach_keys, pump, stream_content_type,
+    streaming, Client, DEFAULT_DETACH_KEYS,
 };
 
 /// Interval between streamed stats samples.
@@ -169,8 +169,13 @@ pub async fn logs(ctx: Ctx, req: Request, id: &str) -> ApiResult {
     let (engine, name) = (ctx.engine.clone(), id.to_string());
     let c = blocking(move || engine.container(&name)).await?;
     let tty = c.options.tty;
+    let follow = opts.follow;
     let mut rx = ctx.engine.logs(&c.id, opts).await?;
-    let (tx, body) = channel_body(16);
+    let (tx, body) = if follow {
+        endless_body(16)
+    } else {
+        channel_body(16)
+    };
     tokio::spawn(async move {
         while let Some(Ok(entry)) = rx.recv().await {
             let bytes = Bytes::from(log_bytes(&entry, tty, timestamps));
@@ -194,7 +199,7 @@ pub async fn wait(ctx: Ctx, req: Request, id: &str) -> ApiResult {
         Some(c) => return Err(ApiError::bad_request(format!("invalid condition: \"{c}\""))),
     };
     let waiter = ctx.engine.wait(id, cond).await?;
-    let (tx, body) = channel_body(1);
+    let (tx, body) = endless_body(1);
     tokio::spawn(async move {
         let v = match waiter.result().await {
             Ok(exit) => json!({"StatusCode": exit.exit_code, "Error": null}),
@@ -229,7 +234,7 @@ pub async fn stats(ctx: Ctx, req: Request, id: &str) -> ApiResult {
             &stats_json(&cur, pre.as_ref(), &name, &id),
         ));
     }
-    let (tx, body) = channel_body(1);
+    let (tx, body) = endless_body(1);
     tokio::spawn(async move {
         let mut prev: Option<Stats> = None;
         loop {
