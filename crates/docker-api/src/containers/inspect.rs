@@ -578,40 +578,6 @@ pub fn filter(
     Ok(list)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn human_durations_read_like_go_units() {
-        let s = 1_000_000_000i64;
-        assert_eq!(human_duration(0), "Less than a second");
-        assert_eq!(human_duration(s), "1 second");
-        assert_eq!(human_duration(59 * s), "59 seconds");
-        assert_eq!(human_duration(60 * s), "About a minute");
-        assert_eq!(human_duration(5 * 60 * s), "5 minutes");
-        assert_eq!(human_duration(3600 * s), "About an hour");
-        assert_eq!(human_duration(3 * 3600 * s), "3 hours");
-        assert_eq!(human_duration(3 * 86400 * s), "3 days");
-        assert_eq!(human_duration(20 * 86400 * s), "2 weeks");
-    }
-
-    #[test]
-    fn status_text_of_created_and_exited() {
-        let mut c = Container::default();
-        assert_eq!(status_text(&c), "Created");
-        c.state.status = Status::Exited;
-        c.state.exit_code = 3;
-        c.state.started_at = "2020-01-01T00:00:00Z".into();
-        c.state.finished_at = "2020-01-01T00:00:01Z".into();
-        assert!(
-            status_text(&c).starts_with("Exited (3) "),
-            "{}",
-            status_text(&c)
-        );
-    }
-}
-
 /// Bytes of the regular files under `dir` (symlinks not followed).
 fn dir_size(dir: &std::path::Path) -> i64 {
     let mut total = 0i64;
@@ -649,4 +615,38 @@ pub fn sizes(engine: &Engine, c: &Container) -> (i64, i64) {
         .and_then(|d| engine.store().image_by_id(&d).ok())
         .map_or(0, |i| i64::try_from(i.size).unwrap_or(0));
     (rw, rw + image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_durations_read_like_go_units() {
+        let s = 1_000_000_000i64;
+        assert_eq!(human_duration(0), "Less than a second");
+        assert_eq!(human_duration(s), "1 second");
+        assert_eq!(human_duration(59 * s), "59 seconds");
+        assert_eq!(human_duration(60 * s), "About a minute");
+        assert_eq!(human_duration(5 * 60 * s), "5 minutes");
+        assert_eq!(human_duration(3600 * s), "About an hour");
+        assert_eq!(human_duration(3 * 3600 * s), "3 hours");
+        assert_eq!(human_duration(3 * 86400 * s), "3 days");
+        assert_eq!(human_duration(20 * 86400 * s), "2 weeks");
+    }
+
+    #[test]
+    fn status_text_of_created_and_exited() {
+        let mut c = Container::default();
+        assert_eq!(status_text(&c), "Created");
+        c.state.status = Status::Exited;
+        c.state.exit_code = 3;
+        c.state.started_at = "2020-01-01T00:00:00Z".into();
+        c.state.finished_at = "2020-01-01T00:00:01Z".into();
+        assert!(
+            status_text(&c).starts_with("Exited (3) "),
+            "{}",
+            status_text(&c)
+        );
+    }
 }
