@@ -82,7 +82,21 @@ pub(super) fn apply(doc: &mut Value, c: &Container, _sec: &SecurityOpts) -> Resu
         .map(|m| clean(m["destination"].as_str().unwrap_or_default()))
         .collect();
 
-    let defaults = doc["mounts"].as_array().cloned().unwrap_or_default();
+    let mut defaults = doc["mounts"].as_array().cloned().unwrap_or_default();
+    // moby's default order (oci/defaults.go).
+    const ORDER: [&str; 7] = [
+        "/proc",
+        "/dev",
+        "/dev/pts",
+        "/sys",
+        "/sys/fs/cgroup",
+        "/dev/mqueue",
+        "/dev/shm",
+    ];
+    defaults.sort_by_key(|m| {
+        let d = m["destination"].as_str().unwrap_or_default();
+        ORDER.iter().position(|o| *o == d).unwrap_or(ORDER.len())
+    });
     let mut out: Vec<Value> = Vec::new();
     for mut m in defaults {
         let dest = m["destination"].as_str().unwrap_or_default().to_string();
