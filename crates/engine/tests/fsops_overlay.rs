@@ -319,6 +319,40 @@ fn archive_put_like_docker() {
         "cannot overwrite non-directory \"/etc/passwd\" with directory \"/etc\""
     );
     assert!(f.root.join("etc").is_dir());
+    // Entries below a mount land in the mount's source.
+    let spread = layer_tar(&[
+        Entry::dir("data"),
+        Entry::file("data/x", b"in vol"),
+        Entry::file("tmp/y", b"in root"),
+    ]);
+    v.put("/", &spread[..], PutOptions::default()).unwrap();
+    assert_eq!(std::fs::read(f.vol.join("x")).unwrap(), b"in vol");
+    assert_eq!(std::fs::read(f.root.join("tmp/y")).unwrap(), b"in root");
+    assert!(!f.root.join("data/x").exists());
+    // A mounted file takes content, nothing else.
+    let hosts = f.vol.parent().unwrap().join("hosts");
+    std::fs::write(&hosts, b"old").unwrap();
+    let mut with_hosts = f.view();
+    with_hosts.mounts.push(ViewMount {
+        destination: "/etc/hosts".into(),
+        source: hosts.clone(),
+        rw: true,
+    });
+    let new_hosts = layer_tar(&[Entry::file("hosts", b"new")]);
+    with_hosts
+        .put("/etc", &new_hosts[..], PutOptions::default())
+        .unwrap();
+    assert_eq!(std::fs::read(&hosts).unwrap(), b"new");
+    let below = layer_tar(&[Entry::file("hosts/x", b"x")]);
+    let e = with_hosts
+        .put("/etc", &below[..], PutOptions::default())
+        .unwrap_err();
+    assert_eq!(e.kind, Kind::InvalidArgument, "{}", e.full_message());
+    let as_dir = layer_tar(&[Entry::dir("hosts")]);
+    assert!(with_hosts
+        .put("/etc", &as_dir[..], PutOptions::default())
+        .is_err());
+    assert!(hosts.is_file());
     // Garbage is refused as bad input.
     let e = v
         .put("/tmp", &b"not a tar at all"[..], PutOptions::default())

@@ -178,7 +178,7 @@ impl FsView {
             }
             _ => {}
         }
-        super::extract::extract(&loc.root, &loc.rel, input, opts, &scope::join(&parts))
+        super::extract::extract(self, &parts, input, opts)
     }
 }
 

@@ -1,54 +1,110 @@
 //! Extracting a `docker cp` tar into a directory of a container.
 //!
-//! The tar is rewritten on the fly so that every entry lands below the
-//! destination: names (and hardlink targets) are cleaned, refused when they
-//! climb out of it, and prefixed with the destination's path; owners are
+//! The tar is rewritten on the fly: entry names (and hardlink targets) are
+//! cleaned and refused when they climb out of the destination; owners are
 //! replaced with `copyUIDGID`'s; `noOverwriteDirNonDir` is checked against
-//! what is on disk. The rewritten stream is applied with
-//! [`wharf_image::layer::apply_tar`] (plain: no whiteouts) to the trusted
-//! root that holds the destination (the container's root filesystem or a
-//! volume's directory), so symlinks met on the way resolve inside that
-//! root, as they would inside the container, and never outside it.
+//! what is on disk. Each entry then goes to the filesystem that holds its
+//! path in the container — the root filesystem, or a bind or volume
+//! mounted below the destination — as a path relative to that trusted
+//! root. Every root gets its own stream, applied with
+//! [`wharf_image::layer::apply_tar`] (plain: no whiteouts) on a thread of
+//! its own, so symlinks met on the way resolve inside that root, as they
+//! would inside the container, and never outside it.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
-use std::io::{self, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
+use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
+use std::thread::{Scope, ScopedJoinHandle};
 
 use rustix::fs::{AtFlags, FileType, OFlags};
 use tar::{EntryType, Header};
-use wharf_image::layer::{self, ApplyOptions};
+use wharf_image::layer::{self, ApplyOptions, ApplyStats, LayerError};
 
 use super::archive::PutOptions;
-use super::scope;
+use super::scope::{self, FsView, Located};
 use crate::error::{EngineError, Result};
 
-/// Extracts `input` into `root`/`dest` (`dest_name` is the container path,
-/// for messages).
+/// Extracts `input` into the container directory `dest` (resolved).
 pub(crate) fn extract(
-    root: &Path,
-    dest: &Path,
+    view: &FsView,
+    dest: &[OsString],
     input: impl Read,
     opts: PutOptions,
-    dest_name: &str,
 ) -> Result<()> {
+    let dest_name = scope::join(dest);
     let input = layer::decompress(input)
         .map_err(|e| EngineError::invalid(format!("failed to read the archive: {e}")))?;
-    let (reader, writer) =
-        io::pipe().map_err(|e| EngineError::system("failed to make a pipe", e))?;
-    let (rewritten, applied) = std::thread::scope(|s| {
-        let applier = s.spawn(move || layer::apply_tar(reader, root, &ApplyOptions::PLAIN));
-        let rewritten = rewrite(input, writer, root, dest, opts, dest_name);
-        (rewritten, applier.join())
-    });
-    // A refused entry ends the stream early: its error is the one to report.
-    rewritten?;
-    let applied = applied.map_err(|_| {
-        EngineError::system("archive extraction panicked", io::Error::other("panic"))
-    })?;
-    applied.map_err(|e| {
-        EngineError::system(format!("failed to extract the archive to {dest_name}"), e)
-    })?;
-    Ok(())
+    std::thread::scope(|s| {
+        let mut sinks = Sinks {
+            scope: s,
+            open: HashMap::new(),
+        };
+        let rewritten = rewrite(view, dest, &dest_name, input, opts, &mut sinks);
+        // Every stream is ended and applied, even after a refused entry.
+        let applied = sinks.finish();
+        // A refused entry ends the streams early: its error is the one to report.
+        rewritten?;
+        applied.map_err(|e| {
+            EngineError::system(format!("failed to extract the archive to {dest_name}"), e)
+        })
+    })
+}
+
+/// One root's stream and the thread applying it.
+struct Sink<'scope> {
+    builder: tar::Builder<BufWriter<io::PipeWriter>>,
+    applier: ScopedJoinHandle<'scope, std::result::Result<ApplyStats, LayerError>>,
+    root_fd: OwnedFd,
+}
+
+/// The streams opened so far, by root.
+struct Sinks<'scope, 'env> {
+    scope: &'scope Scope<'scope, 'env>,
+    open: HashMap<PathBuf, Sink<'scope>>,
+}
+
+impl<'scope> Sinks<'scope, '_> {
+    fn get(&mut self, root: &Path) -> Result<&mut Sink<'scope>> {
+        if !self.open.contains_key(root) {
+            let root_fd = scope::open_root(root)
+                .map_err(|e| EngineError::system("failed to open the container root", e))?;
+            let (reader, writer) =
+                io::pipe().map_err(|e| EngineError::system("failed to make a pipe", e))?;
+            let owned = root.to_path_buf();
+            let applier = self
+                .scope
+                .spawn(move || layer::apply_tar(reader, &owned, &ApplyOptions::PLAIN));
+            self.open.insert(
+                root.to_path_buf(),
+                Sink {
+                    builder: tar::Builder::new(BufWriter::new(writer)),
+                    applier,
+                    root_fd,
+                },
+            );
+        }
+        Ok(self.open.get_mut(root).expect("inserted above"))
+    }
+
+    /// Ends every stream and waits for its extraction; the first error.
+    fn finish(self) -> std::result::Result<(), io::Error> {
+        let mut first = None;
+        for (_, sink) in self.open {
+            // The applier may have stopped at its own error: that one counts.
+            let _ = sink.builder.into_inner().map(|mut w| w.flush());
+            let res = match sink.applier.join() {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(io::Error::other(e)),
+                Err(_) => Err(io::Error::other("archive extraction panicked")),
+            };
+            if let (Err(e), None) = (res, &first) {
+                first = Some(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
 }
 
 /// An entry name cleaned and made relative; `None` when it climbs out.
@@ -64,19 +120,35 @@ fn relative(name: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
+/// Where the entry `rel` below `dest` lands, refused in a read-only mount.
+fn place(view: &FsView, dest: &[OsString], rel: &Path) -> Result<Located> {
+    let mut parts = dest.to_vec();
+    parts.extend(rel.iter().map(|p| p.to_owned()));
+    let loc = view.locate(&parts);
+    match loc.mount {
+        Some(i) if !view.mounts[i].rw => {
+            Err(EngineError::invalid("mounted volume is marked read-only"))
+        }
+        None if view.read_only_rootfs => {
+            Err(EngineError::invalid("container rootfs is marked read-only"))
+        }
+        _ => Ok(loc),
+    }
+}
+
 fn rewrite(
-    input: impl Read,
-    out: io::PipeWriter,
-    root: &Path,
-    dest: &Path,
-    opts: PutOptions,
+    view: &FsView,
+    dest: &[OsString],
     dest_name: &str,
+    input: impl Read,
+    opts: PutOptions,
+    sinks: &mut Sinks<'_, '_>,
 ) -> Result<()> {
     let bad = |e: io::Error| EngineError::invalid(format!("failed to read the archive: {e}"));
+    let write_err = |e: io::Error| {
+        EngineError::system(format!("failed to extract the archive to {dest_name}"), e)
+    };
     let mut archive = tar::Archive::new(input);
-    let mut builder = tar::Builder::new(io::BufWriter::new(out));
-    let root_fd = scope::open_root(root)
-        .map_err(|e| EngineError::system("failed to open the container root", e))?;
     for entry in archive.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
         let name = entry.path().map_err(bad)?.into_owned();
@@ -86,18 +158,35 @@ fn rewrite(
                 name.display().to_string()
             )));
         };
-        let kind = entry.header().entry_type();
         // The destination itself (`./`) is left as it is, as Docker does.
         if rel.as_os_str().is_empty() {
             continue;
         }
-        let target = dest.join(&rel);
+        let kind = entry.header().entry_type();
+        let loc = place(view, dest, &rel)?;
+        // A mount's root is left as it is too.
+        if loc.rel.as_os_str().is_empty() {
+            continue;
+        }
+        // A file mounted into the container takes file content only.
+        if let Some(i) = loc.mount {
+            let m = &view.mounts[i];
+            let whole = Some(loc.rel.as_os_str()) == m.source.file_name();
+            if !m.source.is_dir() && (!whole || kind != EntryType::Regular) {
+                return Err(EngineError::invalid(format!(
+                    "cannot replace {}: a file is mounted there",
+                    Path::new(dest_name).join(&rel).display()
+                )));
+            }
+        }
+        let sink = sinks.get(&loc.root)?;
         if opts.no_overwrite_dir_non_dir {
+            let shown = Path::new(dest_name).join(&rel);
             check_overwrite(
-                &root_fd,
-                &target,
+                &sink.root_fd,
+                &loc.rel,
                 kind == EntryType::Directory,
-                &rel,
+                &shown,
                 dest_name,
             )?;
         }
@@ -106,10 +195,6 @@ fn rewrite(
             h.set_uid(u64::from(uid));
             h.set_gid(u64::from(gid));
         }
-        let write_err = |e: io::Error| {
-            EngineError::system(format!("failed to extract the archive to {dest_name}"), e)
-        };
-        let path = target;
         match kind {
             EntryType::Link => {
                 let link = entry
@@ -117,15 +202,20 @@ fn rewrite(
                     .map_err(bad)?
                     .unwrap_or_default()
                     .into_owned();
-                let Some(link_rel) = relative(&link) else {
+                let target = relative(&link)
+                    .map(|t| place(view, dest, &t))
+                    .transpose()?
+                    .filter(|t| t.root == loc.root);
+                let Some(target) = target else {
                     return Err(EngineError::invalid(format!(
                         "invalid hardlink {:?} -> {:?}",
                         name.display().to_string(),
                         link.display().to_string()
                     )));
                 };
-                builder
-                    .append_link(&mut h, &path, dest.join(link_rel))
+                let sink = sinks.get(&loc.root)?;
+                sink.builder
+                    .append_link(&mut h, &loc.rel, &target.rel)
                     .map_err(write_err)?;
             }
             EntryType::Symlink => {
@@ -135,8 +225,8 @@ fn rewrite(
                     .unwrap_or_default()
                     .into_owned()
                     .into_os_string();
-                builder
-                    .append_link(&mut h, &path, link)
+                sink.builder
+                    .append_link(&mut h, &loc.rel, link)
                     .map_err(write_err)?;
             }
             EntryType::XGlobalHeader
@@ -144,27 +234,22 @@ fn rewrite(
             | EntryType::GNULongName
             | EntryType::GNULongLink => {}
             _ => {
-                builder
-                    .append_data(&mut h, &path, &mut entry)
+                sink.builder
+                    .append_data(&mut h, &loc.rel, &mut entry)
                     .map_err(write_err)?;
             }
         }
     }
-    let mut w = builder
-        .into_inner()
-        .map_err(|e| EngineError::system("failed to finish the archive", e))?;
-    // The reader may have stopped at its own error: that error is reported.
-    let _ = w.flush();
     Ok(())
 }
 
 /// Docker's `noOverwriteDirNonDir`: an existing directory may not become a
 /// non-directory, nor an existing non-directory a directory.
 fn check_overwrite(
-    root: &std::os::fd::OwnedFd,
+    root: &OwnedFd,
     target: &Path,
     is_dir: bool,
-    rel: &Path,
+    shown: &Path,
     dest_name: &str,
 ) -> Result<()> {
     let Some(name) = target.file_name() else {
@@ -178,19 +263,15 @@ fn check_overwrite(
         return Ok(());
     };
     let exists_dir = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
-    let shown = Path::new(dest_name).join(rel);
+    let shown = shown.display().to_string();
     if exists_dir && !is_dir {
         return Err(EngineError::invalid(format!(
-            "cannot overwrite directory {:?} with non-directory {:?}",
-            shown.display().to_string(),
-            dest_name
+            "cannot overwrite directory {shown:?} with non-directory {dest_name:?}"
         )));
     }
     if !exists_dir && is_dir {
         return Err(EngineError::invalid(format!(
-            "cannot overwrite non-directory {:?} with directory {:?}",
-            shown.display().to_string(),
-            dest_name
+            "cannot overwrite non-directory {shown:?} with directory {dest_name:?}"
         )));
     }
     Ok(())

@@ -125,10 +125,11 @@ impl FsView {
         }
         // A file mount: its directory is the root, the file's name the path.
         let root = m.source.parent().unwrap_or(Path::new("/")).to_path_buf();
-        let name = m.source.file_name().unwrap_or_default();
+        let mut rel = PathBuf::from(m.source.file_name().unwrap_or_default());
+        rel.extend(&below);
         Located {
             root,
-            rel: Path::new(name).join(below),
+            rel,
             mount: Some(i),
         }
     }
