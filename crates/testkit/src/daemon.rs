@@ -164,6 +164,12 @@ pub trait Engine: Sync {
         run_with_input(self.command(args), input)
     }
 
+    /// Starts `docker args…` with its stdout collected in the background,
+    /// for commands that follow (`events`, `stats`, `logs -f`).
+    fn docker_follow(&self, args: &[&str]) -> Following {
+        Following::spawn(self.command(args))
+    }
+
     /// Runs `curl -sS --unix-socket <socket> args…`.
     fn curl(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new("curl");
@@ -220,6 +226,92 @@ pub trait Engine: Sync {
         ok_or_panic(self.kind(), "docker", &args, out)
             .trim()
             .to_string()
+    }
+}
+
+/// A running command whose stdout a thread collects; killed on drop.
+pub struct Following {
+    child: Child,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Following {
+    /// Spawns `cmd` with stdin null, stderr discarded, stdout collected.
+    pub fn spawn(mut cmd: Command) -> Following {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
+        let mut out = child.stdout.take().expect("stdout is piped");
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&seen);
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Following {
+            child,
+            seen,
+            reader: Some(reader),
+        }
+    }
+
+    /// Everything printed so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until `ok` holds for the output (five minutes at most, a
+    /// hang guard); returns the output.
+    pub fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + COMMAND_TIMEOUT;
+        loop {
+            let text = self.text();
+            if ok(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the command never printed {what}; it printed:\n{text}"
+            );
+            sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the command to exit by itself; returns its exit code and
+    /// its output.
+    pub fn wait_exit(mut self) -> (Option<i32>, String) {
+        let deadline = Instant::now() + COMMAND_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // The pipe ends with the command: the reader drains it.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
+                return (status.code(), self.text());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the command did not exit; it printed:\n{}",
+                self.text()
+            );
+            sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
