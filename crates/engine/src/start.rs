@@ -145,6 +145,13 @@ impl Engine {
                 for p in std::mem::take(&mut entry.rec().pending) {
                     let _ = p.reply.send(Err(EngineError::new(kind, msg.clone())));
                 }
+                // As Docker: a `--rm` container that cannot start is removed
+                // (its client waits for the removal).
+                if c.options.host.auto_remove {
+                    if let Err(e) = self.remove_locked(entry, true).await {
+                        eprintln!("wharf: failed to auto-remove {}: {e}", c.id);
+                    }
+                }
                 Err(EngineError {
                     kind,
                     message: msg,
@@ -214,7 +221,7 @@ impl Engine {
             .map_err(sys_err(format!("failed to mount the rootfs of {}", c.id)))?;
         mounts::copy_up(self, &c.mounts, &rootfs)?;
         let user = wharf_image::user::resolve(&rootfs, &c.user)
-            .map_err(|e| EngineError::system(e.to_string(), e))?;
+            .map_err(|e| EngineError::new(Kind::System, e.to_string()))?;
         let peer = |name: &str| -> Result<i32> {
             let p = self.container(name)?;
             if !is_running(p.state.status) || p.state.pid == 0 {
