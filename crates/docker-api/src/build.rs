@@ -75,6 +75,11 @@ pub(crate) fn parse_request(q: &[(String, String)]) -> Result<BuildRequest, ApiE
             "buildkit not supported by daemon; use the classic builder (version=1)",
         ));
     }
+    if flag(q, "squash") {
+        return Err(ApiError::bad_request(
+            "squash is only supported with experimental mode",
+        ));
+    }
     if param(q, "remote").is_some_and(|r| !r.is_empty()) {
         return Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

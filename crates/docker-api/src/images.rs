@@ -8,7 +8,7 @@ pub(crate) mod pipe;
 mod remove;
 mod transfer;
 
-pub(crate) use list::img_labels as image_labels;
+pub(crate) use list::labels_value;
 
 use http::Method;
 

@@ -102,7 +102,7 @@ pub(crate) async fn list(ctx: Ctx, req: Request) -> ApiResult {
                 .sum::<i64>(),
             false => -1,
         };
-        out.push(summary(&ctx, img, tags, digests, img_labels, shared_size));
+        out.push(summary(&ctx, img, tags, digests, shared_size));
     }
     Ok(json(StatusCode::OK, &out))
 }
@@ -113,7 +113,6 @@ fn summary(
     img: &Image,
     mut tags: Vec<String>,
     mut digests: Vec<String>,
-    labels: BTreeMap<String, String>,
     shared_size: i64,
 ) -> Value {
     if !ctx.at_least(43) && tags.is_empty() && digests.is_empty() {
@@ -124,7 +123,7 @@ fn summary(
         "Containers": -1,
         "Created": created_secs(img),
         "Id": img.id.as_str(),
-        "Labels": if labels.is_empty() { Value::Null } else { json!(labels) },
+        "Labels": labels_value(img),
         "ParentId": img.parent.as_ref().map_or(String::new(), |p| p.to_string()),
         "RepoDigests": digests,
         "RepoTags": tags,
@@ -146,6 +145,15 @@ fn layer_users(images: &[Image]) -> HashMap<String, usize> {
         }
     }
     m
+}
+
+/// `Labels` as Docker shows them: the config's map, `null` when it has
+/// none.
+pub(crate) fn labels_value(img: &Image) -> Value {
+    match img.config.config.as_ref().and_then(|c| c.labels.as_ref()) {
+        Some(m) => json!(m),
+        None => Value::Null,
+    }
 }
 
 /// The image's config labels.

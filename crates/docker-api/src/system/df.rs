@@ -82,12 +82,11 @@ fn df_value(engine: &Engine, kinds: &[String]) -> wharf_engine::Result<Value> {
                     .iter()
                     .filter(|c| c.image_id == img.id.as_str())
                     .count();
-                let labels = crate::images::image_labels(img);
                 json!({
                     "Containers": used,
                     "Created": img.created.map_or(0, |t| t.unix_timestamp()),
                     "Id": img.id.as_str(),
-                    "Labels": if labels.is_empty() { Value::Null } else { json!(labels) },
+                    "Labels": crate::images::labels_value(img),
                     "ParentId": img.parent.as_ref().map_or(String::new(), |p| p.to_string()),
                     "RepoDigests": img.repo_digests,
                     "RepoTags": img.repo_tags,
