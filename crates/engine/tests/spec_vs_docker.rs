@@ -23,7 +23,8 @@ const PROBE: &str = "grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Se
     echo $(hostname | wc -c); cd /sys/fs/cgroup 2>/dev/null && \
     cat memory/memory.limit_in_bytes memory/memory.memsw.limit_in_bytes \
     memory/memory.soft_limit_in_bytes pids/pids.max cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us \
-    cpu/cpu.shares cpuset/cpuset.cpus 2>/dev/null; true";
+    cpu/cpu.shares cpuset/cpuset.cpus 2>/dev/null; \
+    for n in net ipc pid uts; do readlink /proc/self/ns/$n; done; true";
 
 struct Case {
     flags: &'static [&'static str],
@@ -123,7 +124,37 @@ const CASES: &[Case] = &[
             r.cpuset_cpus = "0".into();
         },
     },
+    Case {
+        flags: &["--network", "host"],
+        opts: |o| o.host.network_mode = "host".into(),
+    },
+    Case {
+        flags: &["--ipc", "host", "--pid", "host", "--uts", "host"],
+        opts: |o| {
+            o.host.ipc_mode = "host".into();
+            o.host.pid_mode = "host".into();
+            o.host.uts_mode = "host".into();
+        },
+    },
 ];
+
+/// `net:[4026531840]` lines become `net:host` or `net:private`: a new
+/// namespace's number differs from run to run.
+fn namespaces_named(out: &str) -> String {
+    out.lines()
+        .map(|l| match l.split_once(':') {
+            Some((kind, _)) if l.ends_with(']') && ["net", "ipc", "pid", "uts"].contains(&kind) => {
+                let host = std::fs::read_link(format!("/proc/self/ns/{kind}")).unwrap();
+                if host.to_string_lossy() == l {
+                    format!("{kind}:host\n")
+                } else {
+                    format!("{kind}:private\n")
+                }
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect()
+}
 
 #[test]
 fn spec_matches_docker_run() {
@@ -144,13 +175,17 @@ fn spec_matches_docker_run() {
     assert!(child.wait().unwrap().success(), "docker import");
     let f = Fixture::new();
     for case in CASES {
-        let mut args = vec!["run", "--rm", "--network", "none"];
+        let mut args = vec!["run", "--rm"];
+        if !case.flags.contains(&"--network") {
+            args.extend(["--network", "none"]);
+        }
         args.extend(case.flags);
         args.extend(["wharf-spec-bb", "sh", "-c", PROBE]);
-        let theirs = docker.docker_ok(&args);
+        let theirs = namespaces_named(&docker.docker_ok(&args));
         let mut o = opts();
         (case.opts)(&mut o);
         let (code, ours, err) = f.sh(o, vec![], PROBE);
+        let ours = namespaces_named(&ours);
         assert_eq!(code, 0, "{err}");
         assert_eq!(ours, theirs, "docker run {}", case.flags.join(" "));
     }
