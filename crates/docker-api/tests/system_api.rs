@@ -336,3 +336,46 @@ fn system_shapes_match_dockerd() {
         keys(&w["Components"][0]["Details"])
     );
 }
+
+/// `GET /events` without `until` streams: its headers come before any
+/// event, and an event that happens later arrives on the open stream.
+fn live_events(e: &dyn Engine) {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(e.socket()).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .expect("timeout");
+    let filter = enc(r#"{"type":["volume"]}"#);
+    write!(
+        s,
+        "GET /v1.41/events?filters={filter} HTTP/1.1\r\nHost: docker\r\n\r\n"
+    )
+    .expect("request");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = s.read(&mut buf).expect("headers before any event");
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    let head = String::from_utf8_lossy(&got).into_owned();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let c = e.api(
+        "POST",
+        "/v1.41/volumes/create",
+        Some(br#"{"Name":"hi-live-vol"}"#),
+    );
+    assert_eq!(c.status, 201);
+    while !String::from_utf8_lossy(&got).contains("\"hi-live-vol\"") {
+        let n = s.read(&mut buf).expect("the event");
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got).into_owned();
+    assert!(text.contains("\"Action\":\"create\""), "{text}");
+    assert_eq!(
+        e.api("DELETE", "/v1.41/volumes/hi-live-vol", None).status,
+        204
+    );
+}
+
+engine_tests!(live_events => live_events_dockerd, live_events_wharf);
