@@ -158,3 +158,52 @@ fn concurrent_copy_up_copies_once() {
     assert_eq!(std::fs::read(v.mountpoint.join("a")).unwrap(), b"alpha");
     vols.remove("shared").unwrap();
 }
+
+/// Owners, extended attributes, fifos and device nodes survive the copy.
+#[test]
+fn copy_up_keeps_owners_xattrs_and_nodes() {
+    use std::os::unix::fs::FileTypeExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let src = root.join("srv");
+    std::fs::create_dir_all(src.join("d")).unwrap();
+    std::fs::write(src.join("d/f"), b"x").unwrap();
+    std::os::unix::fs::chown(src.join("d/f"), Some(1234), Some(5678)).unwrap();
+    std::os::unix::fs::chown(src.join("d"), Some(42), Some(43)).unwrap();
+    rustix::fs::setxattr(
+        src.join("d/f"),
+        "user.wharf",
+        b"kept",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        src.join("fifo"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o640),
+        0,
+    )
+    .unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        src.join("null"),
+        rustix::fs::FileType::CharacterDevice,
+        rustix::fs::Mode::from_raw_mode(0o666),
+        rustix::fs::makedev(1, 3),
+    )
+    .unwrap();
+    let vol = tmp.path().join("vol/_data");
+    std::fs::create_dir_all(&vol).unwrap();
+    assert!(copy_image_path(&root, "/srv", &vol).unwrap());
+    let md = |p: &str| std::fs::symlink_metadata(vol.join(p)).unwrap();
+    assert_eq!((md("d/f").uid(), md("d/f").gid()), (1234, 5678));
+    assert_eq!((md("d").uid(), md("d").gid()), (42, 43));
+    let mut buf = [0u8; 16];
+    let n = rustix::fs::getxattr(vol.join("d/f"), "user.wharf", &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"kept");
+    assert!(md("fifo").file_type().is_fifo());
+    assert_eq!(md("fifo").permissions().mode() & 0o777, 0o640);
+    assert!(md("null").file_type().is_char_device());
+    assert_eq!(md("null").rdev(), rustix::fs::makedev(1, 3));
+}
