@@ -113,20 +113,7 @@ pub(crate) fn set_stdio(fds: [&OwnedFd; 3]) -> Result<()> {
 }
 
 fn setup(cfg: &ShimConfig) -> Result<(Shim, i32)> {
-    // Caught (not ignored) signals return to their default action in the
-    // container's processes at execve(2): SIGTERM and SIGINT to the shim
-    // do nothing (only the daemon's requests stop containers), SIGPIPE
-    // becomes EPIPE, and SIGCHLD wakes the poll loop to reap.
-    use rustix::process::Signal;
-    for sig in [
-        Signal::TERM,
-        Signal::INT,
-        Signal::HUP,
-        Signal::PIPE,
-        Signal::CHILD,
-    ] {
-        wharf_sys::sigaction::catch_noop(sig.as_raw()).map_err(io_err("catch signals"))?;
-    }
+    reset_signals()?;
     // Orphans of a container without its own pid namespace come to us.
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
         .map_err(io_err("become a subreaper"))?;
@@ -163,4 +150,44 @@ fn setup(cfg: &ShimConfig) -> Result<(Shim, i32)> {
         rustix::process::getpid().as_raw_nonzero().to_string(),
     );
     Ok((Shim::new(cfg.clone(), rt, listener, init, null)?, pid))
+}
+
+/// Signals the shim never catches: the ones it cannot, and the faults that
+/// must still kill it.
+fn uncatchable(sig: i32) -> bool {
+    use rustix::process::Signal;
+    [
+        Signal::KILL,
+        Signal::STOP,
+        Signal::SEGV,
+        Signal::BUS,
+        Signal::ILL,
+        Signal::FPE,
+        Signal::TRAP,
+        Signal::ABORT,
+        Signal::SYS,
+    ]
+    .iter()
+    .any(|s| s.as_raw() == sig)
+}
+
+/// Gives the container's processes default signal handling, whatever the
+/// daemon's was. Every other signal is caught by a handler that does
+/// nothing: a caught signal returns to its default action at execve(2),
+/// where an ignored one (a daemon started in the background ignores
+/// SIGINT and SIGQUIT) would stay ignored in the container. So SIGTERM and
+/// SIGINT to the shim do nothing (only the daemon's requests stop
+/// containers), SIGPIPE becomes EPIPE, and SIGCHLD wakes the poll loop to
+/// reap. The blocked mask, which execve keeps too, is emptied.
+fn reset_signals() -> Result<()> {
+    // 32 and 33 are glibc's own real-time signals.
+    for sig in (1..=64).filter(|s| !uncatchable(*s) && !matches!(s, 32 | 33)) {
+        let caught = wharf_sys::sigaction::catch_noop(sig);
+        if sig < 32 {
+            caught.map_err(io_err(format!("catch signal {sig}")))?;
+        }
+    }
+    wharf_sys::signal::SignalSet::block_forwardable()
+        .and_then(|set| set.unblock())
+        .map_err(io_err("unblock signals"))
 }

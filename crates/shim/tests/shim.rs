@@ -404,3 +404,53 @@ fn exec_output_waits_for_a_late_attach() {
     });
     assert_eq!(s.wait().exit_code, 137);
 }
+
+#[test]
+fn container_gets_default_signal_handling() {
+    // A daemon started from a script in the background ignores SIGINT and
+    // SIGQUIT; its containers must not.
+    let mut b = bundle();
+    b.set_args(&["cat", "/proc/self/status"]).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let id = common::unique_id("sigs");
+    let cfg = wharf_shim::proto::ShimConfig {
+        id: id.clone(),
+        bundle: b.path().to_path_buf(),
+        runtime_root: tmp.path().join("runtime"),
+        dir: tmp.path().join("shim"),
+        log: Some(wharf_shim::proto::LogConfig {
+            path: tmp.path().join("log"),
+            max_size: 0,
+            max_files: 1,
+        }),
+        ..Default::default()
+    };
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.args(["-c", "trap '' INT QUIT USR1 PIPE; exec \"$0\" shim"])
+        .arg(common::wharf());
+    common::launch_with(&cfg, cmd).expect("shim starts");
+    let (reply, _) = common::call(&cfg.dir, &Request::Start);
+    assert!(reply.ok, "{reply:?}");
+    let exit = common::try_call(&cfg.dir, &Request::Wait)
+        .and_then(|(r, _)| r.as_exit())
+        .or_else(|| {
+            let data = std::fs::read(cfg.dir.join(wharf_shim::proto::EXIT_FILE)).ok()?;
+            serde_json::from_slice(&data).ok()
+        })
+        .expect("an exit");
+    assert_eq!(exit.exit_code, 0);
+    let status: String = log_entries(&tmp.path().join("log"))
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+    for field in ["SigBlk", "SigIgn"] {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .unwrap_or_else(|| panic!("no {field} in {status}"));
+        // The standard signals (1-31; 32 and 33 belong to the C library).
+        let mask = u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap();
+        assert_eq!(mask & 0x7fff_ffff, 0, "{line}");
+    }
+    assert_no_leaks(&id, Some(b.path()));
+}

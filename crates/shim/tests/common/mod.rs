@@ -181,8 +181,14 @@ fn cmdline(pid: i32) -> String {
 
 /// Runs `wharf shim` with `cfg`; the init pid or the shim's error.
 pub fn launch(cfg: &ShimConfig) -> Result<i32, String> {
-    let mut child = Command::new(wharf())
-        .arg("shim")
+    let mut cmd = Command::new(wharf());
+    cmd.arg("shim");
+    launch_with(cfg, cmd)
+}
+
+/// Runs `cmd` (which runs `wharf shim`) with `cfg`.
+pub fn launch_with(cfg: &ShimConfig, mut cmd: Command) -> Result<i32, String> {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
