@@ -1,5 +1,5 @@
-//! Listeners (unix socket, TCP), the hyper connection loop and graceful
-//! shutdown.
+//! Listeners (unix socket, TCP, TCP with mutual TLS), the hyper
+//! connection loop and graceful shutdown.
 //!
 //! [`bind`] opens every `-H` address first, so that a bad address fails
 //! the daemon before it serves anything; [`serve`] then accepts on all of
@@ -22,6 +22,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{mpsc, watch};
+use tokio_rustls::TlsAcceptor;
 use wharf_engine::Engine;
 
 use crate::router;
@@ -32,6 +33,8 @@ pub const DEFAULT_SOCKET: &str = "/run/wharf/wharf.sock";
 pub const DEFAULT_TCP_PORT: u16 = 2375;
 /// How long in-flight requests may run after a shutdown signal.
 pub const GRACE: Duration = Duration::from_secs(5);
+/// How long a TLS client may take to finish its handshake.
+const HANDSHAKE: Duration = Duration::from_secs(10);
 
 /// Errors of the listeners.
 #[derive(Debug, thiserror::Error)]
@@ -53,11 +56,13 @@ pub enum ServerError {
         /// The address.
         addr: SocketAddr,
     },
-    /// TLS was asked for but this build does not serve it.
-    #[error("cannot listen on {addr} with TLS: TLS is not supported by this daemon yet")]
-    TlsUnsupported {
-        /// The address.
-        addr: SocketAddr,
+    /// The TLS files could not be used.
+    #[error("invalid TLS configuration: {path}: {reason}")]
+    Tls {
+        /// The file (or the setting) at fault.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
     },
     /// Another daemon answers on the socket.
     #[error("socket {path} is in use by another daemon")]
@@ -161,23 +166,31 @@ pub fn parse_host(host: &str) -> Result<Listen, ServerError> {
 }
 
 /// A bound listener.
-#[derive(Debug)]
 pub enum Bound {
     /// A unix socket (removed at shutdown).
     Unix(UnixListener, PathBuf),
     /// A TCP listener.
     Tcp(TcpListener),
+    /// A TCP listener speaking mutual TLS.
+    Tls(TcpListener, TlsAcceptor),
+}
+
+impl std::fmt::Debug for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bound::Unix(_, p) => write!(f, "Bound::Unix({})", p.display()),
+            Bound::Tcp(l) => write!(f, "Bound::Tcp({:?})", l.local_addr().ok()),
+            Bound::Tls(l, _) => write!(f, "Bound::Tls({:?})", l.local_addr().ok()),
+        }
+    }
 }
 
 /// Checks that every address may be served: a TCP address that is not
-/// loopback needs mutual TLS (which this daemon does not serve yet).
+/// loopback needs mutual TLS.
 pub fn validate(hosts: &[Listen], tls: Option<&TlsOptions>) -> Result<(), ServerError> {
     for h in hosts {
         if let Listen::Tcp(addr) = h {
-            if tls.is_some() {
-                return Err(ServerError::TlsUnsupported { addr: *addr });
-            }
-            if !addr.ip().is_loopback() {
+            if tls.is_none() && !addr.ip().is_loopback() {
                 return Err(ServerError::Insecure { addr: *addr });
             }
         }
@@ -185,11 +198,54 @@ pub fn validate(hosts: &[Listen], tls: Option<&TlsOptions>) -> Result<(), Server
     Ok(())
 }
 
+/// A TLS acceptor that requires a client certificate signed by `t.ca`
+/// (dockerd's `--tlsverify`).
+pub fn tls_acceptor(t: &TlsOptions) -> Result<TlsAcceptor, ServerError> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |path: &Path, reason: String| ServerError::Tls {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let certs = |path: &Path| -> Result<Vec<CertificateDer<'static>>, ServerError> {
+        let list = CertificateDer::pem_file_iter(path)
+            .map_err(|e| bad(path, e.to_string()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(path, e.to_string()))?;
+        if list.is_empty() {
+            return Err(bad(path, "no certificate in the file".into()));
+        }
+        Ok(list)
+    };
+    let chain = certs(&t.cert)?;
+    let key = PrivateKeyDer::from_pem_file(&t.key).map_err(|e| bad(&t.key, e.to_string()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in certs(&t.ca)? {
+        roots.add(ca).map_err(|e| bad(&t.ca, e.to_string()))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| bad(&t.ca, e.to_string()))?;
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(&t.cert, e.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .map_err(|e| bad(&t.key, e.to_string()))?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
 /// Opens every address (call inside the tokio runtime). Unix sockets get
 /// their parent directory created, a stale socket removed and mode 0660;
 /// a TCP address that is not loopback needs `tls`.
 pub async fn bind(hosts: &[Listen], tls: Option<&TlsOptions>) -> Result<Vec<Bound>, ServerError> {
     validate(hosts, tls)?;
+    let acceptor = tls.map(tls_acceptor).transpose()?;
     let mut out = Vec::new();
     for h in hosts {
         match h {
@@ -201,7 +257,10 @@ pub async fn bind(hosts: &[Listen], tls: Option<&TlsOptions>) -> Result<Vec<Boun
                         addr: *addr,
                         source,
                     })?;
-                out.push(Bound::Tcp(l));
+                out.push(match &acceptor {
+                    Some(a) => Bound::Tls(l, a.clone()),
+                    None => Bound::Tcp(l),
+                });
             }
         }
     }
@@ -288,6 +347,16 @@ async fn accept_loop(
         match accepted {
             Ok(Conn::Unix(s)) => spawn_conn(engine.clone(), s, stop.clone(), done.clone()),
             Ok(Conn::Tcp(s)) => spawn_conn(engine.clone(), s, stop.clone(), done.clone()),
+            Ok(Conn::Tls(s, acceptor)) => {
+                let (engine, stop, done) = (engine.clone(), stop.clone(), done.clone());
+                tokio::spawn(async move {
+                    // A client that never finishes its handshake is dropped.
+                    let hs = tokio::time::timeout(HANDSHAKE, acceptor.accept(s)).await;
+                    if let Ok(Ok(tls)) = hs {
+                        spawn_conn(engine, tls, stop, done);
+                    }
+                });
+            }
             Err(e) => {
                 // EMFILE and the like: back off instead of spinning.
                 eprintln!("wharf daemon: accept failed: {e}");
@@ -305,6 +374,7 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 enum Conn {
     Unix(tokio::net::UnixStream),
     Tcp(tokio::net::TcpStream),
+    Tls(tokio::net::TcpStream, TlsAcceptor),
 }
 
 async fn accept(l: &Bound) -> std::io::Result<Conn> {
@@ -313,6 +383,10 @@ async fn accept(l: &Bound) -> std::io::Result<Conn> {
         Bound::Tcp(l) => l.accept().await.map(|(s, _)| {
             let _ = s.set_nodelay(true);
             Conn::Tcp(s)
+        }),
+        Bound::Tls(l, a) => l.accept().await.map(|(s, _)| {
+            let _ = s.set_nodelay(true);
+            Conn::Tls(s, a.clone())
         }),
     }
 }
