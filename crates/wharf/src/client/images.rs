@@ -355,6 +355,9 @@ pub async fn history(c: &Client, a: HistoryArgs) -> Result<u8> {
 
 /// `tag`.
 pub async fn tag(c: &Client, a: TagArgs) -> Result<u8> {
+    if a.target.contains('@') {
+        bail!("refusing to create a tag with a digest reference");
+    }
     let (repo, tag) = match a.target.rsplit_once(':') {
         Some((r, t)) if !t.contains('/') => (r.to_string(), t.to_string()),
         _ => (a.target.clone(), "latest".to_string()),
@@ -494,9 +497,27 @@ pub async fn show_messages(
     Ok(aux)
 }
 
+/// A directory as a tar stream, written by a thread into a pipe; its
+/// symlinks stay links (the daemon judges where they lead).
+fn tar_of_dir(dir: &str) -> Result<std::io::PipeReader> {
+    let (reader, writer) = std::io::pipe()?;
+    let dir = std::path::PathBuf::from(dir);
+    std::thread::spawn(move || {
+        let mut b = tar::Builder::new(std::io::BufWriter::new(writer));
+        b.follow_symlinks(false);
+        // A failure shows up on the daemon's side as a truncated archive.
+        if b.append_dir_all(".", &dir).is_ok() {
+            let _ = b.finish();
+        }
+    });
+    Ok(reader)
+}
+
 /// `load`.
 pub async fn load(c: &Client, a: LoadArgs) -> Result<u8> {
     let input: Box<dyn std::io::Read + Send> = match &a.input {
+        // An OCI layout directory goes over as the tar of it.
+        Some(p) if std::path::Path::new(p).is_dir() => Box::new(tar_of_dir(p)?),
         Some(p) => Box::new(std::fs::File::open(p).map_err(|e| anyhow::anyhow!("open {p}: {e}"))?),
         None => {
             if rustix::termios::isatty(std::io::stdin()) {
