@@ -211,6 +211,26 @@ fn save_load(e: &dyn Engine) {
     let back = e.api("GET", "/v1.41/images/hi-save:1/json", None);
     assert_eq!(back.json()["Id"], id.as_str());
 
+    // A tag the archive brings moves from the image that had it.
+    let other = import(e, "hi-save", "1");
+    assert_ne!(other, id);
+    let again = e.api_typed(
+        "POST",
+        "/v1.41/images/load?quiet=1",
+        Some(&saved.body),
+        "application/x-tar",
+    );
+    let text = again.text();
+    assert_eq!(
+        text.lines()
+            .next()
+            .and_then(|l| serde_json::from_str::<Value>(l).ok()),
+        Some(serde_json::json!({
+            "stream": format!("The image hi-save:1 already exists, renaming the old one with ID {other} to empty string\n")
+        })),
+        "{text}"
+    );
+
     let garbage = e.api_typed(
         "POST",
         "/v1.41/images/load",

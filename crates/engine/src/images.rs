@@ -74,6 +74,15 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
+/// What `load` did.
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    /// The images loaded, with their tags.
+    pub loaded: Vec<Loaded>,
+    /// Tags that moved from another image: (tag, the old image's ID).
+    pub renamed: Vec<(String, Digest)>,
+}
+
 /// The table of the last tag times.
 const TAG_TIMES: &str =
     "CREATE TABLE IF NOT EXISTS image_tag_times (id TEXT PRIMARY KEY, time TEXT NOT NULL)";
@@ -375,16 +384,30 @@ impl Engine {
     }
 
     /// `docker load`: every image of a docker-archive or OCI-layout tar.
-    pub fn image_load(&self, tar: impl Read) -> Result<Vec<Loaded>> {
+    pub fn image_load(&self, tar: impl Read) -> Result<LoadReport> {
+        let before: Vec<(String, Digest)> = self
+            .images()?
+            .into_iter()
+            .flat_map(|i| {
+                let id = i.id.clone();
+                i.repo_tags.into_iter().map(move |t| (t, id.clone()))
+            })
+            .collect();
         let loaded = wharf_image::archive::load(self.store(), tar).map_err(load_error)?;
+        let mut renamed = Vec::new();
         for l in &loaded {
+            for t in &l.tags {
+                if let Some((_, old)) = before.iter().find(|(b, old)| b == t && *old != l.id) {
+                    renamed.push((t.clone(), old.clone()));
+                }
+            }
             // Docker tags loaded images without `tag` events.
             if !l.tags.is_empty() {
                 self.record_tag_time(&l.id);
             }
             self.image_event("load", &l.id, l.id.as_str());
         }
-        Ok(loaded)
+        Ok(LoadReport { loaded, renamed })
     }
 
     /// The names a save stands for: a repository without tag or digest

@@ -116,10 +116,16 @@ async fn save_load_and_prune() {
 
     let records = e.image_remove(id.as_str(), true).expect("forced delete");
     assert!(records.contains(&Removed::Deleted(id.clone())));
-    let loaded = e.image_load(&archive[..]).expect("load");
+    let loaded = e.image_load(&archive[..]).expect("load").loaded;
     assert_eq!(loaded.len(), 1);
     assert_eq!(loaded[0].id, id);
     assert_eq!(loaded[0].tags, ["hi/save:1", "hi/save:2"]);
+    let other = import(&e, None);
+    e.image_tag(other.as_str(), "hi/save:2").expect("tag");
+    let report = e.image_load(&archive[..]).expect("load again");
+    assert_eq!(report.renamed, [("hi/save:2".to_string(), other.clone())]);
+    e.image_remove(other.as_str(), false)
+        .expect("remove the other");
     let bad = e.image_load(&b"no archive"[..]).expect_err("garbage");
     assert_eq!(bad.kind, Kind::InvalidArgument);
 

@@ -104,16 +104,22 @@ pub(crate) async fn load(ctx: Ctx, req: Request) -> ApiResult {
         })
         .await;
         let lines: Vec<Bytes> = match result {
-            Ok(Ok(loaded)) => loaded
+            Ok(Ok(report)) => report
+                .renamed
                 .iter()
-                .flat_map(|l| match l.tags.is_empty() {
+                .map(|(t, old)| {
+                    format!(
+                        "The image {t} already exists, renaming the old one with ID {old} to empty string\n"
+                    )
+                })
+                .chain(report.loaded.iter().flat_map(|l| match l.tags.is_empty() {
                     true => vec![format!("Loaded image ID: {}\n", l.id)],
                     false => l
                         .tags
                         .iter()
                         .map(|t| format!("Loaded image: {t}\n"))
                         .collect(),
-                })
+                }))
                 .map(|s| json_line(&json!({ "stream": s })))
                 .collect(),
             Ok(Err(e)) => vec![error_line(&e.full_message())],
