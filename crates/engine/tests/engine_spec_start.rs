@@ -134,7 +134,7 @@ async fn network_of_another_container_and_paused_commit() {
     let peer_ns = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
 
     let mut o = opts(
-        "readlink /proc/self/ns/net > /out/ns; hostname > /out/name",
+        "readlink /proc/self/ns/net > /out/ns; hostname > /out/name; cat /etc/hosts > /out/hosts",
         &[bind],
     );
     o.host.network_mode = "container:peer".into();
@@ -148,6 +148,12 @@ async fn network_of_another_container_and_paused_commit() {
         std::fs::read_to_string(out.join("name")).unwrap(),
         format!("{}\n", &p.id[..12]),
         "the peer's host name"
+    );
+    let peer_hosts = e.container(&p.id).unwrap().hosts_path;
+    assert_eq!(
+        std::fs::read_to_string(out.join("hosts")).unwrap(),
+        std::fs::read_to_string(peer_hosts).unwrap(),
+        "the peer's /etc/hosts"
     );
     e.remove(&id, true, false).await.unwrap();
 

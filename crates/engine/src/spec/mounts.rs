@@ -5,7 +5,6 @@
 
 use serde_json::{json, Value};
 
-use super::oci::SecurityOpts;
 use crate::error::Result;
 use crate::model::Container;
 
@@ -28,7 +27,7 @@ fn depth(dest: &str) -> usize {
 }
 
 /// Sets `doc["mounts"]` for `c`.
-pub(super) fn apply(doc: &mut Value, c: &Container, _sec: &SecurityOpts) -> Result<()> {
+pub(super) fn apply(doc: &mut Value, c: &Container) -> Result<()> {
     let h = &c.options.host;
     let mut user: Vec<Value> = Vec::new();
     for m in &c.mounts {

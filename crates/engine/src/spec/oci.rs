@@ -102,11 +102,14 @@ pub(super) fn build(
         .map_err(|e| EngineError::system("failed to build the default spec", e))?;
     doc["root"] = json!({ "path": rootfs, "readonly": h.read_only });
 
-    // A container joining another's network takes its host name too
-    // (Docker shares the name with the network).
-    let name = match h.network_mode.strip_prefix("container:") {
-        Some(peer) if c.options.hostname.as_deref().unwrap_or_default().is_empty() => {
-            let pid = peer_pid(peer)?;
+    // A container joining another's network takes its host name and its
+    // /etc/hosts and resolv.conf too (Docker shares them with the network).
+    let net_peer = match h.network_mode.strip_prefix("container:") {
+        Some(peer) => Some(peer_pid(peer)?),
+        None => None,
+    };
+    let name = match net_peer {
+        Some(pid) if c.options.hostname.as_deref().unwrap_or_default().is_empty() => {
             std::fs::read_to_string(format!("/proc/{pid}/root/etc/hostname"))
                 .map(|n| n.trim().to_string())
                 .ok()
@@ -203,7 +206,25 @@ pub(super) fn build(
         }
     }
 
-    mounts::apply(&mut doc, c, &sec)?;
+    if let Some(pid) = net_peer {
+        // The peer's files, copied into ours: a mount of another mount
+        // namespace cannot be bound (open_tree(2) refuses it).
+        for (file, ours) in [
+            ("hosts", &c.hosts_path),
+            ("resolv.conf", &c.resolv_conf_path),
+            ("hostname", &c.hostname_path),
+        ] {
+            if ours.as_os_str().is_empty() {
+                continue;
+            }
+            if let Ok(text) = std::fs::read(format!("/proc/{pid}/root/etc/{file}")) {
+                std::fs::write(ours, text).map_err(|e| {
+                    EngineError::system(format!("failed to write {}", ours.display()), e)
+                })?;
+            }
+        }
+    }
+    mounts::apply(&mut doc, c)?;
 
     // Security.
     let linux = &mut doc["linux"];
