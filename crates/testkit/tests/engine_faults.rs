@@ -293,6 +293,18 @@ struct Seen {
 /// that were started still run.
 #[test]
 fn engine_faults_kill9_loops_wharf() {
+    kill9_loops(false);
+}
+
+/// [`engine_faults_kill9_loops_wharf`], then with every container removed
+/// nothing of any container may be left on disk.
+#[test]
+#[ignore = "wharf: after SIGKILLs during create/remove, data/containers/<id> and data/snapshots/<id> of containers that are not listed stay on disk (H-core: restore should collect them)"]
+fn engine_faults_kill9_leaves_no_orphans_wharf() {
+    kill9_loops(true);
+}
+
+fn kill9_loops(check_disk: bool) {
     let mut d = WharfDaemon::start().expect("a private wharf daemon");
     d.import_busybox(IMG);
     let ledger: Mutex<BTreeMap<String, Seen>> = Mutex::new(BTreeMap::new());
@@ -353,6 +365,23 @@ fn engine_faults_kill9_loops_wharf() {
         d.docker_ok(&args);
     }
     assert_eq!(d.docker_ok(&["ps", "-a", "-q"]), "");
+    // The store is consistent: with every container removed, nothing of
+    // any container is left on disk (snapshots, container dirs, shims,
+    // bundles), so no half-made container survived a crash unlisted.
+    for sub in [
+        "data/containers",
+        "data/snapshots",
+        "exec/shims",
+        "exec/bundles",
+    ] {
+        let left: Vec<String> = fs::read_dir(d.dir().join(sub))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(left.is_empty(), "{sub} still holds {left:?}");
+    }
     let ok = d.docker_ok(&["run", "--rm", IMG, "echo", "still fine"]);
     assert_eq!(ok, "still fine\n");
     let left = d.stop();
@@ -389,6 +418,12 @@ fn check_consistent(d: &WharfDaemon, ledger: &BTreeMap<String, Seen>) {
     for (name, list) in &by_name {
         assert_eq!(list.len(), 1, "name {name} listed {} times", list.len());
     }
+    // `docker ps -a` agrees with the API's list.
+    let ps = d.docker_ok(&["ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}}"]);
+    let mut from_ps: Vec<&str> = ps.lines().filter_map(|l| l.split(' ').next()).collect();
+    from_ps.sort();
+    let from_api: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(from_ps, from_api, "docker ps -a and the API disagree");
     for (name, seen) in ledger {
         let found = by_name.get(name).map(|l| l[0]);
         if seen.removed {
