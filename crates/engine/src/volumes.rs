@@ -29,6 +29,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS volumes (
 pub struct Volumes {
     root: PathBuf,
     db: Arc<Db>,
+    /// Serializes create and remove: a name's directory and row change
+    /// together.
+    lock: std::sync::Mutex<()>,
 }
 
 /// Whether `name` is a valid local volume name (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`).
@@ -76,7 +79,11 @@ impl Volumes {
         std::fs::create_dir_all(&root)
             .map_err(io_err(format!("failed to create {}", root.display())))?;
         db.migrate(SCHEMA)?;
-        Ok(Volumes { root, db })
+        Ok(Volumes {
+            root,
+            db,
+            lock: std::sync::Mutex::new(()),
+        })
     }
 
     /// Creates a volume (a random 64-hex name when `name` is None). An
@@ -116,6 +123,7 @@ impl Volumes {
             Some(n) => n.to_string(),
             None => random_name(),
         };
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(v) = self.find(&name)? {
             return Ok(v);
         }
@@ -128,6 +136,15 @@ impl Volumes {
         }
         let dir = self.root.join(&name);
         let data = dir.join("_data");
+        if dir.exists() {
+            // Left by a remove that crashed after its row went: stale data
+            // must not reappear in a new volume of the same name.
+            let _ = rustix::mount::unmount(&data, rustix::mount::UnmountFlags::DETACH);
+            std::fs::remove_dir_all(&dir).map_err(io_err(format!(
+                "failed to remove the stale {}",
+                dir.display()
+            )))?;
+        }
         std::fs::create_dir_all(&data)
             .map_err(io_err(format!("failed to create {}", data.display())))?;
         let vol = Volume {
@@ -152,7 +169,7 @@ impl Volumes {
             )
         })?;
         if inserted == 0 {
-            // Created concurrently by another request: that one wins.
+            // Another daemon's row (the lock is per process): that one wins.
             return self.get(&name);
         }
         Ok(vol)
@@ -194,6 +211,7 @@ impl Volumes {
     /// Removes a volume and its data, whoever uses it (see
     /// [`Engine::volume_remove`] for the in-use check).
     pub fn remove(&self, name: &str) -> Result<()> {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let vol = self.get(name)?;
         if !vol.options.is_empty() {
             let _ = rustix::mount::unmount(&vol.mountpoint, rustix::mount::UnmountFlags::DETACH);
@@ -440,6 +458,13 @@ mod tests {
         assert_eq!(e.kind, crate::Kind::NotFound);
         vols.remove("data").unwrap();
         assert!(!tmp.path().join("volumes/data").exists());
+        // A directory without its row (a crashed remove) is not reused.
+        std::fs::create_dir_all(tmp.path().join("volumes/stale/_data")).unwrap();
+        std::fs::write(tmp.path().join("volumes/stale/_data/old"), b"old").unwrap();
+        let v = vols
+            .create(Some("stale"), "", BTreeMap::new(), BTreeMap::new())
+            .unwrap();
+        assert!(!v.mountpoint.join("old").exists());
         let o = |kv: &[(&str, &str)]| {
             kv.iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
