@@ -228,7 +228,25 @@ where
             }
         }
     };
-    let (mut client_r, mut client_w) = tokio::io::split(client_io);
+    let (client_r, client_w) = tokio::io::split(client_io);
+    pump_raw(client_r, client_w, proc_r, proc_w, stdin, detach_keys).await
+}
+
+/// [`pump`] between a client's read and write halves and a process's.
+async fn pump_raw<CR, CW, PR, PW>(
+    mut client_r: CR,
+    mut client_w: CW,
+    mut proc_r: PR,
+    mut proc_w: PW,
+    stdin: bool,
+    detach_keys: &[u8],
+) -> PumpEnd
+where
+    CR: AsyncRead + Unpin,
+    CW: AsyncWrite + Unpin,
+    PR: AsyncRead + Unpin,
+    PW: AsyncWrite + Unpin,
+{
     let output = async {
         let mut buf = vec![0u8; 32 * 1024];
         loop {
@@ -274,6 +292,9 @@ where
                 held.push(b);
                 if keys.starts_with(&held) {
                     if held.len() == keys.len() {
+                        // What came before the keys still reaches the process.
+                        let _ = proc_w.write_all(&out).await;
+                        let _ = proc_w.flush().await;
                         return Some(PumpEnd::Detached);
                     }
                 } else {
@@ -314,5 +335,72 @@ impl std::io::Write for ChannelWriter {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detach_keys_parse_like_dockers() {
+        assert_eq!(
+            parse_detach_keys("ctrl-p,ctrl-q").unwrap(),
+            DEFAULT_DETACH_KEYS
+        );
+        assert_eq!(
+            parse_detach_keys("a,ctrl-@,ctrl-_").unwrap(),
+            vec![b'a', 0, 0x1f]
+        );
+        for bad in ["ctrl-", "ctrl-pp", "ab", ""] {
+            let e = parse_detach_keys(bad).unwrap_err();
+            assert_eq!(e.message, format!("Invalid detach keys ({bad}) provided"));
+        }
+    }
+
+    #[test]
+    fn frames_carry_the_stream_and_a_big_endian_length() {
+        assert_eq!(frame(2, b"hi"), vec![2, 0, 0, 0, 0, 0, 0, 2, b'h', b'i']);
+        assert_eq!(frame(1, b"").len(), 8);
+    }
+
+    #[tokio::test]
+    async fn half_close_reaches_the_process_as_the_end_of_stdin() {
+        // The "process" side echoes what it reads until its stdin ends.
+        let (client_io, mut client_peer) = tokio::io::duplex(64);
+        let (proc_io, proc_peer) = tokio::io::duplex(64);
+        let echo = tokio::spawn(async move {
+            let (mut r, mut w) = tokio::io::split(proc_peer);
+            tokio::io::copy(&mut r, &mut w).await.unwrap();
+            w.write_all(b"eof").await.unwrap();
+        });
+        let pump_task = tokio::spawn(async move {
+            let (r, w) = tokio::io::split(client_io);
+            let (pr, pw) = tokio::io::split(proc_io);
+            pump_raw(r, w, pr, pw, true, DEFAULT_DETACH_KEYS).await
+        });
+        client_peer.write_all(b"a\x10b").await.unwrap();
+        client_peer.shutdown().await.unwrap();
+        let mut got = Vec::new();
+        client_peer.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"a\x10beof");
+        assert_eq!(pump_task.await.unwrap(), PumpEnd::Ended);
+        echo.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn detach_keys_end_the_pump_without_reaching_the_process() {
+        let (client_io, mut client_peer) = tokio::io::duplex(64);
+        let (proc_io, mut proc_peer) = tokio::io::duplex(64);
+        let pump_task = tokio::spawn(async move {
+            let (r, w) = tokio::io::split(client_io);
+            let (pr, pw) = tokio::io::split(proc_io);
+            pump_raw(r, w, pr, pw, true, DEFAULT_DETACH_KEYS).await
+        });
+        client_peer.write_all(b"x\x10\x11").await.unwrap();
+        assert_eq!(pump_task.await.unwrap(), PumpEnd::Detached);
+        let mut got = Vec::new();
+        proc_peer.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"x");
     }
 }
