@@ -78,7 +78,7 @@ impl Engine {
             };
         });
         if auto_remove && c.state.status != Status::Removing {
-            if let Err(e) = self.remove_locked(entry, true).await {
+            if let Err(e) = self.remove_locked(entry, true, true).await {
                 eprintln!("wharf: failed to auto-remove {}: {e}", entry.id);
             }
             return;

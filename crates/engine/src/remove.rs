@@ -112,19 +112,21 @@ impl Engine {
                 }
                 _ => {}
             }
-            return self.remove_locked(&entry, volumes).await;
+            return self.remove_locked(&entry, volumes, false).await;
         }
     }
 
     /// Removes a stopped container whose op lock the caller holds. The row
-    /// goes to phase `removing` (its name freed) in one transaction; then
-    /// the container is gone for clients, and its files are deleted in the
-    /// background, the row last. A crash before that is finished by the
-    /// next open.
+    /// goes to phase `removing` (its name freed) in one transaction, the
+    /// files follow, the row goes last; a crash in between is finished by
+    /// the next open. With `background` (`--rm`: its client waits for the
+    /// removal) the container is gone for clients once its row says
+    /// `removing`, and its files are deleted after.
     pub(crate) async fn remove_locked(
         self: &Arc<Self>,
         entry: &Arc<Entry>,
         volumes: bool,
+        background: bool,
     ) -> Result<()> {
         let c = {
             let mut r = entry.rec();
@@ -132,7 +134,19 @@ impl Engine {
             r.c.state.status = Status::Removing;
             r.c.clone()
         };
-        if let Err(e) = blocking(|| self.db().begin_removal(&c.id)) {
+        let id = c.id.clone();
+        if let Err(e) = blocking(|| self.db().begin_removal(&id)) {
+            entry.rec().c.state.status = Status::Dead;
+            return Err(e);
+        }
+        if background {
+            let engine = self.clone();
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = engine.finish_removal(&id) {
+                    eprintln!("wharf: {}", e.full_message());
+                }
+            });
+        } else if let Err(e) = blocking(|| self.finish_removal(&id)) {
             entry.rec().c.state.status = Status::Dead;
             return Err(e);
         }
@@ -153,20 +167,17 @@ impl Engine {
         }
         entry.life.send_modify(|l| l.removed = true);
         self.emit_container(&c, "destroy", &[]);
-        let engine = self.clone();
-        let id = c.id.clone();
-        tokio::task::spawn_blocking(move || match engine.remove_parts(&id) {
-            Ok(()) => {
-                if let Err(e) = engine.db().delete_container(&id) {
-                    eprintln!("wharf: failed to delete the record of {id}: {e}");
-                }
-            }
-            Err(e) => eprintln!(
-                "wharf: unable to remove filesystem for {id}: {}",
-                e.full_message()
-            ),
-        });
         Ok(())
+    }
+
+    /// Deletes the files of a container whose row is in phase
+    /// `removing`, then the row.
+    fn finish_removal(&self, id: &str) -> Result<()> {
+        self.remove_parts(id).map_err(|e| EngineError {
+            message: format!("unable to remove filesystem for {id}: {}", e.message),
+            ..e
+        })?;
+        self.db().delete_container(id)
     }
 
     /// Removes a container's runtime state, shim and bundle directories,

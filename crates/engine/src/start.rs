@@ -65,11 +65,34 @@ fn log_config(c: &Container) -> Option<LogConfig> {
 fn start_failure(msg: &str) -> (i32, Kind) {
     if msg.contains("executable file not found") || msg.contains("no such file or directory") {
         (127, Kind::InvalidArgument)
-    } else if msg.contains("permission denied") {
+    } else if msg.contains("permission denied") || msg.contains("is a directory") {
         (126, Kind::InvalidArgument)
     } else {
         (128, Kind::System)
     }
+}
+
+/// A start failure's message as Go would word it, which clients match on
+/// (the docker CLI's exit codes 126/127): `No such file or directory (os
+/// error 2)` becomes `no such file or directory`, and a segment repeated
+/// by two layers (`a: a: b`) is said once.
+fn go_style(msg: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for part in msg.split(": ") {
+        let mut p = part.to_string();
+        if let Some(i) = p.find(" (os error ") {
+            if p.ends_with(')') {
+                p.truncate(i);
+                if let Some(first) = p.get(..1) {
+                    p = first.to_lowercase() + &p[1..];
+                }
+            }
+        }
+        if parts.last() != Some(&p) {
+            parts.push(p);
+        }
+    }
+    parts.join(": ")
 }
 
 impl Engine {
@@ -128,7 +151,7 @@ impl Engine {
         match self.launch(entry, &c).await {
             Ok(()) => Ok(()),
             Err(e) => {
-                let msg = e.full_message();
+                let msg = go_style(&e.full_message());
                 let (code, kind) = start_failure(&msg);
                 let _ = blocking(|| self.store().unmount_snapshot_by_id(&c.id));
                 let _ = entry.modify(self, |r| {
@@ -148,7 +171,7 @@ impl Engine {
                 // As Docker: a `--rm` container that cannot start is removed
                 // (its client waits for the removal).
                 if c.options.host.auto_remove {
-                    if let Err(e) = self.remove_locked(entry, true).await {
+                    if let Err(e) = self.remove_locked(entry, true, true).await {
                         eprintln!("wharf: failed to auto-remove {}: {e}", c.id);
                     }
                 }
@@ -281,5 +304,25 @@ impl Engine {
             };
             engine.handle_exit(&entry, exit).await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_failures_worded_for_the_docker_cli() {
+        let m = go_style("failed to create container x: failed to create container x: exec: \"/no\": No such file or directory (os error 2)");
+        assert_eq!(
+            m,
+            "failed to create container x: exec: \"/no\": no such file or directory"
+        );
+        assert_eq!(start_failure(&m).0, 127);
+        assert_eq!(start_failure("exec: \"/etc\": is a directory").0, 126);
+        assert_eq!(start_failure("cgroup: oops").0, 128);
+        assert_eq!(ram_in_bytes("10m"), Some(10 << 20));
+        assert_eq!(ram_in_bytes("1.5k"), Some(1536));
+        assert_eq!(ram_in_bytes("x"), None);
     }
 }
