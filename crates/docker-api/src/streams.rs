@@ -207,7 +207,7 @@ pub async fn pump<P>(client: Client, proc_io: P, stdin: bool, detach_keys: &[u8]
 where
     P: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let (mut proc_r, mut proc_w) = tokio::io::split(proc_io);
+    let (mut proc_r, proc_w) = tokio::io::split(proc_io);
     let client_io = match client {
         Client::Upgraded(io) => io,
         Client::Body(tx) => {
