@@ -105,7 +105,16 @@ impl Engine {
             .map(|e| e.get())
             .filter(|c| all || is_running(c.state.status))
             .collect();
-        out.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id)));
+        // RFC 3339 with trimmed fractions does not sort as text.
+        out.sort_by_cached_key(|c| {
+            let t = time::OffsetDateTime::parse(
+                &c.created,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map(|t| t.unix_timestamp_nanos())
+            .unwrap_or(0);
+            (std::cmp::Reverse(t), std::cmp::Reverse(c.id.clone()))
+        });
         Ok(out)
     }
 

@@ -128,6 +128,15 @@ async fn docker_errors_for_names_images_and_states() {
     assert_eq!(engine.find_id("renamed").unwrap(), first.id);
     assert_eq!(engine.container("dup").unwrap_err().kind, Kind::NotFound);
     engine.create(opts(Some("dup"), &["true"])).await.unwrap();
+    // Newest first.
+    let names: Vec<String> = engine
+        .containers(true)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, ["dup", name.as_str(), "renamed"]);
+    assert!(engine.containers(false).unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
