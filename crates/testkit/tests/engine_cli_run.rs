@@ -324,7 +324,7 @@ fn run_detached(e: &dyn Engine) {
 engine_tests!(run_flags => engine_cli_run_flags_dockerd,
     engine_cli_run_flags_wharf);
 engine_tests!(run_exit_codes => engine_cli_run_exit_codes_dockerd,
-    #[ignore = "wharf: run of a missing binary exits 125, not 127: the start error lacks Docker's \"executable file not found\" / \"no such file or directory\" wording the CLI maps (H-core/H-shim)"] engine_cli_run_exit_codes_wharf);
+    engine_cli_run_exit_codes_wharf);
 engine_tests!(run_piped_stdin => engine_cli_run_piped_stdin_dockerd,
     engine_cli_run_piped_stdin_wharf);
 engine_tests!(run_volumes => engine_cli_run_volumes_dockerd,
