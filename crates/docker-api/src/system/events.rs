@@ -12,7 +12,6 @@ use tokio::sync::broadcast::error::RecvError;
 use wharf_engine::Event;
 
 use crate::http::{filters, param, query, ApiError, ApiResult, Ctx, Request};
-use crate::images::pipe::streamed;
 
 /// Clients streaming events now (`NEventsListener` of `/info`).
 static LISTENERS: AtomicUsize = AtomicUsize::new(0);
@@ -173,7 +172,9 @@ pub(crate) async fn events(ctx: Ctx, req: Request) -> ApiResult {
     let until = time("until")?;
     let filter = Filter(f);
     let (history, mut rx) = ctx.engine.events().subscribe();
-    let (resp, tx) = streamed("application/json");
+    // Ends at the daemon's shutdown too, not holding it up.
+    let (tx, body) = crate::streams::endless_body(16);
+    let resp = crate::streams::streaming("application/json", body);
     LISTENERS.fetch_add(1, Ordering::Relaxed);
     tokio::spawn(async move {
         let _count = Listening;
@@ -182,7 +183,7 @@ pub(crate) async fn events(ctx: Ctx, req: Request) -> ApiResult {
         };
         if since.is_some() || until.is_some() {
             for e in history.iter().filter(|e| in_range(e) && filter.include(e)) {
-                if tx.send(line(e)).await.is_err() {
+                if tx.send(Ok(line(e))).await.is_err() {
                     return;
                 }
             }
@@ -206,7 +207,7 @@ pub(crate) async fn events(ctx: Ctx, req: Request) -> ApiResult {
                 got = next => match got {
                     None => return,
                     Some(Ok(e)) => {
-                        if in_range(&e) && filter.include(&e) && tx.send(line(&e)).await.is_err() {
+                        if in_range(&e) && filter.include(&e) && tx.send(Ok(line(&e))).await.is_err() {
                             return;
                         }
                     }
