@@ -294,6 +294,29 @@ async fn update_limits_live() {
     let cg = rt.load(&id).unwrap().cgroup().unwrap();
     let stats = cg.stats().unwrap();
     assert_eq!(stats.memory_limit, Some(64 << 20));
+    // A restart (here by its policy after a crash) is back in its cgroup
+    // with the updated limits.
+    let policy = RestartPolicy {
+        name: "always".into(),
+        maximum_retry_count: 0,
+    };
+    engine.update("limited", None, Some(policy)).unwrap();
+    let old_pid = c.state.pid;
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(old_pid).unwrap(),
+        rustix::process::Signal::KILL,
+    )
+    .unwrap();
+    until(&engine, "limited", |c| {
+        c.restart_count == 1 && c.state.status == Status::Running
+    })
+    .await;
+    let pid = engine.container("limited").unwrap().state.pid;
+    assert_ne!(pid, old_pid);
+    let ctr = rt.load(&id).unwrap();
+    let cg = ctr.cgroup().unwrap();
+    assert!(cg.procs().unwrap().contains(&pid));
+    assert_eq!(cg.stats().unwrap().memory_limit, Some(64 << 20));
     let e = engine
         .update(
             "limited",
