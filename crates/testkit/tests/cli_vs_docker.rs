@@ -340,6 +340,18 @@ fn listing_and_inspecting_print_like_docker(p: &Pair) {
             "{{.Os}} {{.RootFS.Type}}",
             "busybox",
         ],
+        &[
+            "inspect",
+            "-f",
+            "{{.HostConfig.Binds}} {{.Config.Volumes}} {{.State.Health}} {{.HostConfig.CapAdd}}",
+            "logger",
+        ],
+        &[
+            "inspect",
+            "-f",
+            "{{json .HostConfig.Binds}} {{json .Config.Volumes}} {{.Config.Healthcheck}}",
+            "logger",
+        ],
         &["logs", "logger"],
         &["logs", "-t", "logger"],
         &["logs", "-n", "1", "logger"],

@@ -19,6 +19,9 @@ pub enum Json {
     Arr(Vec<Json>),
     /// An object, in order.
     Obj(Vec<(String, Json)>),
+    /// A nil slice (`false`) or map (`true`) of a typed field: `null` in
+    /// JSON, `[]` or `map[]` when printed.
+    NilOf(bool),
 }
 
 impl Json {
@@ -52,12 +55,12 @@ impl Json {
     /// Go's truthiness: false, 0, nil, empty string/array/object are false.
     pub fn truthy(&self) -> bool {
         match self {
-            Json::Null => false,
+            Json::Null | Json::NilOf(_) => false,
             Json::Bool(b) => *b,
             Json::Num(n) => n.parse::<f64>().map(|f| f != 0.0).unwrap_or(true),
             Json::Str(s) => !s.is_empty(),
             Json::Arr(a) => !a.is_empty(),
-            Json::Obj(o) => !o.is_empty(),
+            Json::Obj(o) => o.iter().any(|(k, _)| !k.starts_with('\0')),
         }
     }
 
@@ -79,7 +82,7 @@ impl Json {
 
     fn write_compact(&self, out: &mut String, html: bool) {
         match self {
-            Json::Null => out.push_str("null"),
+            Json::Null | Json::NilOf(_) => out.push_str("null"),
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Json::Num(n) => out.push_str(n),
             Json::Str(s) => quote_go(s, out, html),
@@ -115,6 +118,8 @@ impl Json {
     pub fn to_go(&self) -> String {
         match self {
             Json::Null => "<nil>".into(),
+            Json::NilOf(false) => "[]".into(),
+            Json::NilOf(true) => "map[]".into(),
             Json::Bool(b) => b.to_string(),
             Json::Num(n) => n.clone(),
             Json::Str(s) => s.clone(),
@@ -123,9 +128,11 @@ impl Json {
                 format!("[{}]", items.join(" "))
             }
             Json::Obj(o) => {
+                let forced_map = o.iter().any(|(k, _)| k == "\0map");
                 let o: Vec<&(String, Json)> =
                     o.iter().filter(|(k, _)| !k.starts_with('\0')).collect();
-                let is_struct = !o.is_empty()
+                let is_struct = !forced_map
+                    && !o.is_empty()
                     && o.iter()
                         .all(|(k, _)| k.chars().next().is_some_and(|c| c.is_ascii_uppercase()));
                 if is_struct {

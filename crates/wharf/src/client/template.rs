@@ -432,10 +432,11 @@ fn exec_list(
                         .map(|(i, v)| (Json::Num(i.to_string()), v))
                         .collect(),
                     Some(Json::Obj(mut o)) => {
+                        o.retain(|(k, _)| !k.starts_with('\0'));
                         o.sort_by(|a, b| a.0.cmp(&b.0));
                         o.into_iter().map(|(k, v)| (Json::Str(k), v)).collect()
                     }
-                    Some(Json::Null) | None => Vec::new(),
+                    Some(Json::Null | Json::NilOf(_)) | None => Vec::new(),
                     Some(other) => {
                         return err(format!("range can't iterate over {}", other.to_go()))
                     }
@@ -494,10 +495,91 @@ fn eval_pipe(p: &Pipe, dot: &Json, vars: &mut Vars) -> Result<Option<Json>, Temp
     Ok(v)
 }
 
+/// Fields of docker's types that are slices: nil prints `[]`.
+const LISTS: &[&str] = &[
+    "Binds",
+    "Entrypoint",
+    "Cmd",
+    "CapAdd",
+    "CapDrop",
+    "OnBuild",
+    "Dns",
+    "DnsOptions",
+    "DnsSearch",
+    "ExtraHosts",
+    "GroupAdd",
+    "VolumesFrom",
+    "Links",
+    "SecurityOpt",
+    "Shell",
+    "Env",
+    "Devices",
+    "DeviceRequests",
+    "DeviceCgroupRules",
+    "Mounts",
+    "Ulimits",
+    "RepoTags",
+    "RepoDigests",
+    "Layers",
+    "Args",
+    "Aliases",
+    "MaskedPaths",
+    "ReadonlyPaths",
+    "Warnings",
+    "BlkioWeightDevice",
+    "BlkioDeviceReadBps",
+    "BlkioDeviceWriteBps",
+    "BlkioDeviceReadIOps",
+    "BlkioDeviceWriteIOps",
+    "Test",
+    "Links",
+];
+/// Fields of docker's types that are maps: nil prints `map[]`, and their
+/// capitalised keys do not make them structs.
+const MAPS: &[&str] = &[
+    "Volumes",
+    "ExposedPorts",
+    "Tmpfs",
+    "Labels",
+    "Sysctls",
+    "StorageOpt",
+    "Options",
+    "DriverOpts",
+    "Ports",
+    "PortBindings",
+    "Data",
+    "Annotations",
+];
+
 fn walk(mut v: Option<Json>, path: &[String]) -> Option<Json> {
     for k in path {
-        // Hidden fields (`\0Name`) serve method calls like `.Label "k"`.
-        v = v.and_then(|v| v.get(k).or_else(|| v.get(&format!("\0{k}"))).cloned());
+        v = v.and_then(|v| {
+            // Hidden fields (`\0Name`) serve method calls like `.Label "k"`.
+            if let Some(x) = v.get(k).or_else(|| v.get(&format!("\0{k}"))) {
+                return Some(x.clone());
+            }
+            // A field a struct omitted is a nil pointer; a map's missing
+            // key has no value.
+            match &v {
+                Json::Obj(o)
+                    if !o.is_empty()
+                        && o.iter()
+                            .all(|(n, _)| n.starts_with(|c: char| c.is_ascii_uppercase())) =>
+                {
+                    Some(Json::Null)
+                }
+                _ => None,
+            }
+        });
+        v = match (v, k.as_str()) {
+            (Some(Json::Null), k) if LISTS.contains(&k) => Some(Json::NilOf(false)),
+            (Some(Json::Null), k) if MAPS.contains(&k) => Some(Json::NilOf(true)),
+            (Some(Json::Obj(mut o)), k) if MAPS.contains(&k) => {
+                o.push(("\0map".into(), Json::Null));
+                Some(Json::Obj(o))
+            }
+            (v, _) => v,
+        };
     }
     v
 }
@@ -612,7 +694,7 @@ fn call(f: &str, a: Vec<Option<Json>>) -> Result<Option<Json>, TemplateError> {
         "len" => Ok(Some(Json::Num(
             match arg(0) {
                 Some(Json::Arr(x)) => x.len(),
-                Some(Json::Obj(x)) => x.len(),
+                Some(Json::Obj(x)) => x.iter().filter(|(k, _)| !k.starts_with('\0')).count(),
                 Some(Json::Str(x)) => x.len(),
                 _ => 0,
             }
@@ -628,7 +710,7 @@ fn call(f: &str, a: Vec<Option<Json>>) -> Result<Option<Json>, TemplateError> {
                             .find(|(n, _)| *n == s(k))
                             .map_or(Json::Str(String::new()), |(_, v)| v.clone()),
                     ),
-                    (None | Some(Json::Null), _) => Some(Json::Str(String::new())),
+                    (None | Some(Json::Null | Json::NilOf(_)), _) => Some(Json::Str(String::new())),
                     // A header row: `{{.Label "k"}}` heads its column `k`.
                     (Some(Json::Str(m)), _) if m == ECHO => Some(Json::Str(s(k))),
                     _ => return err("can't index item"),
@@ -737,7 +819,17 @@ mod tests {
             "a=b k=v "
         );
         assert_eq!(run("{{.Config.Labels}}", v), "map[a:b k:v]");
-        assert_eq!(run("{{.Nope}}", v), "<no value>");
+        // A struct's omitted field is a nil pointer; a map's missing key
+        // has no value; nil slices and maps of docker's types print empty.
+        assert_eq!(run("{{.Nope}}", v), "<nil>");
+        assert_eq!(run("{{.Config.Labels.zz}}", v), "<no value>");
+        assert_eq!(
+            run(
+                "{{.Config.Binds}} {{.Config.Volumes}} {{json .Config.Binds}}",
+                v
+            ),
+            "[] map[] null"
+        );
         assert_eq!(run(r#"{{.Config.Labels.k}} {{- " " -}} x"#, v), "v x");
         assert_eq!(run(r#"{{(index .Mounts 1).Source}}"#, v), "/b");
         assert_eq!(run(r#"{{with .State}}{{.Status}}{{end}}"#, v), "running");
