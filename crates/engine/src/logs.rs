@@ -10,7 +10,6 @@
 //! renamed to `.1` and a new one created), until the container is no
 //! longer running and the file holds nothing more.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -25,6 +24,9 @@ use tokio::sync::mpsc;
 use crate::error::{EngineError, Result};
 use crate::model::{LogEntry, LogsOptions, Status};
 use crate::Engine;
+
+mod history;
+use history::read_history;
 
 /// How often a followed log is checked for new lines and rotation.
 const POLL: Duration = Duration::from_millis(100);
@@ -315,82 +317,6 @@ fn drain(
                 }
             }
         }
-    }
-}
-
-/// The history: every record of the rotated files and the live file up to
-/// what it holds now (only the last `tail` ones when given).
-struct History {
-    entries: Vec<Parsed>,
-    /// Where the follower continues in the live file.
-    live_offset: u64,
-}
-
-fn read_history(path: &Path, tail: Option<usize>, live: Option<&File>) -> std::io::Result<History> {
-    let mut kept: VecDeque<Parsed> = VecDeque::new();
-    let mut live_offset = 0;
-    if tail == Some(0) {
-        if let Some(f) = live {
-            live_offset = complete_len(f)?;
-        }
-        return Ok(History {
-            entries: Vec::new(),
-            live_offset,
-        });
-    }
-    for file in log_files(path) {
-        let is_live = file == path;
-        let f = match (is_live, live) {
-            (true, Some(l)) => l.try_clone()?,
-            _ => match File::open(&file) {
-                Ok(f) => f,
-                // Rotated away meanwhile: its lines are in the next one.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            },
-        };
-        let mut r = BufReader::new(f);
-        r.seek(SeekFrom::Start(0))?;
-        let mut line = Vec::new();
-        let mut offset = 0u64;
-        loop {
-            line.clear();
-            let n = r.read_until(b'\n', &mut line)?;
-            if n == 0 || line.last() != Some(&b'\n') {
-                break;
-            }
-            offset += n as u64;
-            if let Some(p) = parse_line(&line) {
-                kept.push_back(p);
-                if tail.is_some_and(|t| kept.len() > t) {
-                    kept.pop_front();
-                }
-            }
-        }
-        if is_live {
-            live_offset = offset;
-        }
-    }
-    Ok(History {
-        entries: kept.into(),
-        live_offset,
-    })
-}
-
-/// The length of `f` up to its last newline (a line being written is left
-/// for the follower).
-fn complete_len(f: &File) -> std::io::Result<u64> {
-    let mut r = BufReader::new(f.try_clone()?);
-    r.seek(SeekFrom::Start(0))?;
-    let mut offset = 0u64;
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = r.read_until(b'\n', &mut line)?;
-        if n == 0 || line.last() != Some(&b'\n') {
-            return Ok(offset);
-        }
-        offset += n as u64;
     }
 }
 

@@ -59,7 +59,8 @@ fn rotated_log(dir: &Path) -> PathBuf {
 }
 
 fn read(path: &Path, opts: LogsOptions) -> Vec<LogEntry> {
-    let (tx, mut rx) = mpsc::channel(1000);
+    // Room for every entry: the reader runs to its end before we drain.
+    let (tx, mut rx) = mpsc::channel(100_000);
     read_logs(path, &opts, || false, &tx);
     drop(tx);
     let mut out = Vec::new();
@@ -298,4 +299,35 @@ fn logs_follow_across_several_rotations_between_polls() {
     }
     let want: Vec<String> = (0..8).map(|i| format!("line {i}")).collect();
     assert_eq!(got, want);
+}
+
+#[test]
+fn logs_tail_of_a_long_log_matches_the_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c-json.log");
+    // Lines of varied length, over many 64 KiB chunks and two files.
+    let rec = |i: i64| {
+        record(
+            i,
+            "stdout",
+            &format!("line {i} {}", "x".repeat((i % 300) as usize)),
+        )
+    };
+    append(
+        &dir.path().join("c-json.log.1"),
+        &(0..3000).map(rec).collect::<Vec<_>>(),
+    );
+    append(&path, &(3000..6000).map(rec).collect::<Vec<_>>());
+    let all = texts(&read(&path, both()));
+    assert_eq!(all.len(), 6000);
+    for n in [1, 2, 999, 3000, 3001, 4500, 6000, 7000] {
+        let tail = texts(&read(
+            &path,
+            LogsOptions {
+                tail: Some(n),
+                ..both()
+            },
+        ));
+        assert_eq!(tail, all[all.len().saturating_sub(n)..], "tail {n}");
+    }
 }
