@@ -607,17 +607,26 @@ impl WharfDaemon {
     pub fn stop(mut self) -> Vec<String> {
         let ids = self.container_ids();
         self.cleanup();
-        let mut left: Vec<String> = referencing_pids(&self.dir)
-            .into_iter()
-            .map(|p| format!("process {p}"))
-            .collect();
-        for id in &ids {
-            left.extend(crate::leaks::leaks(id, Some(&self.dir)));
+        // A killed process may stay a zombie for a moment, until its
+        // parent (or pid 1) reaps it: look again for a few seconds.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut left: Vec<String> = referencing_pids(&self.dir)
+                .into_iter()
+                .map(|p| format!("process {p}"))
+                .collect();
+            for id in &ids {
+                left.extend(crate::leaks::leaks(id, Some(&self.dir)));
+            }
+            if self.dir.exists() {
+                left.push(format!("directory {}", self.dir.display()));
+            }
+            if left.is_empty() || Instant::now() > deadline {
+                left.dedup();
+                return left;
+            }
+            sleep(Duration::from_millis(50));
         }
-        if self.dir.exists() {
-            left.push(format!("directory {}", self.dir.display()));
-        }
-        left
     }
 
     /// The pids in `<exec-root>/shims/*/shim.pid`.

@@ -448,3 +448,31 @@ fn check_consistent(d: &WharfDaemon, ledger: &BTreeMap<String, Seen>) {
         }
     }
 }
+
+/// The fixture's own guard: stopping a daemon whose containers still run
+/// (a test that failed half-way) leaves no process, mount, cgroup or
+/// directory behind.
+#[test]
+fn engine_faults_fixture_cleans_up_running_containers_wharf() {
+    let d = WharfDaemon::start().expect("a private wharf daemon");
+    d.import_busybox(IMG);
+    let bind = d.scratch().join("bind");
+    fs::create_dir_all(&bind).unwrap();
+    let v = format!("{}:/b", bind.display());
+    d.docker_ok(&[
+        "run", "-d", "--name", "left1", "-v", &v, IMG, "sleep", "1000",
+    ]);
+    d.docker_ok(&[
+        "run", "-d", "-t", "--name", "left2", "-v", "vol:/v", IMG, "sh",
+    ]);
+    d.docker_ok(&["exec", "-d", "left1", "sleep", "1000"]);
+    let pids: Vec<i64> = ["left1", "left2"]
+        .iter()
+        .map(|n| state_pid(&d, n))
+        .collect();
+    let left = d.stop();
+    assert!(left.is_empty(), "left behind: {left:#?}");
+    for pid in pids {
+        assert!(!alive(pid), "container process {pid} survived the fixture");
+    }
+}
