@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use wharf_cgroups::{Cgroup, Layout, Version};
 
@@ -121,7 +122,17 @@ impl Engine {
 /// The cgroup of container `id` (`/wharf/<id>`, as the engine's specs set
 /// `cgroupsPath`).
 pub fn container_cgroup(id: &str) -> Result<Cgroup> {
-    let layout = Layout::detect().map_err(|e| EngineError::system("failed to find cgroups", e))?;
+    // The mounted hierarchies do not change while the daemon runs; found
+    // once, not on every sample of a stats stream.
+    static LAYOUT: OnceLock<Layout> = OnceLock::new();
+    let layout = match LAYOUT.get() {
+        Some(l) => l.clone(),
+        None => {
+            let l =
+                Layout::detect().map_err(|e| EngineError::system("failed to find cgroups", e))?;
+            LAYOUT.get_or_init(|| l).clone()
+        }
+    };
     Cgroup::new(layout, Some(&format!("/wharf/{id}")), id)
         .map_err(|e| EngineError::system(format!("failed to open the cgroup of {id}"), e))
 }
