@@ -95,13 +95,30 @@ fn go_style(msg: &str) -> String {
     parts.join(": ")
 }
 
+/// Runs `f` in a task of its own, so that dropping the caller's future
+/// does not cut it short.
+pub(crate) async fn detached<T: Send + 'static>(
+    f: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    tokio::spawn(f)
+        .await
+        .map_err(|e| EngineError::system("an engine task failed", e))?
+}
+
 impl Engine {
     /// Starts it (304 NotModified when running). Pending attaches are
     /// connected to the shim before the process runs.
+    ///
+    /// The start runs in a task of its own: a caller that goes away (a
+    /// client hanging up) never leaves a shim spawned and unrecorded.
     pub async fn start(self: &Arc<Self>, name_or_id: &str) -> Result<()> {
         let entry = self.entry(name_or_id)?;
-        let _op = entry.op.lock().await;
-        self.start_locked(&entry, true).await
+        let engine = self.clone();
+        detached(async move {
+            let _op = entry.op.lock().await;
+            engine.start_locked(&entry, true).await
+        })
+        .await
     }
 
     /// Starts the container of `entry`, whose op lock the caller holds.

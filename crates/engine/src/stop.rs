@@ -53,6 +53,7 @@ impl Engine {
     }
 
     /// Stop signal, then SIGKILL after `timeout` seconds (container's or 10; -1 waits forever).
+    /// It goes on when the caller goes away.
     pub async fn stop(
         self: &Arc<Self>,
         name_or_id: &str,
@@ -60,6 +61,16 @@ impl Engine {
         signal: Option<String>,
     ) -> Result<()> {
         let entry = self.entry(name_or_id)?;
+        let engine = self.clone();
+        crate::start::detached(async move { engine.stop_entry(entry, timeout, signal).await }).await
+    }
+
+    async fn stop_entry(
+        self: &Arc<Self>,
+        entry: Arc<Entry>,
+        timeout: Option<i64>,
+        signal: Option<String>,
+    ) -> Result<()> {
         let c = entry.get();
         let sig = parse_signal(signal.as_deref().unwrap_or(&c.stop_signal).trim())
             .or_else(|_| parse_signal("SIGTERM"))?;
@@ -159,21 +170,25 @@ impl Engine {
     /// stop + start.
     pub async fn restart(self: &Arc<Self>, name_or_id: &str, timeout: Option<i64>) -> Result<()> {
         let entry = self.entry(name_or_id)?;
-        match self.stop(&entry.id, timeout, None).await {
-            Ok(()) => {}
-            Err(e) if e.kind == Kind::NotModified => {}
-            Err(e) => return Err(e),
-        }
-        {
-            let _op = entry.op.lock().await;
-            match self.start_locked(&entry, true).await {
+        let engine = self.clone();
+        crate::start::detached(async move {
+            match engine.stop(&entry.id, timeout, None).await {
                 Ok(()) => {}
                 Err(e) if e.kind == Kind::NotModified => {}
                 Err(e) => return Err(e),
             }
-        }
-        self.emit_container(&entry.get(), "restart", &[]);
-        Ok(())
+            {
+                let _op = entry.op.lock().await;
+                match engine.start_locked(&entry, true).await {
+                    Ok(()) => {}
+                    Err(e) if e.kind == Kind::NotModified => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            engine.emit_container(&entry.get(), "restart", &[]);
+            Ok(())
+        })
+        .await
     }
 
     /// Freezes it.
