@@ -31,7 +31,7 @@ pub(crate) async fn list(ctx: Ctx, req: Request) -> ApiResult {
     let engine = ctx.engine.clone();
     let mut images = blocking(move || engine.images()).await?;
     // Docker lists newest first.
-    images.sort_by_key(|i| std::cmp::Reverse(created_secs(i)));
+    images.sort_by_key(|i| std::cmp::Reverse(created_nanos(i)));
     let bound = |key: &str| -> Result<Option<i64>, ApiError> {
         let Some(v) = f.get(key).and_then(|v| v.first()) else {
             return Ok(None);
@@ -40,15 +40,14 @@ pub(crate) async fn list(ctx: Ctx, req: Request) -> ApiResult {
             .iter()
             .find(|i| is_named(i, v))
             .ok_or_else(|| ApiError::not_found(format!("No such image: {}", shown(v))))?;
-        Ok(Some(created_secs(img)))
+        Ok(Some(created_nanos(img)))
     };
     let before = bound("before")?;
     let since = bound("since")?;
     let until = match f.get("until").and_then(|v| v.first()) {
         Some(v) => Some(
             parse_time(v)
-                .ok_or_else(|| ApiError::bad_request(format!("invalid filter 'until={v}'")))?
-                / 1_000_000_000,
+                .ok_or_else(|| ApiError::bad_request(format!("invalid filter 'until={v}'")))?,
         ),
         None => None,
     };
@@ -64,7 +63,7 @@ pub(crate) async fn list(ctx: Ctx, req: Request) -> ApiResult {
     let layer_users = layer_users(&images);
     let mut out = Vec::new();
     for img in &images {
-        let created = created_secs(img);
+        let created = created_nanos(img);
         if before.is_some_and(|b| created >= b)
             || since.is_some_and(|s| created <= s)
             || until.is_some_and(|u| created >= u)
@@ -163,6 +162,13 @@ pub(crate) fn img_labels(img: &Image) -> BTreeMap<String, String> {
         .as_ref()
         .and_then(|c| c.labels.clone())
         .unwrap_or_default()
+}
+
+/// Creation time in nanoseconds (0 when unknown).
+fn created_nanos(img: &Image) -> i64 {
+    img.created.map_or(0, |t| {
+        i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
+    })
 }
 
 /// Creation time in Unix seconds (0 when unknown).
