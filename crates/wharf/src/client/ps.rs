@@ -107,30 +107,77 @@ fn image_text(image: &str, image_id: &str, trunc: bool) -> String {
         .to_string()
 }
 
-/// docker's `DisplayablePorts`, without range folding.
+/// docker's `DisplayablePorts`: ports sorted, consecutive ones folded
+/// into ranges per protocol (and IP when published on the same port),
+/// other published ports as `ip:public->private/proto`.
 fn ports_text(ports: Option<&Json>) -> String {
-    let mut out = Vec::new();
-    if let Some(Json::Arr(ps)) = ports {
-        for p in ps {
-            let private = num(p.get("PrivatePort"));
-            let proto = p.get("Type").map(Json::str).unwrap_or("tcp");
-            let public = num(p.get("PublicPort"));
-            let ip = p.get("IP").map(Json::str).unwrap_or("");
-            if public > 0 {
-                let ip = if ip.contains(':') {
-                    format!("[{ip}]")
+    struct P {
+        private: i64,
+        public: i64,
+        ip: String,
+        kind: String,
+    }
+    let mut list: Vec<P> = match ports {
+        Some(Json::Arr(ps)) => ps
+            .iter()
+            .map(|p| P {
+                private: num(p.get("PrivatePort")),
+                public: num(p.get("PublicPort")),
+                ip: p.get("IP").map(Json::str).unwrap_or("").to_string(),
+                kind: p.get("Type").map(Json::str).unwrap_or("tcp").to_string(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    list.sort_by(|a, b| {
+        (a.private, &a.ip, a.public, &a.kind).cmp(&(b.private, &b.ip, b.public, &b.kind))
+    });
+    let form = |key: &str, first: i64, last: i64| {
+        let (ip, kind) = match key.split_once('/') {
+            Some((ip, kind)) => (ip, kind),
+            None => ("", key),
+        };
+        let mut group = first.to_string();
+        if first != last {
+            group = format!("{group}-{last}");
+        }
+        if !ip.is_empty() {
+            group = format!("{ip}:{group}->{group}");
+        }
+        format!("{group}/{kind}")
+    };
+    let mut groups: Vec<(String, i64, i64)> = Vec::new();
+    let mut result = Vec::new();
+    let mut mappings = Vec::new();
+    for p in &list {
+        let mut key = p.kind.clone();
+        if !p.ip.is_empty() {
+            if p.public != p.private {
+                let host = if p.ip.contains(':') {
+                    format!("[{}]", p.ip)
                 } else {
-                    ip.to_string()
+                    p.ip.clone()
                 };
-                out.push(format!("{ip}:{public}->{private}/{proto}"));
-            } else {
-                out.push(format!("{private}/{proto}"));
+                mappings.push(format!("{host}:{}->{}/{}", p.public, p.private, p.kind));
+                continue;
+            }
+            key = format!("{}/{}", p.ip, p.kind);
+        }
+        match groups.iter_mut().find(|g| g.0 == key) {
+            None => groups.push((key, p.private, p.private)),
+            Some(g) if p.private == g.2 + 1 => g.2 = p.private,
+            Some(g) => {
+                result.push(form(&g.0, g.1, g.2));
+                g.1 = p.private;
+                g.2 = p.private;
             }
         }
     }
-    out.sort();
-    out.dedup();
-    out.join(", ")
+    for g in &groups {
+        result.push(form(&g.0, g.1, g.2));
+    }
+    result.extend(mappings);
+    result.join(", ")
 }
 
 /// The formatter's view of one container.
@@ -223,4 +270,43 @@ pub fn context(c: &Json, trunc: bool) -> Json {
         ("Status".into(), str_(s("Status"))),
         ("\0Label".into(), labels_obj),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_fold_like_docker() {
+        let ports = Json::parse(
+            br#"[{"PrivatePort":8001,"Type":"tcp"},{"PrivatePort":8000,"Type":"tcp"},
+                 {"PrivatePort":53,"Type":"udp"},{"PrivatePort":80,"Type":"tcp"},
+                 {"IP":"0.0.0.0","PrivatePort":443,"PublicPort":8443,"Type":"tcp"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            ports_text(Some(&ports)),
+            // A group is printed when the next port breaks it, the open
+            // ones at the end in the order they began (docker's order).
+            "80/tcp, 53/udp, 8000-8001/tcp, 0.0.0.0:8443->443/tcp"
+        );
+    }
+
+    #[test]
+    fn a_container_row_like_docker_ps() {
+        let c = Json::parse(
+            br#"{"Id":"0123456789abcdef0123","Names":["/web"],"Image":"sha256:aaaabbbbccccdddd",
+                 "ImageID":"sha256:aaaabbbbccccdddd","Command":"sh -c 'sleep 1000; echo done'",
+                 "Created":0,"State":"running","Status":"Up 3 seconds","Labels":{"b":"2","a":"1"}}"#,
+        )
+        .unwrap();
+        let ctx = context(&c, true);
+        let get = |k: &str| ctx.get(k).map(Json::str).unwrap_or("").to_string();
+        assert_eq!(get("ID"), "0123456789ab");
+        assert_eq!(get("Image"), "aaaabbbbcccc");
+        assert_eq!(get("Command"), "\"sh -c 'sleep 1000; …\"");
+        assert_eq!(get("Names"), "web");
+        assert_eq!(get("Labels"), "a=1,b=2");
+        assert_eq!(get("Status"), "Up 3 seconds");
+    }
 }
