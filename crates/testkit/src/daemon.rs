@@ -445,6 +445,12 @@ impl WharfDaemon {
             .tempdir_in("/tmp")
             .map_err(prep(Path::new("/tmp")))?;
         let dir = tmp.keep();
+        // The test process owns the directory: a later fixture removes it
+        // if this process dies without dropping the fixture (a test killed
+        // on a timeout).
+        fs::write(dir.join(OWNER), std::process::id().to_string())
+            .map_err(prep(&dir.join(OWNER)))?;
+        sweep_stale(&bin, &dir);
         let mut d = WharfDaemon {
             dir: dir.clone(),
             bin,
@@ -678,6 +684,41 @@ impl Engine for WharfDaemon {
 impl Drop for WharfDaemon {
     fn drop(&mut self) {
         self.cleanup();
+    }
+}
+
+/// The file naming the pid of the test process that owns a fixture's
+/// directory.
+const OWNER: &str = "owner.pid";
+
+/// Removes the directories (and processes, mounts, cgroups) of fixtures
+/// whose owning test process is gone: `/tmp/wharf-daemon-*` holding an
+/// owner pid that no longer runs. `current` is never touched.
+fn sweep_stale(bin: &Path, current: &Path) {
+    for entry in fs::read_dir("/tmp").into_iter().flatten().flatten() {
+        let dir = entry.path();
+        let is_fixture = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("wharf-daemon-");
+        if !is_fixture || dir == current {
+            continue;
+        }
+        let Ok(owner) = fs::read_to_string(dir.join(OWNER)) else {
+            continue;
+        };
+        let Ok(owner) = owner.trim().parse::<u32>() else {
+            continue;
+        };
+        if Path::new(&format!("/proc/{owner}")).exists() {
+            continue;
+        }
+        // Its drop does the cleanup.
+        drop(WharfDaemon {
+            dir,
+            bin: bin.to_path_buf(),
+            child: None,
+        });
     }
 }
 

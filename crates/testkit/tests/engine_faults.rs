@@ -476,3 +476,40 @@ fn engine_faults_fixture_cleans_up_running_containers_wharf() {
         assert!(!alive(pid), "container process {pid} survived the fixture");
     }
 }
+
+/// A fixture directory whose test process died without dropping it (a
+/// test killed on a timeout) is removed, with the processes still using
+/// it, by the next fixture that starts.
+#[test]
+fn engine_faults_fixture_sweeps_stale_dirs_wharf() {
+    let stale = tempfile::Builder::new()
+        .prefix("wharf-daemon-")
+        .tempdir_in("/tmp")
+        .unwrap()
+        .keep();
+    let mut owner = std::process::Command::new("sleep")
+        .arg("1000")
+        .spawn()
+        .unwrap();
+    fs::write(stale.join("owner.pid"), owner.id().to_string()).unwrap();
+    // A process left running in it, as a shim would be.
+    let mut user = std::process::Command::new("sleep")
+        .arg("1000")
+        .current_dir(&stale)
+        .spawn()
+        .unwrap();
+    let d = WharfDaemon::start().expect("a private wharf daemon");
+    assert!(stale.exists(), "a directory whose owner runs was swept");
+    owner.kill().unwrap();
+    owner.wait().unwrap();
+    drop(d);
+    let d = WharfDaemon::start().expect("a private wharf daemon");
+    assert!(
+        !stale.exists(),
+        "the stale directory {} stayed",
+        stale.display()
+    );
+    let status = user.wait().unwrap();
+    assert!(!status.success(), "the process using it was not killed");
+    drop(d);
+}
