@@ -189,7 +189,10 @@ pub async fn stats(c: &Client, a: StatsArgs) -> Result<u8> {
                 Err(e) => errors.push(e.to_string()),
             }
         }
-        print!("{}", render.render(&rows)?);
+        // docker prints no table when a container is missing.
+        if errors.is_empty() {
+            print!("{}", render.render(&rows)?);
+        }
         return super::containers::collected(errors);
     }
     let tty = rustix::termios::isatty(std::io::stdout());
