@@ -1,6 +1,6 @@
 //! `/containers/…`: Docker's container endpoints on top of the engine.
 //!
-//! Create/list/inspect shapes are in [`create`] and [`inspect`]; the
+//! Create/list/inspect shapes are in [`create`], [`list`] and [`inspect`]; the
 //! streaming endpoints (attach, logs, stats, wait) in [`io`]; the
 //! filesystem ones (archive, export, changes) in [`files`].
 
@@ -8,6 +8,7 @@ pub mod create;
 pub mod files;
 pub mod inspect;
 pub mod io;
+pub mod list;
 
 use std::collections::BTreeMap;
 
@@ -79,14 +80,14 @@ async fn list(ctx: Ctx, req: Request) -> ApiResult {
     let engine = ctx.engine.clone();
     let out = blocking_api(move || {
         let list = engine.containers(all)?;
-        let mut list = inspect::filter(&engine, list, &f)?;
+        let mut list = list::filter(&engine, list, &f)?;
         if limit > 0 {
             list.truncate(limit as usize);
         }
         Ok(list
             .iter()
             .map(|c| {
-                let mut v = inspect::list_entry(c);
+                let mut v = list::list_entry(c);
                 if size {
                     let (rw, root) = inspect::sizes(&engine, c);
                     if rw > 0 {
@@ -263,7 +264,7 @@ pub fn prune_until(f: &BTreeMap<String, Vec<String>>) -> Result<Option<i64>, Api
     if let Some(n) = parse_unix(v) {
         return Ok(Some(n));
     }
-    if let Some(n) = inspect::nanos(v) {
+    if let Some(n) = list::nanos(v) {
         return Ok(Some(n));
     }
     let d = parse_duration(v).ok_or_else(bad)?;

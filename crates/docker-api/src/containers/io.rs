@@ -134,7 +134,7 @@ fn time_param(q: &[(String, String)], key: &str) -> Result<Option<i64>, ApiError
         return Ok(None);
     };
     let n = super::parse_unix(v)
-        .or_else(|| super::inspect::nanos(v))
+        .or_else(|| super::list::nanos(v))
         .ok_or_else(|| ApiError::bad_request(format!("invalid value for {key}: {v}")))?;
     Ok((n != 0).then_some(n))
 }
