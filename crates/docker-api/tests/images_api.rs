@@ -401,3 +401,57 @@ fn in_use(e: &dyn Engine) {
 }
 
 engine_tests!(in_use => in_use_api_dockerd, in_use_api_wharf);
+
+/// `before`, `since`, `label`, `dangling` and `all` on the list.
+fn list_filters(e: &dyn Engine) {
+    let first = import(e, "hi-first", "1");
+    let tar = wharf_testkit::images::busybox_rootfs_tar();
+    let path = format!(
+        "/v1.41/images/create?fromSrc=-&repo=hi-second&tag=1&changes={}",
+        enc("LABEL team=wharf")
+    );
+    let r = e.api_typed("POST", &path, Some(&tar), "application/x-tar");
+    assert_eq!(r.status, 200, "{}", show(&r));
+    let second = r.json()["status"].as_str().unwrap_or("").to_string();
+    let ids = |f: &str| -> Vec<String> {
+        let r = e.api(
+            "GET",
+            &format!("/v1.41/images/json?filters={}", enc(f)),
+            None,
+        );
+        assert_eq!(r.status, 200, "{f}: {}", show(&r));
+        r.json()
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["Id"].as_str().map(String::from))
+            .collect()
+    };
+    assert_eq!(ids(r#"{"before":["hi-second:1"]}"#), [first.clone()]);
+    assert_eq!(ids(r#"{"since":["hi-first:1"]}"#), [second.clone()]);
+    assert_eq!(ids(r#"{"label":["team=wharf"]}"#), [second.clone()]);
+    assert_eq!(ids(r#"{"label":["team"]}"#), [second.clone()]);
+    assert!(ids(r#"{"label":["team=other"]}"#).is_empty());
+    // dockerd 20.10 lists in no particular order.
+    let mut both = ids(r#"{"dangling":["false"]}"#);
+    both.sort();
+    let mut want = vec![first.clone(), second.clone()];
+    want.sort();
+    assert_eq!(both, want);
+    let missing = e.api(
+        "GET",
+        &format!(
+            "/v1.41/images/json?filters={}",
+            enc(r#"{"before":["nothere"]}"#)
+        ),
+        None,
+    );
+    assert_eq!(missing.status, 404, "{}", show(&missing));
+    let labels = e.api("GET", "/v1.41/images/hi-second:1/json", None).json();
+    assert_eq!(
+        labels["Config"]["Labels"],
+        serde_json::json!({ "team": "wharf" })
+    );
+}
+
+engine_tests!(list_filters => list_filters_api_dockerd, list_filters_api_wharf);
