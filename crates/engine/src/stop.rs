@@ -34,12 +34,13 @@ impl Engine {
     }
 
     /// Sends `signal` to init (or with `all` to every process) through the
-    /// shim; a paused container is thawed so that the signal lands.
+    /// shim; a paused container is thawed so that the signal lands (a
+    /// frozen process does not even die of SIGKILL before it thaws).
     async fn signal(&self, entry: &Entry, signal: i32, all: bool) -> Result<()> {
         let paused = entry.status() == Status::Paused;
         let client = ShimClient::new(self.shim_dir(&entry.id));
         client.kill(signal, all).await?;
-        if paused && signal != libc::SIGKILL {
+        if paused {
             let runtime = self.runtime();
             let _ = runtime.resume(&entry.id);
             let _ = entry.modify(self, |r| {

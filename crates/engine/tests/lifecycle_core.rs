@@ -175,6 +175,11 @@ async fn stop_kill_pause_and_force_remove() {
     until(&engine, "sleeper", |c| c.state.status == Status::Exited).await;
     engine.restart("sleeper", Some(0)).await.unwrap();
     assert_eq!(status(&engine, "sleeper"), Status::Running);
+    // A frozen process dies of SIGKILL only once thawed: kill thaws it.
+    engine.pause("sleeper").unwrap();
+    engine.kill("sleeper", None).await.unwrap();
+    until(&engine, "sleeper", |c| c.state.status == Status::Exited).await;
+    engine.start("sleeper").await.unwrap();
     engine.remove("sleeper", true, true).await.unwrap();
     assert!(engine.container(&c.id).is_err());
     let dir = roots.config.data_root.join("containers").join(&c.id);
