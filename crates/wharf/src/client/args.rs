@@ -10,7 +10,8 @@ use super::run_args::{CreateArgs, RunArgs};
 #[command(
     name = "wharf",
     disable_version_flag = true,
-    about = "Wharf: a container platform"
+    about = "Wharf: a container platform",
+    after_help = "Other roles: `wharf daemon` (the engine), `wharf runtime` (the OCI runtime, runc's command line)."
 )]
 pub struct DockerCli {
     /// Daemon socket to connect to.
@@ -57,7 +58,7 @@ pub enum Cmd {
     Pause(Names),
     /// Unpause all processes within one or more containers.
     Unpause(Names),
-    /// Return low-level information on Docker objects.
+    /// Return low-level information on Wharf objects.
     Inspect(InspectArgs),
     /// Copy files/folders between a container and the local filesystem.
     Cp(CpArgs),
@@ -81,7 +82,7 @@ pub enum Cmd {
         #[command(subcommand)]
         command: ContainerCmd,
     },
-    /// Manage Docker.
+    /// Manage Wharf.
     System {
         /// The system command.
         #[command(subcommand)]
@@ -119,7 +120,7 @@ pub enum Cmd {
     Rmi(RmiArgs),
     /// Show the history of an image.
     History(HistoryArgs),
-    /// Show the Docker version information.
+    /// Show the Wharf version information.
     Version(FormatArg),
     /// Display system-wide information.
     Info(FormatArg),

@@ -167,7 +167,12 @@ fn clap_error(e: clap::Error, args: &[OsString]) -> u8 {
             );
             return 1;
         }
-        ErrorKind::InvalidSubcommand => format!("wharf: unknown command: wharf {invalid}"),
+        ErrorKind::InvalidSubcommand => {
+            eprintln!(
+                "wharf: unknown command: wharf {cmd}\n\nRun 'wharf --help' for more information"
+            );
+            return 1;
+        }
         _ => {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or_default();
