@@ -32,6 +32,7 @@
 //! | `networks` | here: the predefined `none` and `host` only, until the
 //! | | networking issue brings bridges (list, inspect, an empty prune) |
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use http::{HeaderValue, Method, StatusCode};
@@ -43,12 +44,34 @@ use crate::{API_VERSION, MIN_API_VERSION};
 /// The `Server` header.
 pub const SERVER: &str = "Docker/27.0.0 (linux)";
 
+/// Whether every request is logged (`wharf daemon --debug`).
+static DEBUG: AtomicBool = AtomicBool::new(false);
+
+/// Logs every request to stderr (`--debug`); server errors are always
+/// logged.
+pub fn set_debug(on: bool) {
+    DEBUG.store(on, Ordering::Relaxed);
+}
+
 /// Serves one request.
 pub async fn handle(engine: Arc<Engine>, req: Request) -> Response {
+    let (method, uri) = (req.method().clone(), req.uri().clone());
     let mut resp = match route(engine, req).await {
         Ok(r) => r,
-        Err(e) => error_response(&e),
+        Err(e) => {
+            if e.status.is_server_error() {
+                eprintln!(
+                    "wharf daemon: {method} {uri}: {} {}",
+                    e.status.as_u16(),
+                    e.message
+                );
+            }
+            error_response(&e)
+        }
     };
+    if DEBUG.load(Ordering::Relaxed) {
+        eprintln!("wharf daemon: {method} {uri} -> {}", resp.status().as_u16());
+    }
     let h = resp.headers_mut();
     h.insert("Api-Version", HeaderValue::from_static(API_VERSION));
     h.insert("Docker-Experimental", HeaderValue::from_static("false"));

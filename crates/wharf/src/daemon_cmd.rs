@@ -60,7 +60,6 @@ struct DaemonArgs {
 
 /// daemon.json keys that are accepted and have no effect here.
 const IGNORED_KEYS: &[&str] = &[
-    "debug",
     "log-level",
     "experimental",
     "live-restore",
@@ -120,6 +119,7 @@ fn run(mut args: DaemonArgs) -> Result<()> {
     };
     let tls = tls_options(&args)?;
     server::validate(&hosts, tls.as_ref())?;
+    wharf_docker_api::router::set_debug(args.debug);
     let wharf_exe = std::env::current_exe().context("failed to find the wharf executable")?;
     let config = EngineConfig {
         data_root,
@@ -211,6 +211,7 @@ fn merge_config(args: &mut DaemonArgs) -> Result<()> {
             "tlscacert" => set_path(&mut args.tlscacert)?,
             "tlscert" => set_path(&mut args.tlscert)?,
             "tlskey" => set_path(&mut args.tlskey)?,
+            "debug" => args.debug |= b()?,
             "tls" => args.tls |= b()?,
             "tlsverify" => args.tlsverify |= b()?,
             "hosts" => {
