@@ -427,10 +427,10 @@ fn list_filters(e: &dyn Engine) {
             .filter_map(|i| i["Id"].as_str().map(String::from))
             .collect()
     };
-    assert_eq!(ids(r#"{"before":["hi-second:1"]}"#), [first.clone()]);
-    assert_eq!(ids(r#"{"since":["hi-first:1"]}"#), [second.clone()]);
-    assert_eq!(ids(r#"{"label":["team=wharf"]}"#), [second.clone()]);
-    assert_eq!(ids(r#"{"label":["team"]}"#), [second.clone()]);
+    assert_eq!(ids(r#"{"before":["hi-second:1"]}"#), vec![first.clone()]);
+    assert_eq!(ids(r#"{"since":["hi-first:1"]}"#), vec![second.clone()]);
+    assert_eq!(ids(r#"{"label":["team=wharf"]}"#), vec![second.clone()]);
+    assert_eq!(ids(r#"{"label":["team"]}"#), vec![second.clone()]);
     assert!(ids(r#"{"label":["team=other"]}"#).is_empty());
     // dockerd 20.10 lists in no particular order.
     let mut both = ids(r#"{"dangling":["false"]}"#);
