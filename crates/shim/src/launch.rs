@@ -69,13 +69,26 @@ pub fn main() -> i32 {
                     out,
                     &Launched {
                         pid: None,
-                        error: Some(chain(&e)),
+                        error: Some(launch_error(&cfg.id, &e)),
                     },
                 );
             }
             1
         }
     }
+}
+
+/// The error line of a failed launch: the runtime's own message when it
+/// already names the container (the engine matches on it to pick an exit
+/// code), else the whole chain.
+fn launch_error(id: &str, e: &ShimError) -> String {
+    if let ShimError::Runtime { source, .. } = e {
+        let inner = chain(&**source);
+        if inner.contains(id) {
+            return inner;
+        }
+    }
+    chain(e)
 }
 
 fn report(e: &ShimError) {

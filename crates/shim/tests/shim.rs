@@ -312,8 +312,16 @@ fn no_descriptor_leaks_into_the_container_or_the_shim() {
         &["sh", "-c", "ls /proc/self/fd; sleep 1000"],
         Opts::default(),
     );
-    let stream = s.attach(None, false);
+    let mut stream = s.attach(None, false);
     s.ok(&Request::Start);
+    // Init's listing first (it must be complete before the kill below).
+    let mut init_raw = Vec::new();
+    while !common::stdout_so_far(&init_raw).contains("3\n") {
+        let mut buf = [0u8; 256];
+        let n = std::io::Read::read(&mut stream, &mut buf).unwrap();
+        assert!(n > 0, "init's stream ended early");
+        init_raw.extend_from_slice(&buf[..n]);
+    }
     let shim = s.shim_pid();
     let mut process = s.bundle.spec().process().clone().unwrap();
     process.set_args(Some(vec!["ls".into(), "/proc/self/fd".into()]));
@@ -343,7 +351,8 @@ fn no_descriptor_leaks_into_the_container_or_the_shim() {
         signal: 9,
         all: false,
     });
-    let (init_out, _) = deframe(&read_all(stream));
+    init_raw.extend_from_slice(&read_all(stream));
+    let (init_out, _) = deframe(&init_raw);
     assert_eq!(
         init_out.split_whitespace().collect::<Vec<_>>(),
         ["0", "1", "2", "3"]

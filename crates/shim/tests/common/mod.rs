@@ -288,3 +288,20 @@ pub fn log_entries(path: &Path) -> Vec<(String, String, String)> {
         })
         .collect()
 }
+
+/// The stdout of the complete frames at the start of `data`.
+pub fn stdout_so_far(data: &[u8]) -> String {
+    let mut out = Vec::new();
+    let mut rest = data;
+    while rest.len() >= 8 {
+        let len = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
+        if rest.len() < 8 + len {
+            break;
+        }
+        if rest[0] == 1 {
+            out.extend_from_slice(&rest[8..8 + len]);
+        }
+        rest = &rest[8 + len..];
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
