@@ -30,6 +30,13 @@ async fn create_container(
         }
         .into());
     }
+    if let Some(f) = o
+        .cidfile
+        .as_deref()
+        .filter(|f| std::path::Path::new(f).exists())
+    {
+        bail!("container ID file found, make sure the other container isn't running or delete {f}");
+    }
     let body = create_body(o, image, command)?;
     let path = match &o.name {
         Some(n) => format!("/containers/create?name={}", q(n)),
@@ -40,7 +47,7 @@ async fn create_container(
         Err(ApiError::Daemon {
             status: 404,
             message,
-        }) if message.contains("image") => {
+        }) if message.contains("image") && o.pull.as_deref() != Some("never") => {
             eprintln!("Unable to find image '{}' locally", full_ref(image));
             pull(c, image).await?;
             c.post_json(&path, &body).await?
