@@ -238,6 +238,17 @@ fn logs_are_framed_without_a_tty_and_raw_with_one() {
     assert_eq!(r.text(), "tty\r\n");
     let r = d.api("GET", "/containers/l1/logs", None);
     assert_eq!(r.status, 400, "{}", r.text());
+    create(
+        &d,
+        "l3",
+        r#""Cmd":["true"],"HostConfig":{"LogConfig":{"Type":"none","Config":{}}}"#,
+    );
+    let r = d.api("GET", "/containers/l3/logs?stdout=1", None);
+    assert_eq!(r.status, 501, "{}", r.text());
+    assert_eq!(
+        r.message(),
+        "configured logging driver does not support reading"
+    );
 }
 
 /// The files of a tar: (name, contents).

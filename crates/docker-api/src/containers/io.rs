@@ -170,7 +170,14 @@ pub async fn logs(ctx: Ctx, req: Request, id: &str) -> ApiResult {
     let c = blocking(move || engine.container(&name)).await?;
     let tty = c.options.tty;
     let follow = opts.follow;
-    let mut rx = ctx.engine.logs(&c.id, opts).await?;
+    let mut rx = ctx.engine.logs(&c.id, opts).await.map_err(|e| {
+        if e.message == wharf_engine::logs::NOT_READABLE {
+            // Docker's errdefs.NotImplemented.
+            ApiError::new(StatusCode::NOT_IMPLEMENTED, e.message)
+        } else {
+            e.into()
+        }
+    })?;
     let (tx, body) = if follow {
         endless_body(16)
     } else {
