@@ -28,7 +28,9 @@ fn send_held(stream: UnixStream, held: &[u8]) {
 
 impl Shim {
     /// Answers one request on `stream`; `wait` and `attach` keep it.
-    pub(crate) fn handle(&mut self, stream: UnixStream, line: &[u8]) {
+    /// `rest` is what the client sent after the request line (stdin of an
+    /// attach).
+    pub(crate) fn handle(&mut self, stream: UnixStream, line: &[u8], rest: &[u8]) {
         let req: Request = match serde_json::from_slice(line) {
             Ok(r) => r,
             Err(e) => {
@@ -80,6 +82,10 @@ impl Shim {
                     return;
                 };
                 send_reply(stream, &Reply::ok());
+                if stdin {
+                    self.procs[p].stdin_pending.extend_from_slice(rest);
+                    self.procs[p].push_stdin();
+                }
                 self.procs[p].attach(Attach {
                     stream: ours,
                     stdin,

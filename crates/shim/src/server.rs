@@ -306,7 +306,13 @@ impl Shim {
             Ok(n) => {
                 c.buf.extend_from_slice(&buf[..n]);
                 match c.buf.iter().position(|b| *b == b'\n') {
-                    Some(end) => Some(c.buf[..end].to_vec()),
+                    Some(end) => {
+                        // What follows the line is already stream data.
+                        let mut line = std::mem::take(&mut c.buf);
+                        let rest = line.split_off(end + 1);
+                        line.pop();
+                        Some((line, rest))
+                    }
                     None if c.buf.len() > MAX_REQUEST => None,
                     None => return,
                 }
@@ -317,8 +323,8 @@ impl Shim {
         let Some(stream) = c.stream.take() else {
             return;
         };
-        if let Some(line) = line {
-            self.handle(stream, &line);
+        if let Some((line, rest)) = line {
+            self.handle(stream, &line, &rest);
         }
     }
 
@@ -338,7 +344,7 @@ impl Shim {
                 }
             }
             if let Some(end) = line.iter().position(|b| *b == b'\n') {
-                self.handle(stream, &line[..end]);
+                self.handle(stream, &line[..end], &line[end + 1..]);
             }
         }
     }

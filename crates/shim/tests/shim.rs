@@ -463,3 +463,29 @@ fn container_gets_default_signal_handling() {
     }
     assert_no_leaks(&id, Some(b.path()));
 }
+
+#[test]
+fn stdin_sent_with_the_attach_request_is_kept() {
+    let s = TestShim::start(
+        "eager",
+        bundle(),
+        &["cat"],
+        Opts {
+            open_stdin: true,
+            stdin_once: true,
+            ..Opts::default()
+        },
+    );
+    s.ok(&Request::Start);
+    let mut stream = std::os::unix::net::UnixStream::connect(s.cfg.dir.join("shim.sock")).unwrap();
+    // The request line and the first stdin bytes in one write.
+    stream
+        .write_all(b"{\"op\":\"attach\",\"stdin\":true,\"stdout\":true}\neager\n")
+        .unwrap();
+    stream.shutdown(Shutdown::Write).unwrap();
+    let all = read_all(stream);
+    let end = all.iter().position(|b| *b == b'\n').unwrap();
+    assert_eq!(&all[..end], b"{\"ok\":true}");
+    assert_eq!(deframe(&all[end + 1..]).0, "eager\n");
+    assert_eq!(s.wait().exit_code, 0);
+}
