@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use wharf_engine::lifecycle::AttachOptions;
-use wharf_engine::model::{LogEntry, LogsOptions, WaitCondition};
+use wharf_engine::model::{LogEntry, LogsOptions, Status, WaitCondition};
 use wharf_engine::stats::{BlkioEntry, Stats};
 use wharf_engine::{Engine, Kind};
 
@@ -226,11 +226,13 @@ pub async fn stats(ctx: Ctx, req: Request, id: &str) -> ApiResult {
     let one_shot = flag(&q, "one-shot");
     let (engine, name) = (ctx.engine.clone(), id.to_string());
     let c = blocking(move || engine.container(&name)).await?;
+    let running = matches!(c.state.status, Status::Running | Status::Paused);
     let (name, id) = (format!("/{}", c.name), c.id);
     let engine = ctx.engine.clone();
     if !stream {
         let first = sample(&engine, &id).await?;
-        let (pre, cur) = if one_shot {
+        // A container that does not run has nothing to compare: zeros now.
+        let (pre, cur) = if one_shot || !running {
             (None, first)
         } else {
             tokio::time::sleep(STATS_INTERVAL).await;
