@@ -20,6 +20,10 @@
 //! gives a last `""`). A path or method the module does not serve answers
 //! `Err(ApiError::page_not_found())`, like Docker. Families:
 //!
+//! Streams that only end with their subject (events, logs --follow)
+//! should use [`crate::streams::endless_body`], which also ends when the
+//! daemon shuts down, so they do not hold the shutdown for its grace.
+//!
 //! | first segment | module |
 //! |---|---|
 //! | `containers` | [`crate::containers`] |
