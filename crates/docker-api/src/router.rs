@@ -20,10 +20,6 @@
 //! gives a last `""`). A path or method the module does not serve answers
 //! `Err(ApiError::page_not_found())`, like Docker. Families:
 //!
-//! Streams that only end with their subject (events, logs --follow)
-//! should use [`crate::streams::endless_body`], which also ends when the
-//! daemon shuts down, so they do not hold the shutdown for its grace.
-//!
 //! | first segment | module |
 //! |---|---|
 //! | `containers` | [`crate::containers`] |
@@ -33,8 +29,11 @@
 //! | `volumes` | [`crate::volumes`] |
 //! | `version`, `info`, `events`, `system` | [`crate::system`] |
 //! | `_ping` | here |
-//! | `networks` | here: the predefined `none` and `host` only, until the
-//! | | networking issue brings bridges (list, inspect, an empty prune) |
+//! | `networks` | here: list, inspect, prune of `none` and `host` only |
+//!
+//! Streams that only end with their subject (events, logs --follow)
+//! should use [`crate::streams::endless_body`], which also ends when the
+//! daemon shuts down, so they do not hold the shutdown for its grace.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
