@@ -20,6 +20,7 @@ mod stats;
 mod stream;
 mod system;
 mod template;
+mod template_funcs;
 mod volumes;
 
 use std::ffi::OsString;
