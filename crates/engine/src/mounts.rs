@@ -206,8 +206,16 @@ pub fn prepare(
 /// the container's mounted root) into the volume when the volume is empty
 /// and the mount allows it (Docker's copy-up: modes, owners, times,
 /// xattrs, symlinks, hard links; nothing is followed out of the root).
+/// Volumes with driver options are mounted again first if a reboot
+/// unmounted them.
 pub fn copy_up(engine: &Engine, mounts: &[MountPoint], rootfs: &Path) -> Result<()> {
-    let _ = engine;
+    for name in mounts
+        .iter()
+        .filter(|m| m.kind == "volume")
+        .filter_map(|m| m.name.as_deref())
+    {
+        engine.volumes().ensure_ready(name)?;
+    }
     for m in mounts.iter().filter(|m| m.kind == "volume" && m.copy_data) {
         let fail = |e: std::io::Error| {
             EngineError::system(

@@ -230,6 +230,21 @@ impl Volumes {
         }
     }
 
+    /// Mounts a volume with driver options again when its filesystem is
+    /// not on its `_data` (after a reboot); called before a container
+    /// that uses it starts. A plain volume's directory is made if missing.
+    pub fn ensure_ready(&self, name: &str) -> Result<()> {
+        let vol = self.get(name)?;
+        std::fs::create_dir_all(&vol.mountpoint).map_err(io_err(format!(
+            "failed to create {}",
+            vol.mountpoint.display()
+        )))?;
+        if vol.options.is_empty() || is_mount_point(&vol.mountpoint) {
+            return Ok(());
+        }
+        mount_options(&vol)
+    }
+
     /// Bytes used by its data (regular files, hard links counted once).
     pub fn size(&self, name: &str) -> Result<i64> {
         let vol = self.get(name)?;
@@ -291,6 +306,17 @@ fn mount_options(vol: &Volume) -> Result<()> {
             crate::spec::errno_text(&std::io::Error::from(e))
         ))
     })
+}
+
+/// Whether `dir` is the root of a mount (another device than its parent).
+fn is_mount_point(dir: &Path) -> bool {
+    let (Ok(me), Some(Ok(parent))) = (
+        std::fs::symlink_metadata(dir),
+        dir.parent().map(std::fs::symlink_metadata),
+    ) else {
+        return false;
+    };
+    me.dev() != parent.dev()
 }
 
 /// Sum of the sizes of the regular files under `dir`.
@@ -489,6 +515,11 @@ mod tests {
         let t = vols.create(Some("t3"), "", BTreeMap::new(), opts).unwrap();
         let magic = rustix::fs::statfs(&t.mountpoint).unwrap().f_type;
         assert_eq!(magic as i64, 0x0102_1994, "a tmpfs is mounted");
+        // Unmounted behind our back (a reboot): mounted again before use.
+        rustix::mount::unmount(&t.mountpoint, rustix::mount::UnmountFlags::empty()).unwrap();
+        assert!(!is_mount_point(&t.mountpoint));
+        vols.ensure_ready("t3").unwrap();
+        assert!(is_mount_point(&t.mountpoint));
         vols.remove("t3").unwrap();
         assert!(!tmp.path().join("volumes/t3").exists());
         assert_eq!(
