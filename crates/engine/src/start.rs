@@ -95,6 +95,28 @@ fn go_style(msg: &str) -> String {
     parts.join(": ")
 }
 
+/// Waits (at most 2 s, as Docker waits for a container's streams) until
+/// the shim in `dir` has gone: it answers `wait` when the process exited
+/// and leaves once its output is drained to the log and the attached
+/// streams, so an exit recorded after this has all its output in the log.
+async fn wait_shim_gone(dir: &std::path::Path) {
+    let pid = std::fs::read_to_string(dir.join(wharf_shim::proto::PID_FILE))
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok());
+    let Some(pid) = pid else {
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut nap = Duration::from_millis(1);
+    // Gone, or a zombie nobody reaped yet (it no longer runs).
+    while wharf_runtime::state::proc_stat(pid).is_some_and(|(state, _)| !matches!(state, 'Z' | 'X'))
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(nap).await;
+        nap = (nap * 2).min(Duration::from_millis(20));
+    }
+}
+
 /// Runs `f` in a task of its own, so that dropping the caller's future
 /// does not cut it short.
 pub(crate) async fn detached<T: Send + 'static>(
@@ -306,7 +328,10 @@ impl Engine {
             let dir = engine.shim_dir(&entry.id);
             let exit = loop {
                 match client.wait().await {
-                    Ok(exit) => break exit,
+                    Ok(exit) => {
+                        wait_shim_gone(&dir).await;
+                        break exit;
+                    }
                     Err(_) if client.is_alive() => {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
