@@ -271,6 +271,17 @@ fn streams(e: &dyn Engine) {
     assert_eq!(got, [(1, "out\n".to_string()), (2, "err\n".to_string())]);
     let only = e.api("GET", "/containers/str1/logs?stderr=1", None);
     assert_eq!(frames(&only.body), [(2, "err\n".to_string())]);
+    // attach with logs=1 and stream=0 replays the log of an exited
+    // container and ends.
+    let replay = e.api(
+        "POST",
+        "/containers/str1/attach?logs=1&stream=0&stdout=1&stderr=1",
+        None,
+    );
+    assert_eq!(replay.status, 200, "{}", show(&replay));
+    let mut got = frames(&replay.body);
+    got.sort();
+    assert_eq!(got, [(1, "out\n".to_string()), (2, "err\n".to_string())]);
 
     let tty = create(
         e,
