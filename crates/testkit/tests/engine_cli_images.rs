@@ -348,4 +348,4 @@ engine_tests!(build_commit_save => engine_cli_build_commit_save_dockerd,
 engine_tests!(volumes => engine_cli_volumes_dockerd,
     engine_cli_volumes_wharf);
 engine_tests!(system => engine_cli_system_dockerd,
-    #[ignore = "wharf: docker system prune gets page not found: POST /networks/prune is not served (Docker answers {\"NetworksDeleted\":null}); H-api/H-images"] engine_cli_system_wharf);
+    engine_cli_system_wharf);
