@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
 # tools/demo.sh: Wharf's main job, shown end to end. Builds `wharf` (release)
 # unless it is built, then
-#  1. images: makes a `busybox` image from Debian's busybox-static
-#     (`wharf import`), runs it (`wharf run`), builds an image from a
-#     Dockerfile on top of it (`wharf build`), runs that, shows its history,
-#     and moves it to a second store with `wharf save` / `wharf load`;
+#  1. the engine: starts `wharf daemon` (its own data root, exec root and
+#     socket), makes a `busybox` image from Debian's busybox-static
+#     (`wharf import`), and drives the daemon with the `wharf` CLI over the
+#     Docker Engine API: `run --rm`, `run -d`, `ps`, `exec`, `logs`, `stats`,
+#     a named volume that outlives its container, `build` of a Dockerfile
+#     (then again from the cache), `stop`, `rm`; it kills the daemon with
+#     SIGKILL and shows a running container survive into the next daemon
+#     (live restore); the docker CLI, when installed, talks to the same
+#     socket;
 #  2. the runtime: runs containers with `wharf runtime run` (through a
 #     `wharf-runc` symlink) that show, from inside, their own hostname,
 #     being pid 1, their own mounts, the pids and memory limits of their
 #     cgroup and their capabilities; then a fork bomb stopped by the pids
 #     limit and an allocation stopped by the memory limit.
-# Everything lives in a temporary directory (its own --root) and is removed.
+# Everything lives in a temporary directory and is removed.
 #
-# RUNTIME=/usr/sbin/runc tools/demo.sh runs the same demo with runc.
+# RUNTIME=/usr/sbin/runc tools/demo.sh runs the runtime part with runc.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-rel=target/x86_64-unknown-linux-gnu/release
+rel=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release
 if [[ ! -x $rel/wharf || ! -x $rel/wharf-mkbundle ]]; then
   cargo build --release --quiet -p wharf -p wharf-testkit
 fi
@@ -24,17 +29,36 @@ fi
 work=$(mktemp -d /tmp/wharf-demo.XXXXXX)
 ln -s "$PWD/$rel/wharf" "$work/wharf-runc"
 RUNTIME=${RUNTIME:-$work/wharf-runc}
+sock=unix://$work/wharf.sock
+daemon_pid=
 rt() { "$RUNTIME" --root "$work/state" "$@"; }
+wharf() { "$PWD/$rel/wharf" -H "$sock" "$@"; }
+start_daemon() {
+  "$PWD/$rel/wharf" daemon --data-root "$work/data" --exec-root "$work/exec" \
+    -H "$sock" --pidfile "$work/wharf.pid" >>"$work/daemon.log" 2>&1 &
+  daemon_pid=$!
+  for _ in $(seq 100); do wharf version >/dev/null 2>&1 && return; sleep 0.05; done
+  cat "$work/daemon.log" >&2
+  exit 1
+}
 cleanup() {
+  if [[ -n $daemon_pid ]] && kill -0 "$daemon_pid" 2>/dev/null; then
+    wharf ps -aq 2>/dev/null | xargs -r "$PWD/$rel/wharf" -H "$sock" rm -f >/dev/null 2>&1 || true
+    kill "$daemon_pid" 2>/dev/null || true
+    wait "$daemon_pid" 2>/dev/null || true
+  fi
   for c in demo-shell demo-forkbomb demo-oom; do rt delete --force "$c" >/dev/null 2>&1 || true; done
-  # Anything still mounted below the stores (an interrupted run).
+  # Anything still mounted below the work directory (an interrupted run).
   grep -o " $work/[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-wharf() { "$PWD/$rel/wharf" --root "$work/store" "$@"; }
 if [[ ${RUNTIME:-} == "" || $RUNTIME == "$work/wharf-runc" ]]; then
+  echo "== wharf daemon: the Docker Engine API on $sock"
+  start_daemon
+  wharf version --format 'server {{.Server.Version}}, API {{.Server.APIVersion}} (min {{.Server.MinAPIVersion}})'
+  echo
   echo "== a busybox image from Debian's busybox-static"
   tools/busybox-image.sh "$work/busybox.tar"
   wharf import --change 'CMD ["sh"]' "$work/busybox.tar" busybox >/dev/null
@@ -42,6 +66,34 @@ if [[ ${RUNTIME:-} == "" || $RUNTIME == "$work/wharf-runc" ]]; then
   echo
   echo "== wharf run --rm busybox ..."
   wharf run --rm busybox sh -c 'echo "hello from $(hostname), pid $$, as $(id -un)"; ls /'
+  echo
+  echo "== a detached container with a memory limit, a named volume and a health check"
+  wharf volume create demo-data >/dev/null
+  wharf run -d --name demo-web --memory 64m -v demo-data:/data \
+    --health-cmd 'test -f /data/ready' --health-interval 1s \
+    busybox sh -c 'echo started; touch /data/ready; i=0; while :; do i=$((i+1)); echo "tick $i" >>/data/ticks; sleep 1; done' >/dev/null
+  sleep 2
+  wharf ps --format 'table {{.Names}}\t{{.Image}}\t{{.Command}}\t{{.Status}}'
+  echo
+  echo "== wharf exec demo-web ps"
+  wharf exec demo-web ps
+  echo
+  echo "== wharf logs demo-web; wharf stats --no-stream"
+  wharf logs demo-web
+  wharf stats --no-stream --format 'table {{.Name}}\t{{.MemUsage}}\t{{.PIDs}}'
+  echo
+  echo "== kill -9 the daemon: the container keeps running; a new daemon finds it (live restore)"
+  kill -9 "$daemon_pid"
+  wait "$daemon_pid" 2>/dev/null || true
+  sleep 1
+  start_daemon
+  wharf ps --format 'table {{.Names}}\t{{.Status}}'
+  wharf exec demo-web sh -c 'echo "ticks while the daemon was down and since: $(wc -l </data/ticks)"'
+  echo
+  echo "== stop and remove it; the named volume keeps its data"
+  wharf stop -t 1 demo-web >/dev/null
+  wharf rm demo-web >/dev/null
+  wharf run --rm -v demo-data:/data busybox sh -c 'echo "the volume still has $(wc -l </data/ticks) ticks"'
   echo
   echo "== wharf build: a Dockerfile on top of busybox"
   mkdir -p "$work/app"
@@ -65,10 +117,12 @@ DOCKERFILE
   echo
   echo "== wharf history demo-app"
   wharf history demo-app
-  echo
-  echo "== wharf save | wharf load into a second store: the same image id"
-  wharf save demo-app | "$PWD/$rel/wharf" --root "$work/store2" load
-  "$PWD/$rel/wharf" --root "$work/store2" images
+  if command -v docker >/dev/null; then
+    echo
+    echo "== the docker CLI on the same socket"
+    DOCKER_HOST=$sock docker ps -a
+    DOCKER_HOST=$sock docker run --rm demo-app
+  fi
   echo
 fi
 

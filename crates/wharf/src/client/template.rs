@@ -559,6 +559,13 @@ fn walk(mut v: Option<Json>, path: &[String]) -> Option<Json> {
             if let Some(x) = v.get(k).or_else(|| v.get(&format!("\0{k}"))) {
                 return Some(x.clone());
             }
+            // Go names a field where the JSON key differs only in case
+            // (`APIVersion` is sent as `ApiVersion`, `ID` as `Id`).
+            if let Json::Obj(o) = &v {
+                if let Some((_, x)) = o.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)) {
+                    return Some(x.clone());
+                }
+            }
             // A field a struct omitted is a nil pointer; a map's missing
             // key has no value.
             match &v {
