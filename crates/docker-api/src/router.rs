@@ -29,7 +29,7 @@
 //! | `volumes` | [`crate::volumes`] |
 //! | `version`, `info`, `events`, `system` | [`crate::system`] |
 //! | `_ping` | here |
-//! | `networks` | here: list, inspect, prune of `none` and `host` only |
+//! | `networks` | `system::networks`: the predefined `none` and `host` networks |
 //!
 //! Streams that only end with their subject (events, logs --follow)
 //! should use [`crate::streams::endless_body`], which also ends when the
@@ -41,7 +41,7 @@ use std::sync::Arc;
 use http::{HeaderValue, Method, StatusCode};
 use wharf_engine::Engine;
 
-use crate::http::{error_response, full, json, status, ApiError, Ctx, Request, Response};
+use crate::http::{error_response, full, status, ApiError, Ctx, Request, Response};
 use crate::{API_VERSION, MIN_API_VERSION};
 
 /// The `Server` header.
@@ -110,7 +110,7 @@ async fn route(engine: Arc<Engine>, req: Request) -> Result<Response, ApiError> 
         "build" => crate::build::route(ctx, req, &segs).await,
         "volumes" => crate::volumes::route(ctx, req, &segs).await,
         "version" | "info" | "events" | "system" => crate::system::route(ctx, req, &segs).await,
-        "networks" => networks(&req, &segs),
+        "networks" => crate::system::networks::route(ctx, req, &segs).await,
         _ => Err(ApiError::page_not_found()),
     }
 }
@@ -142,49 +142,6 @@ fn ping(req: &Request) -> Result<Response, ApiError> {
         h.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     }
     Ok(resp)
-}
-
-/// The predefined networks the engine serves (`none`, `host`).
-const NETWORKS: &[(&str, &str)] = &[("none", "null"), ("host", "host")];
-
-/// A predefined network in Docker's shape; its id is its name in hex,
-/// padded to 64 digits.
-fn network_json(name: &str, driver: &str) -> serde_json::Value {
-    let hex: String = name.bytes().map(|b| format!("{b:02x}")).collect();
-    serde_json::json!({
-        "Name": name,
-        "Id": format!("{hex:0<64}"),
-        "Created": "0001-01-01T00:00:00Z",
-        "Scope": "local",
-        "Driver": driver,
-        "EnableIPv6": false,
-        "IPAM": {"Driver": "default", "Options": null, "Config": []},
-        "Internal": false,
-        "Attachable": false,
-        "Ingress": false,
-        "ConfigFrom": {"Network": ""},
-        "ConfigOnly": false,
-        "Containers": {},
-        "Options": {},
-        "Labels": {},
-    })
-}
-
-/// `/networks`: list, inspect and prune of the predefined networks.
-fn networks(req: &Request, segs: &[&str]) -> Result<Response, ApiError> {
-    let all = || NETWORKS.iter().map(|(n, d)| network_json(n, d));
-    match (req.method(), segs) {
-        (&Method::GET, ["networks"]) => Ok(json(StatusCode::OK, &all().collect::<Vec<_>>())),
-        (&Method::POST, ["networks", "prune"]) => Ok(json(
-            StatusCode::OK,
-            &serde_json::json!({"NetworksDeleted": null}),
-        )),
-        (&Method::GET, ["networks", name]) => all()
-            .find(|n| n["Name"] == *name || n["Id"].as_str().is_some_and(|i| i.starts_with(name)))
-            .map(|n| json(StatusCode::OK, &n))
-            .ok_or_else(|| ApiError::not_found(format!("network {name} not found"))),
-        _ => Err(ApiError::page_not_found()),
-    }
 }
 
 /// `1.41` → `[1, 41]` (non-numbers count as 0, like Docker's compare).
