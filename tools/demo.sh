@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tools/demo.sh: Wharf's main job, shown end to end. Builds `wharf` (release)
-# unless it is built, then
+# tools/demo.sh: Wharf's main job, shown end to end. Builds `wharf` (release;
+# nothing to do when it is up to date), then
 #  1. the engine: starts `wharf daemon` (its own data root, exec root and
 #     socket), makes a `busybox` image from Debian's busybox-static
 #     (`wharf import`), and drives the daemon with the `wharf` CLI over the
@@ -22,9 +22,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 rel=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release
-if [[ ! -x $rel/wharf || ! -x $rel/wharf-mkbundle ]]; then
-  cargo build --release --quiet -p wharf -p wharf-testkit
-fi
+cargo build --release --quiet -p wharf -p wharf-testkit
 
 work=$(mktemp -d /tmp/wharf-demo.XXXXXX)
 ln -s "$PWD/$rel/wharf" "$work/wharf-runc"
