@@ -106,7 +106,32 @@ async fn wait_shim_gone(dir: &std::path::Path) {
     let Some(pid) = pid else {
         return;
     };
-    let deadline = Instant::now() + Duration::from_secs(2);
+    let limit = Duration::from_secs(2);
+    // A pidfd turns readable when the process ends: no polling delay.
+    if let Some(raw) = rustix::process::Pid::from_raw(pid) {
+        match rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty()) {
+            Ok(fd) => {
+                let wait = move || {
+                    let timeout = rustix::time::Timespec {
+                        tv_sec: limit.as_secs() as i64,
+                        tv_nsec: 0,
+                    };
+                    let mut fds = [rustix::event::PollFd::new(
+                        &fd,
+                        rustix::event::PollFlags::IN,
+                    )];
+                    while let Err(rustix::io::Errno::INTR) =
+                        rustix::event::poll(&mut fds, Some(&timeout))
+                    {}
+                };
+                let _ = tokio::task::spawn_blocking(wait).await;
+                return;
+            }
+            Err(rustix::io::Errno::SRCH) => return,
+            Err(_) => {}
+        }
+    }
+    let deadline = Instant::now() + limit;
     let mut nap = Duration::from_millis(1);
     // Gone, or a zombie nobody reaped yet (it no longer runs).
     while wharf_runtime::state::proc_stat(pid).is_some_and(|(state, _)| !matches!(state, 'Z' | 'X'))
