@@ -29,8 +29,28 @@ fn config(tag: &str, bundle: &Bundle, tmp: &std::path::Path) -> ShimConfig {
 }
 
 /// Reads an 8-byte framed stream to its end: (stdout, stderr).
-async fn deframe(mut s: tokio::net::UnixStream) -> (String, String) {
+async fn deframe(s: tokio::net::UnixStream) -> (String, String) {
+    deframe_after(s, Vec::new()).await
+}
+
+/// Reads from `s` until `want` (raw bytes) has arrived; what was read.
+async fn read_until(s: &mut tokio::net::UnixStream, want: &[&[u8]]) -> Vec<u8> {
     let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    let has = |d: &[u8], w: &[u8]| d.windows(w.len()).any(|x| x == w);
+    while !want.iter().all(|w| has(&data, w)) {
+        let n = tokio::time::timeout(Duration::from_secs(60), s.read(&mut buf))
+            .await
+            .expect("the output arrives")
+            .unwrap();
+        assert!(n > 0, "the stream ended before {want:?}: {data:?}");
+        data.extend_from_slice(&buf[..n]);
+    }
+    data
+}
+
+/// Like [`deframe`], with `data` already read from the stream.
+async fn deframe_after(mut s: tokio::net::UnixStream, mut data: Vec<u8>) -> (String, String) {
     s.read_to_end(&mut data).await.unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut rest = &data[..];
@@ -80,6 +100,8 @@ async fn client_drives_a_container_through_its_shim() {
     let err = client.resize(None, 10, 10).await.unwrap_err();
     assert_eq!(err.kind, Kind::Conflict, "{err}");
 
+    // The shell has answered before it is killed.
+    let seen = read_until(&mut stream, &[b"got-hello\n", b"oops\n"]).await;
     let (state_pid, exit) = client.state().await.unwrap();
     assert_eq!((state_pid, exit), (pid, None));
     let waiter = {
@@ -94,7 +116,7 @@ async fn client_drives_a_container_through_its_shim() {
         .unwrap();
     assert_eq!(exit.exit_code, 137);
     assert!(!exit.oom_killed);
-    let (out, err) = deframe(stream).await;
+    let (out, err) = deframe_after(stream, seen).await;
     assert_eq!((out.as_str(), err.as_str()), ("got-hello\n", "oops\n"));
     // Once the shim is gone, the exit is in its directory.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);

@@ -807,12 +807,22 @@ fn under_pty(mut cmd: Command, first: &str, inputs: &[&[u8]]) -> (String, Option
     };
     collect_until(first, &mut out);
     for input in inputs {
-        let seen = text(&out).matches("/ # ").count();
+        let start = out.len();
         master.write_all(input).unwrap();
-        // The detach keys bring no prompt back.
+        // A command is done once its echo and a prompt after it are back (a
+        // resize may redraw the prompt before the echo: that is not it).
+        // The detach keys bring nothing back.
+        let echo = String::from_utf8_lossy(input)
+            .trim_end_matches('\r')
+            .to_string();
+        let done = |out: &[u8]| {
+            let new = text(&out[start..]);
+            new.find(&echo)
+                .is_some_and(|i| new[i + echo.len()..].contains("/ # "))
+        };
         let wait = if *input == b"\x10\x11" { 0 } else { 5 };
         let deadline = Instant::now() + Duration::from_secs(wait);
-        while text(&out).matches("/ # ").count() == seen && Instant::now() < deadline {
+        while !done(&out) && Instant::now() < deadline {
             if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(100)) {
                 out.extend(chunk);
             }
