@@ -21,18 +21,18 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-rel=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release
+rel=$(realpath -m "${CARGO_TARGET_DIR:-target}")/x86_64-unknown-linux-gnu/release
 cargo build --release --quiet -p wharf -p wharf-testkit
 
 work=$(mktemp -d /tmp/wharf-demo.XXXXXX)
-ln -s "$PWD/$rel/wharf" "$work/wharf-runc"
+ln -s "$rel/wharf" "$work/wharf-runc"
 RUNTIME=${RUNTIME:-$work/wharf-runc}
 sock=unix://$work/wharf.sock
 daemon_pid=
 rt() { "$RUNTIME" --root "$work/state" "$@"; }
-wharf() { "$PWD/$rel/wharf" -H "$sock" "$@"; }
+wharf() { "$rel/wharf" -H "$sock" "$@"; }
 start_daemon() {
-  "$PWD/$rel/wharf" daemon --data-root "$work/data" --exec-root "$work/exec" \
+  "$rel/wharf" daemon --data-root "$work/data" --exec-root "$work/exec" \
     -H "$sock" --pidfile "$work/wharf.pid" >>"$work/daemon.log" 2>&1 &
   daemon_pid=$!
   for _ in $(seq 100); do wharf version >/dev/null 2>&1 && return; sleep 0.05; done
@@ -41,7 +41,7 @@ start_daemon() {
 }
 cleanup() {
   if [[ -n $daemon_pid ]] && kill -0 "$daemon_pid" 2>/dev/null; then
-    wharf ps -aq 2>/dev/null | xargs -r "$PWD/$rel/wharf" -H "$sock" rm -f >/dev/null 2>&1 || true
+    wharf ps -aq 2>/dev/null | xargs -r "$rel/wharf" -H "$sock" rm -f >/dev/null 2>&1 || true
     kill "$daemon_pid" 2>/dev/null || true
     wait "$daemon_pid" 2>/dev/null || true
   fi
