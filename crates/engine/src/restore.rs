@@ -93,6 +93,10 @@ fn open_blocking(config: EngineConfig) -> Result<Engine> {
             }
         }
     }
+    // A directory whose removal a crash or power loss cut short.
+    if let Err(e) = engine.store.remove_orphan_snapshots() {
+        eprintln!("wharf: failed to remove orphan snapshot directories: {e}");
+    }
     Ok(engine)
 }
 

@@ -344,17 +344,7 @@ impl Store {
                 stats.blobs += 1;
             }
         }
-        let snapshots = self.db.read(|tx| tx.snapshot_ids())?;
-        for entry in read_dir(&self.root.join("snapshots"))? {
-            let dir = self.root.join("snapshots").join(&entry);
-            let known = entry
-                .to_str()
-                .is_some_and(|n| snapshots.iter().any(|s| s == n));
-            if !known && !crate::snapshot::is_mounted(&dir.join("merged")) {
-                remove_tree(&dir)?;
-                stats.leftovers += 1;
-            }
-        }
+        stats.leftovers += self.remove_orphan_snapshots_locked()?;
         for entry in read_dir(&self.tmp_dir())? {
             let path = self.tmp_dir().join(entry);
             let age = fs::symlink_metadata(&path)
@@ -367,6 +357,32 @@ impl Store {
             }
         }
         Ok(stats)
+    }
+}
+
+impl Store {
+    /// Deletes the snapshot directories no record names (what a crash or a
+    /// power loss in the middle of a removal leaves); one that is mounted
+    /// is left alone. Returns how many went.
+    pub fn remove_orphan_snapshots(&self) -> Result<usize> {
+        let _lock = self.lock(true)?;
+        self.remove_orphan_snapshots_locked()
+    }
+
+    fn remove_orphan_snapshots_locked(&self) -> Result<usize> {
+        let snapshots = self.db.read(|tx| tx.snapshot_ids())?;
+        let mut removed = 0;
+        for entry in read_dir(&self.root.join("snapshots"))? {
+            let dir = self.root.join("snapshots").join(&entry);
+            let known = entry
+                .to_str()
+                .is_some_and(|n| snapshots.iter().any(|s| s == n));
+            if !known && !crate::snapshot::is_mounted(&dir.join("merged")) {
+                remove_tree(&dir)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 }
 

@@ -410,17 +410,27 @@ impl Store {
     }
 
     /// Unmounts and deletes snapshot `id`, its record and its directories.
+    ///
+    /// The directory leaves `snapshots/` (one rename) before the record
+    /// goes, so a crash in between leaves a record without a directory,
+    /// which the next removal finishes, never a directory no record names.
     pub fn remove_snapshot(&self, id: &str) -> Result<()> {
         let _lock = self.lock(false)?;
         let s = self.snapshot(id)?;
         unmount_overlay(&s.merged)?;
-        self.db.write(|tx| tx.delete_snapshot(id))?;
         let trash = self.temp_dir("removing-")?;
         let dest = trash.path().join(id);
-        match fs::rename(&s.dir, &dest) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        // Without an fsync of `snapshots/` a power loss may undo the
+        // rename but not the record's removal: [`Store::remove_orphan_snapshots`]
+        // finds such a directory.
+        let moved = match fs::rename(&s.dir, &dest) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
             Err(e) => return Err(io_err("move away", &s.dir)(e)),
+        };
+        self.db.write(|tx| tx.delete_snapshot(id))?;
+        if !moved {
+            return Ok(());
         }
         trash.close().map_err(io_err("remove", &dest))
     }
