@@ -119,14 +119,16 @@ impl Engine {
     /// Removes a stopped container whose op lock the caller holds. The row
     /// goes to phase `removing` (its name freed) in one transaction, the
     /// files follow, the row goes last; a crash in between is finished by
-    /// the next open. With `background` (`--rm`: its client waits for the
-    /// removal) the container is gone for clients once its row says
-    /// `removing`, and its files are deleted after.
+    /// the next open. As in dockerd (`cleanupContainer`), the files go
+    /// before `removed` waiters and the `destroy` event hear of it: a
+    /// client of `rm` or `run --rm` (waiting for `condition=removed`) never
+    /// sees a removed container's files. `_background` (the `--rm` callers)
+    /// no longer changes that.
     pub(crate) async fn remove_locked(
         self: &Arc<Self>,
         entry: &Arc<Entry>,
         volumes: bool,
-        background: bool,
+        _background: bool,
     ) -> Result<()> {
         let c = {
             let mut r = entry.rec();
@@ -139,14 +141,7 @@ impl Engine {
             entry.rec().c.state.status = Status::Dead;
             return Err(e);
         }
-        if background {
-            let engine = self.clone();
-            tokio::task::spawn_blocking(move || {
-                if let Err(e) = engine.finish_removal(&id) {
-                    eprintln!("wharf: {}", e.full_message());
-                }
-            });
-        } else if let Err(e) = blocking(|| self.finish_removal(&id)) {
+        if let Err(e) = blocking(|| self.finish_removal(&id)) {
             entry.rec().c.state.status = Status::Dead;
             return Err(e);
         }
