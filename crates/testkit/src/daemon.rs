@@ -16,24 +16,34 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::dockerd::{Dockerd, DOCKER};
+use rustix::process::Signal;
+
+use crate::dockerd::DOCKER;
+pub use crate::fixture::ping;
+use crate::fixture::{
+    daemon_command, fixture_dir, log_tail, stop_child, wait_ready, write_file, DaemonFiles,
+    PrepareError, STOP_TIMEOUT,
+};
 use crate::leaks::{remove_leftovers, unmount_under};
 use crate::paths::{wharf_path, LocateError};
 use crate::runtime::output_with_timeout;
 
-/// How long the daemon may take to answer `/_ping`.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// `wharf daemon`'s files in its directory.
+const FILES: DaemonFiles = DaemonFiles {
+    subcommand: &["daemon"],
+    socket: "wharf.sock",
+    pidfile: "wharf.pid",
+    log: "daemon.log",
+};
+
 /// How long one client command may run.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
-/// How long the daemon may take to stop after SIGTERM.
-const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Numbers the output files of client commands, which may run in parallel.
 static COMMANDS: AtomicUsize = AtomicUsize::new(0);
@@ -45,14 +55,8 @@ pub enum DaemonError {
     #[error("failed to locate the wharf binary")]
     Locate(#[from] LocateError),
     /// The temporary directory or a file in it could not be made.
-    #[error("failed to prepare the daemon's directory {path}")]
-    Prepare {
-        /// The path.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
     /// The daemon could not be spawned.
     #[error("failed to run {path} daemon")]
     Spawn {
@@ -315,22 +319,6 @@ impl Drop for Following {
     }
 }
 
-impl Engine for Dockerd {
-    fn kind(&self) -> &'static str {
-        "dockerd"
-    }
-
-    fn socket(&self) -> PathBuf {
-        Dockerd::socket(self)
-    }
-
-    fn scratch(&self) -> PathBuf {
-        let dir = self.dir().join("scratch");
-        let _ = fs::create_dir_all(&dir);
-        dir
-    }
-}
-
 /// Runs `cmd` with output to numbered files under `dir`, five minutes at
 /// most.
 fn run_quiet(mut cmd: Command, dir: &Path, what: &str, args: &[&str]) -> Output {
@@ -408,22 +396,6 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Whether something answers `GET /_ping` with 200 on `socket`.
-pub fn ping(socket: &Path) -> bool {
-    let Ok(mut s) = UnixStream::connect(socket) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    if s.write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut buf = String::new();
-    let _ = s.read_to_string(&mut buf);
-    buf.starts_with("HTTP/1.") && buf.contains(" 200 ")
-}
-
 /// A running private `wharf daemon`; stopped and cleaned up on drop.
 pub struct WharfDaemon {
     dir: PathBuf,
@@ -436,32 +408,20 @@ impl WharfDaemon {
     /// it answers `/_ping`.
     pub fn start() -> Result<WharfDaemon, DaemonError> {
         let bin = wharf_path()?;
-        let prep = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| DaemonError::Prepare { path, source }
-        };
-        let tmp = tempfile::Builder::new()
-            .prefix("wharf-daemon-")
-            .tempdir_in("/tmp")
-            .map_err(prep(Path::new("/tmp")))?;
-        let dir = tmp.keep();
+        let dir = fixture_dir("wharf-daemon-", &["data", "exec", "scratch"])?;
         // The test process owns the directory: a later fixture removes it
         // if this process dies without dropping the fixture (a test killed
         // on a timeout).
-        fs::write(dir.join(OWNER), std::process::id().to_string())
-            .map_err(prep(&dir.join(OWNER)))?;
+        write_file(&dir.join(OWNER), &std::process::id().to_string())?;
         sweep_stale(&bin, &dir);
         let mut d = WharfDaemon {
             dir: dir.clone(),
             bin,
             child: None,
         };
-        for sub in ["data", "exec", "scratch"] {
-            fs::create_dir_all(dir.join(sub)).map_err(prep(&dir.join(sub)))?;
-        }
         // An empty config file, so that the host's /etc/wharf/daemon.json
         // never leaks into a test.
-        fs::write(dir.join("daemon.json"), "{}\n").map_err(prep(&dir.join("daemon.json")))?;
+        write_file(&dir.join("daemon.json"), "{}\n")?;
         d.spawn()?;
         Ok(d)
     }
@@ -469,56 +429,19 @@ impl WharfDaemon {
     /// Starts the daemon again on the same roots (after [`WharfDaemon::kill9`]
     /// or [`WharfDaemon::terminate`]) and waits for `/_ping`.
     pub fn spawn(&mut self) -> Result<(), DaemonError> {
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("daemon.log"))
-            .map_err(|source| DaemonError::Prepare {
-                path: self.dir.join("daemon.log"),
-                source,
-            })?;
-        let log2 = log.try_clone().map_err(|source| DaemonError::Prepare {
-            path: self.dir.join("daemon.log"),
-            source,
-        })?;
-        let p = |s: &str| self.dir.join(s);
-        let child = Command::new(&self.bin)
-            .arg("daemon")
-            .arg("--config-file")
-            .arg(p("daemon.json"))
-            .arg("--data-root")
-            .arg(p("data"))
-            .arg("--exec-root")
-            .arg(p("exec"))
-            .arg("--pidfile")
-            .arg(p("wharf.pid"))
-            .arg("-H")
-            .arg(self.host())
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2)
+        let child = daemon_command(&self.bin, &self.dir, FILES)?
             .spawn()
             .map_err(|source| DaemonError::Spawn {
                 path: self.bin.clone(),
                 source,
             })?;
-        self.child = Some(child);
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if ping(&self.socket()) {
-                return Ok(());
-            }
-            let exited = self
-                .child
-                .as_mut()
-                .is_some_and(|c| c.try_wait().ok().flatten().is_some());
-            if exited || Instant::now() > deadline {
-                let log = self.log_tail(30);
-                self.signal_daemon(rustix::process::Signal::KILL, Duration::ZERO);
-                return Err(DaemonError::NotReady { log });
-            }
-            sleep(Duration::from_millis(20));
+        let child = self.child.insert(child);
+        if wait_ready(child, &self.dir.join(FILES.socket)) {
+            return Ok(());
         }
+        let log = self.log_tail(30);
+        self.kill9();
+        Err(DaemonError::NotReady { log })
     }
 
     /// The daemon's pid, while it runs.
@@ -528,27 +451,16 @@ impl WharfDaemon {
 
     /// SIGKILLs the daemon and reaps it; its containers and shims stay.
     pub fn kill9(&mut self) {
-        self.signal_daemon(rustix::process::Signal::KILL, Duration::ZERO);
+        if let Some(child) = self.child.take() {
+            stop_child(child, Signal::KILL, Duration::ZERO);
+        }
     }
 
     /// SIGTERMs the daemon and waits for it to exit (SIGKILL after 20 s).
     pub fn terminate(&mut self) {
-        self.signal_daemon(rustix::process::Signal::TERM, STOP_TIMEOUT);
-    }
-
-    fn signal_daemon(&mut self, sig: rustix::process::Signal, grace: Duration) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
-            let _ = rustix::process::kill_process(pid, sig);
+        if let Some(child) = self.child.take() {
+            stop_child(child, Signal::TERM, STOP_TIMEOUT);
         }
-        let deadline = Instant::now() + grace;
-        while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 
     /// The temporary directory holding everything of this daemon.
@@ -580,9 +492,7 @@ impl WharfDaemon {
 
     /// The last `lines` lines of the daemon's log.
     pub fn log_tail(&self, lines: usize) -> String {
-        let log = fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default();
-        let all: Vec<&str> = log.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        log_tail(&self.dir.join(FILES.log), lines)
     }
 
     /// The ids of every container the daemon has a trace of on disk.
@@ -673,7 +583,7 @@ impl Engine for WharfDaemon {
     }
 
     fn socket(&self) -> PathBuf {
-        self.dir.join("wharf.sock")
+        self.dir.join(FILES.socket)
     }
 
     fn scratch(&self) -> PathBuf {

@@ -14,15 +14,19 @@
 //! its cgroups, detaches every mount below the directory and removes it.
 
 use std::fs;
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use rustix::process::Signal;
+
+use crate::daemon::Engine;
+use crate::fixture::{
+    daemon_command, fixture_dir, log_tail, stop_child, wait_ready, write_file, DaemonFiles,
+    PrepareError, STOP_TIMEOUT,
+};
 use crate::leaks::{remove_leftovers, unmount_under};
-use crate::runtime::output_with_timeout;
 
 /// Debian's daemon.
 pub const DOCKERD: &str = "/usr/sbin/dockerd";
@@ -33,12 +37,13 @@ pub const DOCKER: &str = "/usr/local/bin/docker";
 /// own PATH is.
 const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// How long the daemon may take to answer `/_ping`.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long one `docker` command may run.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
-/// How long dockerd may take to stop after SIGTERM.
-const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+/// dockerd's files in its directory.
+const FILES: DaemonFiles = DaemonFiles {
+    subcommand: &[],
+    socket: "docker.sock",
+    pidfile: "dockerd.pid",
+    log: "dockerd.log",
+};
 
 /// Errors starting the daemon.
 #[derive(Debug, thiserror::Error)]
@@ -50,17 +55,8 @@ pub enum DockerdError {
         path: PathBuf,
     },
     /// The temporary directory or a file in it could not be made.
-    #[error("failed to prepare dockerd's directory {path}")]
-    Prepare {
-        /// The path.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// dockerd could not be spawned.
-    #[error("failed to run {DOCKERD}")]
-    Spawn(#[source] std::io::Error),
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
     /// dockerd exited or never answered; `log` is the end of its log.
     #[error("dockerd did not start (storage drivers tried: {drivers}); its log ends with:\n{log}")]
     NotReady {
@@ -105,15 +101,7 @@ impl Dockerd {
     }
 
     fn prepare(driver: &str) -> Result<Dockerd, DockerdError> {
-        let prep = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| DockerdError::Prepare { path, source }
-        };
-        let tmp = tempfile::Builder::new()
-            .prefix("wharf-dockerd-")
-            .tempdir_in("/tmp")
-            .map_err(prep(Path::new("/tmp")))?;
-        let dir = tmp.keep();
+        let dir = fixture_dir("wharf-dockerd-", &["data", "exec", "scratch"])?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -124,35 +112,21 @@ impl Dockerd {
             child: None,
             driver: driver.to_string(),
         };
-        for sub in ["data", "exec", "cli"] {
-            fs::create_dir_all(dir.join(sub)).map_err(prep(&dir.join(sub)))?;
-        }
         // dockerd 20.10 keeps a trust key in /etc/docker unless told
         // otherwise; the setting exists only in the config file.
         let config = format!(
             "{{\"deprecated-key-path\": \"{}\"}}\n",
             dir.join("key.json").display()
         );
-        fs::write(dir.join("daemon.json"), config).map_err(prep(&dir.join("daemon.json")))?;
+        write_file(&dir.join("daemon.json"), &config)?;
         Ok(d)
     }
 
     /// Spawns dockerd and polls its socket; on failure returns its log.
     fn spawn_and_wait(&mut self) -> Result<(), String> {
-        let log = fs::File::create(self.dir.join("dockerd.log")).map_err(|e| e.to_string())?;
-        let log2 = log.try_clone().map_err(|e| e.to_string())?;
-        let p = |s: &str| self.dir.join(s).to_string_lossy().into_owned();
-        let child = Command::new(DOCKERD)
-            .arg("--config-file")
-            .arg(p("daemon.json"))
-            .arg("--data-root")
-            .arg(p("data"))
-            .arg("--exec-root")
-            .arg(p("exec"))
-            .arg("--pidfile")
-            .arg(p("dockerd.pid"))
-            .arg("-H")
-            .arg(self.host())
+        let mut cmd =
+            daemon_command(Path::new(DOCKERD), &self.dir, FILES).map_err(|e| e.to_string())?;
+        let child = cmd
             .arg(format!("--cgroup-parent=/{}", self.name))
             .arg(format!("--storage-driver={}", self.driver))
             .args([
@@ -165,53 +139,25 @@ impl Dockerd {
             ])
             // dockerd finds containerd, its shims and runc on PATH.
             .env("PATH", SYSTEM_PATH)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2)
             .spawn()
-            .map_err(|e| e.to_string())?;
-        self.child = Some(child);
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if self.ping() {
-                return Ok(());
-            }
-            let exited = self
-                .child
-                .as_mut()
-                .is_some_and(|c| c.try_wait().ok().flatten().is_some());
-            if exited || Instant::now() > deadline {
-                let tail = self.log_tail(30);
-                self.cleanup();
-                return Err(tail);
-            }
-            sleep(Duration::from_millis(100));
+            .map_err(|e| format!("failed to run {DOCKERD}: {e}"))?;
+        let child = self.child.insert(child);
+        if wait_ready(child, &self.dir.join(FILES.socket)) {
+            return Ok(());
         }
-    }
-
-    fn ping(&self) -> bool {
-        let Ok(mut s) = UnixStream::connect(self.socket()) else {
-            return false;
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-        if s.write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-            .is_err()
-        {
-            return false;
-        }
-        let mut buf = String::new();
-        let _ = s.read_to_string(&mut buf);
-        buf.starts_with("HTTP/1.") && buf.contains(" 200 ")
+        let tail = self.log_tail(30);
+        self.cleanup();
+        Err(tail)
     }
 
     /// The daemon's socket path.
     pub fn socket(&self) -> PathBuf {
-        self.dir.join("docker.sock")
+        self.dir.join(FILES.socket)
     }
 
     /// The `DOCKER_HOST` value: `unix://<dir>/docker.sock`.
     pub fn host(&self) -> String {
-        format!("unix://{}", self.socket().display())
+        Engine::host(self)
     }
 
     /// The temporary directory holding everything of this daemon.
@@ -224,53 +170,29 @@ impl Dockerd {
         &self.driver
     }
 
-    /// A `docker` command aimed at this daemon (DOCKER_HOST and a private
-    /// DOCKER_CONFIG set), for callers that need stdin or other settings.
+    /// [`Engine::command`], callable without the trait in scope.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(DOCKER);
-        cmd.args(args)
-            .env("DOCKER_HOST", self.host())
-            .env("DOCKER_CONFIG", self.dir.join("cli"))
-            .env("DOCKER_CLI_HINTS", "false")
-            .env_remove("DOCKER_CONTEXT")
-            .env_remove("DOCKER_TLS_VERIFY");
-        cmd
+        Engine::command(self, args)
     }
 
-    /// Runs `docker args…` against this daemon (no stdin, five minutes at
-    /// most) and returns its output whatever its exit status.
+    /// [`Engine::docker`], callable without the trait in scope.
     pub fn docker(&self, args: &[&str]) -> Output {
-        self.docker_env(args, &[])
+        Engine::docker(self, args)
     }
 
-    /// [`Dockerd::docker`] with extra environment variables
-    /// (`DOCKER_BUILDKIT=0` for the classic builder).
+    /// [`Engine::docker_env`], callable without the trait in scope.
     pub fn docker_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = self.command(args);
-        cmd.envs(env.iter().copied());
-        output_with_timeout(&mut cmd, &self.dir, "docker-cli", COMMAND_TIMEOUT)
-            .unwrap_or_else(|e| panic!("failed to run {DOCKER} {}: {e}", args.join(" ")))
+        Engine::docker_env(self, args, env)
     }
 
-    /// Runs `docker args…` and panics with its stderr unless it exits 0;
-    /// returns its stdout.
+    /// [`Engine::docker_ok`], callable without the trait in scope.
     pub fn docker_ok(&self, args: &[&str]) -> String {
-        let out = self.docker(args);
-        assert!(
-            out.status.success(),
-            "docker {} failed ({}): {}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        Engine::docker_ok(self, args)
     }
 
     /// The last `lines` lines of dockerd's log.
     pub fn log_tail(&self, lines: usize) -> String {
-        let log = fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default();
-        let all: Vec<&str> = log.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        log_tail(&self.dir.join(FILES.log), lines)
     }
 
     /// Stops dockerd like drop does, then returns what is left of it: one
@@ -310,16 +232,8 @@ impl Dockerd {
 
     /// Stops dockerd and removes every trace of it.
     fn cleanup(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
-                let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-            }
-            let deadline = Instant::now() + STOP_TIMEOUT;
-            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(child) = self.child.take() {
+            stop_child(child, Signal::TERM, STOP_TIMEOUT);
         }
         // containerd, its shims and the containers: each names the
         // directory on its command line or lives in the cgroup parent.
@@ -335,5 +249,19 @@ impl Dockerd {
 impl Drop for Dockerd {
     fn drop(&mut self) {
         self.cleanup();
+    }
+}
+
+impl Engine for Dockerd {
+    fn kind(&self) -> &'static str {
+        "dockerd"
+    }
+
+    fn socket(&self) -> PathBuf {
+        Dockerd::socket(self)
+    }
+
+    fn scratch(&self) -> PathBuf {
+        self.dir.join("scratch")
     }
 }

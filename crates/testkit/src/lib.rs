@@ -34,6 +34,7 @@ pub mod cgroups;
 pub mod console;
 pub mod daemon;
 pub mod dockerd;
+pub mod fixture;
 pub mod host;
 pub mod images;
 pub mod leaks;
