@@ -3,74 +3,34 @@
 //! container joining another's network namespace by name, and commit of a
 //! running container paused meanwhile.
 
-use std::path::PathBuf;
+mod support;
+
 use std::sync::Arc;
 
+use support::Roots;
 use wharf_engine::commit::CommitOptions;
-use wharf_engine::{CreateOptions, Engine, EngineConfig, Status, WaitCondition};
-use wharf_testkit::images::{busybox_rootfs_tar, layer_tar, Entry};
+use wharf_engine::{CreateOptions, Engine, Status, WaitCondition};
+use wharf_testkit::images::Entry;
 
 const IMAGE: &str = "wharf-spectest:latest";
 
-struct Roots {
-    dir: PathBuf,
-    config: EngineConfig,
-}
-
-impl Drop for Roots {
-    fn drop(&mut self) {
-        let runtime = wharf_runtime::Runtime::new(self.config.exec_root.join("runtime"));
-        for e in std::fs::read_dir(&runtime.root)
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let id = e.file_name().to_string_lossy().into_owned();
-            let _ = runtime.delete(&id, true);
-            wharf_testkit::leaks::remove_leftovers(&id);
-        }
-        wharf_testkit::leaks::unmount_under(&self.dir);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
+/// Roots holding [`IMAGE`]: busybox with `/data/a` and `VOLUME /data`.
 fn roots() -> Roots {
-    let dir = tempfile::Builder::new()
-        .prefix("wss-")
-        .tempdir_in("/tmp")
-        .unwrap()
-        .keep();
-    let config = EngineConfig {
-        data_root: dir.join("data"),
-        exec_root: dir.join("exec"),
-        wharf_exe: wharf_testkit::paths::wharf_path().unwrap(),
-    };
-    std::fs::create_dir_all(&config.data_root).unwrap();
-    let store = wharf_image::store::Store::open(&config.data_root).unwrap();
-    let base = store.add_layer(None, &busybox_rootfs_tar()[..]).unwrap();
-    let extra = layer_tar(&[
-        Entry::Dir("data".into(), 0o711),
-        Entry::file("data/a", b"alpha"),
-    ]);
-    let top = store.add_layer(Some(&base.chain_id), &extra[..]).unwrap();
-    let image = serde_json::json!({
-        "architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
-        "config": { "Cmd": ["sh"], "Volumes": { "/data": {} } },
-        "rootfs": { "type": "layers", "diff_ids": [base.diff_id, top.diff_id] }
-    });
-    let id = store.add_image(image.to_string().as_bytes()).unwrap();
-    let r = wharf_image::reference::Reference::parse(IMAGE).unwrap();
-    store.tag(&id, &r).unwrap();
-    Roots { dir, config }
+    let r = Roots::empty("wss-");
+    r.add_image(
+        IMAGE,
+        &[
+            Entry::Dir("data".into(), 0o711),
+            Entry::file("data/a", b"alpha"),
+        ],
+        serde_json::json!({ "Cmd": ["sh"], "Volumes": { "/data": {} } }),
+    );
+    r
 }
 
 fn opts(script: &str, binds: &[String]) -> CreateOptions {
-    let mut o = CreateOptions {
-        image: IMAGE.into(),
-        cmd: Some(vec!["sh".into(), "-c".into(), script.into()]),
-        ..CreateOptions::default()
-    };
-    o.host.network_mode = "none".into();
+    let mut o = support::opts(None, &["sh", "-c", script]);
+    o.image = IMAGE.into();
     o.host.binds = binds.to_vec();
     o
 }
@@ -86,7 +46,7 @@ async fn run_to_end(e: &Arc<Engine>, o: CreateOptions) -> (String, i32) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_start_copies_up_and_later_starts_keep_data() {
     let r = roots();
-    let e = Engine::open(r.config.clone()).await.unwrap();
+    let e = r.open().await;
     let out = r.dir.join("out");
     std::fs::create_dir_all(&out).unwrap();
     let bind = format!("{}:/out", out.display());
@@ -113,7 +73,7 @@ async fn first_start_copies_up_and_later_starts_keep_data() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn network_of_another_container_and_paused_commit() {
     let r = roots();
-    let e = Engine::open(r.config.clone()).await.unwrap();
+    let e = r.open().await;
     let out = r.dir.join("out");
     std::fs::create_dir_all(&out).unwrap();
     let bind = format!("{}:/out", out.display());

@@ -2,74 +2,38 @@
 //! anonymous volumes, the in-use conflict, prune, and committing a
 //! container's writable layer with `--change`s into a tagged image.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod support;
 
+use support::Roots;
 use wharf_engine::commit::CommitOptions;
-use wharf_engine::{CreateOptions, Engine, EngineConfig, Kind};
-use wharf_testkit::images::{busybox_rootfs_tar, layer_tar, Entry};
+use wharf_engine::{CreateOptions, Kind};
+use wharf_testkit::images::Entry;
 
 const IMAGE: &str = "wharf-voltest:latest";
 
-/// An engine over temporary roots holding [`IMAGE`]; removed on drop.
-struct Roots {
-    dir: PathBuf,
-    config: EngineConfig,
-}
-
-impl Drop for Roots {
-    fn drop(&mut self) {
-        wharf_testkit::leaks::unmount_under(&self.dir);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
+/// Roots holding [`IMAGE`]: busybox with `/data/a`, `ENV A=1` and
+/// `VOLUME /data`.
 fn roots() -> Roots {
-    let dir = tempfile::Builder::new()
-        .prefix("wvc-")
-        .tempdir_in("/tmp")
-        .unwrap()
-        .keep();
-    let config = EngineConfig {
-        data_root: dir.join("data"),
-        exec_root: dir.join("exec"),
-        wharf_exe: wharf_testkit::paths::wharf_path().unwrap_or_else(|_| "/bin/false".into()),
-    };
-    std::fs::create_dir_all(&config.data_root).unwrap();
-    let store = wharf_image::store::Store::open(&config.data_root).unwrap();
-    let base = store.add_layer(None, &busybox_rootfs_tar()[..]).unwrap();
-    let extra = layer_tar(&[Entry::dir("data"), Entry::file("data/a", b"alpha")]);
-    let top = store.add_layer(Some(&base.chain_id), &extra[..]).unwrap();
-    let image = serde_json::json!({
-        "architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
-        "config": { "Env": ["A=1"], "Cmd": ["sh"], "Volumes": { "/data": {} } },
-        "rootfs": { "type": "layers", "diff_ids": [base.diff_id, top.diff_id] }
-    });
-    let id = store.add_image(image.to_string().as_bytes()).unwrap();
-    let r = wharf_image::reference::Reference::parse(IMAGE).unwrap();
-    store.tag(&id, &r).unwrap();
-    Roots { dir, config }
+    let r = Roots::empty("wvc-");
+    r.add_image(
+        IMAGE,
+        &[Entry::dir("data"), Entry::file("data/a", b"alpha")],
+        serde_json::json!({ "Env": ["A=1"], "Cmd": ["sh"], "Volumes": { "/data": {} } }),
+    );
+    r
 }
 
 fn opts(binds: &[&str]) -> CreateOptions {
-    let mut o = CreateOptions {
-        image: IMAGE.into(),
-        cmd: Some(vec!["sh".into(), "-c".into(), "echo hi".into()]),
-        ..CreateOptions::default()
-    };
-    o.host.network_mode = "none".into();
+    let mut o = support::opts(None, &["sh", "-c", "echo hi"]);
+    o.image = IMAGE.into();
     o.host.binds = binds.iter().map(|s| s.to_string()).collect();
     o
-}
-
-async fn engine(r: &Roots) -> Arc<Engine> {
-    Engine::open(r.config.clone()).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn volumes_of_a_container() {
     let r = roots();
-    let e = engine(&r).await;
+    let e = r.open().await;
     let host = r.dir.join("hostdir/missing");
     let parent = format!("{}:/parent", r.dir.display());
     let bind = format!("{}:/mnt:ro", host.display());
@@ -131,7 +95,7 @@ async fn volumes_of_a_container() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_takes_the_writable_layer_and_changes() {
     let r = roots();
-    let e = engine(&r).await;
+    let e = r.open().await;
     let mut o = opts(&[]);
     o.env = vec!["B=2".into()];
     o.working_dir = Some("/srv".into());

@@ -1,12 +1,12 @@
 //! Logs, stats, top, cp, changes, export and health through a real engine
 //! with busybox containers.
 
-mod io_support;
+mod support;
 
 use std::io::Read;
 use std::time::Duration;
 
-use io_support::{event, opts, Roots};
+use support::{event, opts, Roots};
 use wharf_engine::{HealthConfig, Kind, LogsOptions, Status};
 use wharf_testkit::images::{layer_tar, Entry};
 
@@ -29,7 +29,7 @@ async fn io_on_a_created_container() {
     let engine = roots.open().await;
     let bind = roots.dir.join("bind");
     std::fs::create_dir(&bind).unwrap();
-    let mut o = opts(&["true"]);
+    let mut o = opts(None, &["true"]);
     o.name = Some("hio-created".into());
     o.host.binds = vec![format!("{}:/data", bind.display())];
     let id = engine.create(o).await.unwrap().id;
@@ -95,7 +95,7 @@ async fn io_on_a_created_container() {
         .unwrap();
     assert!(rx.recv().await.is_none());
 
-    let mut o = opts(&["true"]);
+    let mut o = opts(None, &["true"]);
     o.host.log_config.driver = "none".into();
     let quiet = engine.create(o).await.unwrap().id;
     let e = engine
@@ -114,7 +114,10 @@ async fn io_on_a_created_container() {
 async fn io_on_a_running_container() {
     let roots = Roots::new();
     let engine = roots.open().await;
-    let mut o = opts(&["sh", "-c", "echo hello; echo oops >&2; exec sleep 100"]);
+    let mut o = opts(
+        None,
+        &["sh", "-c", "echo hello; echo oops >&2; exec sleep 100"],
+    );
     o.healthcheck = Some(HealthConfig {
         test: vec!["CMD-SHELL".into(), "test -e /tmp/ok".into()],
         interval: 100_000_000,

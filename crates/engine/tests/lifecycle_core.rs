@@ -2,9 +2,9 @@
 //! stop, kill, pause, restart policies, remove, rename, update, and the
 //! errors Docker answers with. Root only; each test has its own roots.
 
-mod core_support;
+mod support;
 
-use core_support::{open, opts, status, until, Roots};
+use support::{opts, status, until, Roots};
 use tokio::io::AsyncReadExt;
 use wharf_engine::lifecycle::AttachOptions;
 use wharf_engine::{Kind, RestartPolicy, Status, WaitCondition};
@@ -12,7 +12,7 @@ use wharf_engine::{Kind, RestartPolicy, Status, WaitCondition};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_to_exit_code_with_events() {
     let roots = Roots::new();
-    let engine = open(&roots).await;
+    let engine = roots.open().await;
     let (history, _) = engine.events().subscribe();
     let before = history.len();
     let c = engine
@@ -65,7 +65,7 @@ async fn run_to_exit_code_with_events() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docker_errors_for_names_images_and_states() {
     let roots = Roots::new();
-    let engine = open(&roots).await;
+    let engine = roots.open().await;
     let mut bad = opts(Some("a b"), &["true"]);
     let e = engine.create(bad.clone()).await.unwrap_err();
     assert_eq!(e.kind, Kind::InvalidArgument);
@@ -142,7 +142,7 @@ async fn docker_errors_for_names_images_and_states() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_kill_pause_and_force_remove() {
     let roots = Roots::new();
-    let engine = open(&roots).await;
+    let engine = roots.open().await;
     let c = engine
         .create(opts(Some("sleeper"), &["sleep", "1000"]))
         .await
@@ -196,7 +196,7 @@ async fn stop_kill_pause_and_force_remove() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_policies_and_auto_remove() {
     let roots = Roots::new();
-    let engine = open(&roots).await;
+    let engine = roots.open().await;
     let mut o = opts(Some("flaky"), &["sh", "-c", "exit 1"]);
     o.host.restart = RestartPolicy {
         name: "on-failure".into(),
@@ -231,7 +231,7 @@ async fn restart_policies_and_auto_remove() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attach_before_start_gets_all_output() {
     let roots = Roots::new();
-    let engine = open(&roots).await;
+    let engine = roots.open().await;
     let mut o = opts(Some("talker"), &["sh", "-c", "echo out; echo err >&2"]);
     o.attach_stdout = true;
     o.attach_stderr = true;
@@ -280,7 +280,7 @@ async fn attach_before_start_gets_all_output() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_limits_live() {
     let roots = Roots::new();
-    let engine = open(&roots).await;
+    let engine = roots.open().await;
     engine
         .create(opts(Some("limited"), &["sleep", "1000"]))
         .await

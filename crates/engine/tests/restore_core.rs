@@ -4,11 +4,11 @@
 //! policies, and finishes creates and removals a crash cut short. And 50
 //! containers created and started at once all run. Root only.
 
-mod core_support;
+mod support;
 
 use std::sync::Arc;
 
-use core_support::{open, opts, status, until, Roots};
+use support::{opts, status, until, Roots};
 use wharf_engine::{Engine, Kind, RestartPolicy, Status, WaitCondition};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -24,7 +24,7 @@ fn runtime() -> tokio::runtime::Runtime {
 fn daemon<T>(roots: &Roots, f: impl AsyncFnOnce(Arc<Engine>) -> T) -> T {
     let rt = runtime();
     let out = rt.block_on(async {
-        let engine = open(roots).await;
+        let engine = roots.open().await;
         f(engine).await
     });
     rt.shutdown_background();
@@ -146,7 +146,7 @@ fn crash_in_create_or_remove_is_finished_on_open() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_creates_and_starts() {
     let roots = Roots::new();
-    let engine = open(&roots).await;
+    let engine = roots.open().await;
     let mut tasks = Vec::new();
     for i in 0..50 {
         let engine = engine.clone();
