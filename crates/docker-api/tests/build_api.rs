@@ -2,32 +2,16 @@
 //! (`stream`, `aux`, `errorDetail`), tags, labels, build args, `q`, a
 //! gzip context and Docker's errors; against dockerd 20.10 and Wharf.
 
+mod support;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
+use support::{enc, json_stream};
 use wharf_testkit::daemon::{ApiResponse, Engine};
 use wharf_testkit::engine_tests;
 use wharf_testkit::images::{layer_tar, Entry};
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// The JSON messages of a build's body.
-fn messages(r: &ApiResponse) -> Vec<Value> {
-    serde_json::Deserializer::from_slice(&r.body)
-        .into_iter::<Value>()
-        .map(|m| m.unwrap_or_else(|e| panic!("bad message in {}: {e}", r.text())))
-        .collect()
-}
 
 /// All `stream` texts joined.
 fn text(msgs: &[Value]) -> String {
@@ -76,7 +60,7 @@ fn builds(e: &dyn Engine) {
     let r = build(e, &q, &context(df));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("content-type"), Some("application/json"));
-    let msgs = messages(&r);
+    let msgs = json_stream(&r);
     let out = text(&msgs);
     // dockerd counts the `labels` of the request as one more step.
     for want in [
@@ -117,7 +101,7 @@ fn builds(e: &dyn Engine) {
     // -q: only the ID; a gzip context is read too.
     let quiet = build(e, "q=1", &gzip(&context(df)));
     assert_eq!(quiet.status, 200, "{}", quiet.text());
-    let msgs = messages(&quiet);
+    let msgs = json_stream(&quiet);
     assert_eq!(msgs.len(), 1, "{}", quiet.text());
     let line = msgs[0]["stream"].as_str().unwrap_or("");
     assert!(
@@ -137,7 +121,7 @@ fn failures(e: &dyn Engine) {
         )]),
     );
     assert_eq!(r.status, 200, "{}", r.text());
-    let msgs = messages(&r);
+    let msgs = json_stream(&r);
     let last = msgs.last().cloned().unwrap_or_default();
     let want = "The command '/bin/sh -c echo before; exit 3' returned a non-zero code: 3";
     assert_eq!(last["error"], want, "{}", r.text());

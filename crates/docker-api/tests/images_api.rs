@@ -3,28 +3,13 @@
 //! expectations, at API 1.41) and against `wharf daemon`; one test puts
 //! the two side by side and compares the JSON shapes.
 
-use std::collections::BTreeSet;
+mod support;
 
 use serde_json::Value;
-use wharf_testkit::daemon::{ApiResponse, Engine, WharfDaemon};
+use support::{enc, keys, show};
+use wharf_testkit::daemon::{Engine, WharfDaemon};
 use wharf_testkit::dockerd::Dockerd;
 use wharf_testkit::engine_tests;
-
-/// A query value percent-encoded.
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn show(r: &ApiResponse) -> String {
-    format!("{} {}", r.status, r.text())
-}
 
 /// Imports the busybox rootfs through `POST /images/create?fromSrc=-`.
 fn import(e: &dyn Engine, repo: &str, tag: &str) -> String {
@@ -38,12 +23,6 @@ fn import(e: &dyn Engine, repo: &str, tag: &str) -> String {
     let id = r.json()["status"].as_str().unwrap_or("").to_string();
     assert!(id.starts_with("sha256:") && id.len() == 71, "{}", show(&r));
     id
-}
-
-fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default()
 }
 
 /// List, inspect, history, tag, delete and their errors.

@@ -2,34 +2,16 @@
 //! raw API, against dockerd 20.10 (API 1.41) and Wharf, and the two side
 //! by side for the shapes.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{json, Value};
+use serde_json::json;
+use support::{enc, json_stream, keys, show};
 use wharf_testkit::daemon::{ApiResponse, Engine, WharfDaemon};
 use wharf_testkit::dockerd::Dockerd;
 use wharf_testkit::engine_tests;
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn show(r: &ApiResponse) -> String {
-    format!("{} {}", r.status, r.text())
-}
-
-fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default()
-}
 
 /// Now as Docker's `seconds.nanoseconds`.
 fn now() -> String {
@@ -37,14 +19,6 @@ fn now() -> String {
         .duration_since(UNIX_EPOCH)
         .expect("after 1970");
     format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
-}
-
-/// The JSON lines of an events body.
-fn lines(r: &ApiResponse) -> Vec<Value> {
-    serde_json::Deserializer::from_slice(&r.body)
-        .into_iter::<Value>()
-        .map(|m| m.unwrap_or_else(|e| panic!("bad event in {}: {e}", r.text())))
-        .collect()
 }
 
 fn volumes(e: &dyn Engine) {
@@ -174,7 +148,7 @@ fn events(e: &dyn Engine) {
         }
         let r = e.api("GET", &path, None);
         assert_eq!(r.status, 200, "{}", show(&r));
-        lines(&r)
+        json_stream(&r)
     };
     let all = get("");
     let actions: Vec<(String, String)> = all
