@@ -31,6 +31,7 @@ use crate::fixture::{
     PrepareError, STOP_TIMEOUT,
 };
 use crate::leaks::{remove_leftovers, unmount_under};
+use crate::output::{explain, stdout_text};
 use crate::paths::{wharf_path, LocateError};
 use crate::runtime::output_with_timeout;
 
@@ -153,6 +154,20 @@ pub trait Engine: Sync {
     /// returns its stdout.
     fn docker_ok(&self, args: &[&str]) -> String {
         ok_or_panic(self.kind(), "docker", args, self.docker(args))
+    }
+
+    /// Runs `docker args…` expecting a refusal: panics unless it exits
+    /// non-zero with `needle` in its stderr; returns its output.
+    fn docker_fails(&self, args: &[&str], needle: &str) -> Output {
+        let out = self.docker(args);
+        assert!(
+            !out.status.success() && String::from_utf8_lossy(&out.stderr).contains(needle),
+            "docker {} against {} should fail saying {needle:?}; {}",
+            args.join(" "),
+            self.kind(),
+            explain(&out)
+        );
+        out
     }
 
     /// [`Engine::docker`] with extra environment variables
@@ -348,13 +363,11 @@ fn run_with_input(mut cmd: Command, input: &[u8]) -> Output {
 fn ok_or_panic(kind: &str, what: &str, args: &[&str], out: Output) -> String {
     assert!(
         out.status.success(),
-        "{what} {} against {kind} failed ({}):\nstdout: {}\nstderr: {}",
+        "{what} {} against {kind} failed: {}",
         args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        explain(&out)
     );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    stdout_text(&out)
 }
 
 /// Parses `curl -i` output: interim `1xx` blocks are skipped.

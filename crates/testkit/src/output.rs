@@ -1,6 +1,24 @@
-//! Finding the probe's JSON line in what a container printed.
+//! Finding the probe's JSON line in what a container printed, and a
+//! command's output put into words for assertion messages.
+
+use std::process::Output;
 
 use crate::report::{ActionResult, Report};
+
+/// A command's stdout as text.
+pub fn stdout_text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A command's exit status, stdout and stderr, for assertion messages.
+pub fn explain(o: &Output) -> String {
+    format!(
+        "status {}\nstdout: {}\nstderr: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
 
 /// The last line of `stdout` that starts with `{`, parsed as `T`; panics
 /// (naming the output) when there is none or it does not parse, as a test

@@ -4,25 +4,12 @@
 //! `wharf daemon`.
 
 use std::fs;
-use std::process::Output;
 
 use wharf_testkit::daemon::Engine;
 use wharf_testkit::engine_tests;
+use wharf_testkit::{explain, stdout_text};
 
 const IMG: &str = "wharf-test/busybox:latest";
-
-fn text(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn explain(o: &Output) -> String {
-    format!(
-        "status {}\nstdout: {}\nstderr: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// `run --rm` with the process flags: env, workdir, user, entrypoint,
 /// hostname, read-only, labels.
@@ -79,9 +66,11 @@ fn run_flags(e: &dyn Engine) {
         e.docker_ok(&["run", "--rm", "--hostname", "box1", IMG, "hostname"]),
         "box1\n"
     );
-    let ro = e.docker(&["run", "--rm", "--read-only", IMG, "touch", "/file"]);
+    let ro = e.docker_fails(
+        &["run", "--rm", "--read-only", IMG, "touch", "/file"],
+        "Read-only file system",
+    );
     assert_eq!(ro.status.code(), Some(1), "{}", explain(&ro));
-    assert!(String::from_utf8_lossy(&ro.stderr).contains("Read-only file system"));
 
     e.docker_ok(&[
         "run",
@@ -114,13 +103,11 @@ fn run_exit_codes(e: &dyn Engine) {
     assert_eq!(code(&["run", "--rm", IMG, "/no/such/binary"]), Some(127));
     assert_eq!(code(&["run", "--rm", IMG, "/etc"]), Some(126));
     assert_eq!(code(&["run", "--rm", "--no-such-flag", IMG]), Some(125));
-    let small = e.docker(&["run", "--rm", "--memory", "1k", IMG, "true"]);
-    assert_eq!(small.status.code(), Some(125), "{}", explain(&small));
-    assert!(
-        String::from_utf8_lossy(&small.stderr).contains("Minimum memory limit allowed is 6MB"),
-        "{}",
-        explain(&small)
+    let small = e.docker_fails(
+        &["run", "--rm", "--memory", "1k", IMG, "true"],
+        "Minimum memory limit allowed is 6MB",
     );
+    assert_eq!(small.status.code(), Some(125), "{}", explain(&small));
     let bad = e.docker(&["run", "--rm", "--restart", "sometimes", IMG, "true"]);
     assert_eq!(bad.status.code(), Some(125), "{}", explain(&bad));
     // A container killed by a signal exits 128 + the signal (SIGKILL from
@@ -144,21 +131,21 @@ fn run_piped_stdin(e: &dyn Engine) {
     e.import_busybox(IMG);
     let out = e.docker_input(&["run", "--rm", "-i", IMG, "cat"], b"hi\n");
     assert!(out.status.success(), "{}", explain(&out));
-    assert_eq!(text(&out), "hi\n");
+    assert_eq!(stdout_text(&out), "hi\n");
 
     let big = vec![b'x'; 300 * 1024];
     let out = e.docker_input(&["run", "--rm", "-i", IMG, "wc", "-c"], &big);
     assert!(out.status.success(), "{}", explain(&out));
-    assert_eq!(text(&out).trim(), (300 * 1024).to_string());
+    assert_eq!(stdout_text(&out).trim(), (300 * 1024).to_string());
 
     // Without -i the container's stdin is empty.
     let out = e.docker_input(&["run", "--rm", IMG, "cat"], b"ignored\n");
     assert!(out.status.success(), "{}", explain(&out));
-    assert_eq!(text(&out), "");
+    assert_eq!(stdout_text(&out), "");
 
     // stdout and stderr stay apart.
     let out = e.docker(&["run", "--rm", IMG, "sh", "-c", "echo out; echo err >&2"]);
-    assert_eq!(text(&out), "out\n");
+    assert_eq!(stdout_text(&out), "out\n");
     assert!(String::from_utf8_lossy(&out.stderr).contains("err\n"));
 }
 
@@ -294,13 +281,11 @@ fn run_detached(e: &dyn Engine) {
         "detached",
     ]);
     assert_eq!(got, format!("{id} /detached true unless-stopped\n"));
-    let dup = e.docker(&["run", "-d", "--name", "detached", IMG, "true"]);
-    assert_eq!(dup.status.code(), Some(125), "{}", explain(&dup));
-    assert!(
-        String::from_utf8_lossy(&dup.stderr).contains("is already in use"),
-        "{}",
-        explain(&dup)
+    let dup = e.docker_fails(
+        &["run", "-d", "--name", "detached", IMG, "true"],
+        "is already in use",
     );
+    assert_eq!(dup.status.code(), Some(125), "{}", explain(&dup));
     e.docker_ok(&["rm", "-f", "detached"]);
 
     let id = e.docker_ok(&["run", "-d", "--rm", IMG, "true"]);

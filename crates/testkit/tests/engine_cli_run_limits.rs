@@ -5,25 +5,16 @@
 //! Debian's dockerd (proving the expectations) and against `wharf daemon`.
 
 use std::fs;
-use std::process::Output;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use wharf_testkit::daemon::Engine;
 use wharf_testkit::engine_tests;
+use wharf_testkit::explain;
 
 const IMG: &str = "wharf-test/busybox:latest";
 /// Docker's default capability set as a CapEff mask.
 const DEFAULT_CAPS: &str = "00000000a80425fb";
-
-fn explain(o: &Output) -> String {
-    format!(
-        "status {}\nstdout: {}\nstderr: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// The cgroup directory of `pid` in the v1 hierarchy of `controller`.
 fn cgroup_file(pid: &str, controller: &str, file: &str) -> String {
@@ -196,19 +187,16 @@ fn security(e: &dyn Engine) {
         "char\n"
     );
     // The device cgroup: a node for /dev/mem can be made but not opened.
-    let dev = e.docker(&[
-        "run",
-        "--rm",
-        IMG,
-        "sh",
-        "-c",
-        "mknod /tmp/mem c 1 1 && head -c 1 /tmp/mem",
-    ]);
-    assert_ne!(dev.status.code(), Some(0), "{}", explain(&dev));
-    assert!(
-        String::from_utf8_lossy(&dev.stderr).contains("Operation not permitted"),
-        "{}",
-        explain(&dev)
+    e.docker_fails(
+        &[
+            "run",
+            "--rm",
+            IMG,
+            "sh",
+            "-c",
+            "mknod /tmp/mem c 1 1 && head -c 1 /tmp/mem",
+        ],
+        "Operation not permitted",
     );
     assert_eq!(
         e.docker_ok(&[
