@@ -183,16 +183,7 @@ impl Runtime {
 
     /// Runs `args` and fails unless the command exits 0.
     pub fn run_ok(&self, args: &[&str]) -> Result<Output, RuntimeError> {
-        let out = self.run(args)?;
-        if out.status.success() {
-            Ok(out)
-        } else {
-            Err(RuntimeError::Failed {
-                command: args.join(" "),
-                status: out.status,
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            })
-        }
+        succeeded(args, self.run(args)?)
     }
 
     fn remember(&self, id: &str) {
@@ -222,6 +213,33 @@ impl Runtime {
         self.remember(id);
         let b = bundle.path().to_string_lossy().into_owned();
         self.run_to(&["create", "--bundle", &b, id], id)
+    }
+
+    /// [`Runtime::create`] that fails unless the command exits 0.
+    pub fn create_ok(&self, bundle: &Bundle, id: &str) -> Result<Output, RuntimeError> {
+        succeeded(&["create", id], self.create(bundle, id)?)
+    }
+
+    /// `run --bundle B [extra…] ID` in the foreground for a new id made
+    /// from `tag`, as a test step: panics unless it exits 0 and leaves
+    /// nothing behind ([`assert_no_leaks`](crate::assert_no_leaks));
+    /// returns what it printed on stdout.
+    pub fn run_clean(&self, bundle: &Bundle, tag: &str, extra: &[&str]) -> String {
+        let id = self.unique_id(tag);
+        self.remember(&id);
+        let b = bundle.path().to_string_lossy().into_owned();
+        let mut args = vec!["run", "--bundle", &b];
+        args.extend_from_slice(extra);
+        args.push(&id);
+        let out = self.run_to(&args, &id).expect("run");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "run {tag} failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        crate::assert_no_leaks(&id, Some(bundle.path()));
+        stdout
     }
 
     /// `start ID`.
@@ -284,6 +302,19 @@ impl Runtime {
     /// Like [`Runtime::container_stdout`], for stderr.
     pub fn container_stderr(&self, id: &str) -> String {
         fs::read_to_string(self.io_dir().join(format!("{id}.err"))).unwrap_or_default()
+    }
+}
+
+/// `out` when the command exited 0, else [`RuntimeError::Failed`].
+fn succeeded(args: &[&str], out: Output) -> Result<Output, RuntimeError> {
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(RuntimeError::Failed {
+            command: args.join(" "),
+            status: out.status,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
     }
 }
 

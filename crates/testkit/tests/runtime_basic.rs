@@ -86,12 +86,7 @@ fn create_start_state_kill_delete() {
     bundle.set_probe_args(&["sleep", "60"]).expect("config");
     let id = rt.unique_id("life");
 
-    let out = rt.create(&bundle, &id).expect("create");
-    assert!(
-        out.status.success(),
-        "create: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rt.create_ok(&bundle, &id).expect("create");
     let created = rt.state(&id).expect("state after create");
     assert_eq!(created.status, "created");
     assert_eq!(created.id, id);
@@ -165,12 +160,7 @@ fn drop_guard_removes_a_forgotten_container() {
         let rt = Runtime::new().expect("runtime");
         id = rt.unique_id("forgotten");
         root = rt.root();
-        let out = rt.create(&bundle, &id).expect("create");
-        assert!(
-            out.status.success(),
-            "create: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        rt.create_ok(&bundle, &id).expect("create");
         rt.run_ok(&["start", &id]).expect("start");
         // Dropped here without delete, as a failing test would.
     }

@@ -20,15 +20,6 @@ fn sleeper() -> Bundle {
     bundle
 }
 
-fn create_ok(rt: &Runtime, bundle: &Bundle, id: &str) {
-    let out = rt.create(bundle, id).expect("create");
-    assert!(
-        out.status.success(),
-        "create {id}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn stderr_of(rt: &Runtime, args: &[&str]) -> String {
     let out = rt.run(args).expect("runtime");
     assert!(!out.status.success(), "`{}` should fail", args.join(" "));
@@ -131,7 +122,7 @@ fn kill_by_name_prefixed_name_and_number() {
     let bundle = sleeper();
     for signal in ["KILL", "SIGKILL", "9"] {
         let id = rt.unique_id("kill");
-        create_ok(&rt, &bundle, &id);
+        rt.create_ok(&bundle, &id).expect("create");
         rt.run_ok(&["start", &id]).expect("start");
         let pid = rt.state(&id).expect("state").pid.expect("pid");
         rt.run_ok(&["kill", &id, signal]).expect("kill");
@@ -141,7 +132,7 @@ fn kill_by_name_prefixed_name_and_number() {
         assert_no_leaks(&id, Some(bundle.path()));
     }
     let id = rt.unique_id("badsig");
-    create_ok(&rt, &bundle, &id);
+    rt.create_ok(&bundle, &id).expect("create");
     let err = stderr_of(&rt, &["kill", &id, "NOSUCHSIGNAL"]);
     assert!(!err.trim().is_empty(), "an unknown signal is named");
     rt.run_ok(&["delete", "--force", &id]).expect("delete");
@@ -157,7 +148,7 @@ fn family(rt: &Runtime, bundle: &mut Bundle, tag: &str) -> (String, Vec<i64>) {
         ])
         .expect("config");
     let id = rt.unique_id(tag);
-    create_ok(rt, bundle, &id);
+    rt.create_ok(bundle, &id).expect("create");
     rt.run_ok(&["start", &id]).expect("start");
     let pids = wait_for(Duration::from_secs(30), || {
         let out = rt.run_ok(&["ps", "--format", "json", &id]).ok()?;
@@ -216,8 +207,8 @@ fn list_table_json_and_quiet() {
     let bundle = sleeper();
     let a = rt.unique_id("list-a");
     let b = rt.unique_id("list-b");
-    create_ok(&rt, &bundle, &a);
-    create_ok(&rt, &bundle, &b);
+    rt.create_ok(&bundle, &a).expect("create");
+    rt.create_ok(&bundle, &b).expect("create");
     rt.run_ok(&["start", &b]).expect("start");
 
     let quiet = rt.run_ok(&["list", "-q"]).expect("list -q");
@@ -264,7 +255,7 @@ fn state_json_through_created_running_stopped() {
     let rt = Runtime::new().expect("runtime");
     let bundle = sleeper();
     let id = rt.unique_id("state");
-    create_ok(&rt, &bundle, &id);
+    rt.create_ok(&bundle, &id).expect("create");
     let raw = |rt: &Runtime| -> Value {
         let out = rt.run_ok(&["state", &id]).expect("state");
         serde_json::from_slice(&out.stdout).expect("state json")
@@ -317,7 +308,7 @@ fn pause_freezes_and_resume_thaws() {
     let read = || fs::read_to_string(&counter).unwrap_or_default();
     let number = || read().trim().parse::<u64>().ok();
     let id = rt.unique_id("pause");
-    create_ok(&rt, &bundle, &id);
+    rt.create_ok(&bundle, &id).expect("create");
     rt.run_ok(&["start", &id]).expect("start");
     wait_for(Duration::from_secs(30), number).expect("counting");
 
@@ -491,7 +482,7 @@ fn delete_of_a_running_container_needs_force() {
     let rt = Runtime::new().expect("runtime");
     let bundle = sleeper();
     let id = rt.unique_id("delete");
-    create_ok(&rt, &bundle, &id);
+    rt.create_ok(&bundle, &id).expect("create");
     rt.run_ok(&["start", &id]).expect("start");
     let err = stderr_of(&rt, &["delete", &id]);
     assert!(err.contains(&id), "the error names the container: {err}");
@@ -507,7 +498,7 @@ fn delete_of_a_created_container_needs_no_force() {
     let rt = Runtime::new().expect("runtime");
     let bundle = sleeper();
     let id = rt.unique_id("delete-created");
-    create_ok(&rt, &bundle, &id);
+    rt.create_ok(&bundle, &id).expect("create");
     let pid = rt.state(&id).expect("state").pid.expect("pid");
     rt.run_ok(&["delete", &id])
         .expect("delete a created container");
@@ -521,7 +512,7 @@ fn kill_of_a_created_container_stops_it() {
     let rt = Runtime::new().expect("runtime");
     let bundle = sleeper();
     let id = rt.unique_id("kill-created");
-    create_ok(&rt, &bundle, &id);
+    rt.create_ok(&bundle, &id).expect("create");
     rt.run_ok(&["kill", &id, "KILL"])
         .expect("kill a created container");
     rt.wait_status(&id, "stopped").expect("stopped");
@@ -536,7 +527,7 @@ fn state_sees_an_init_killed_from_the_host() {
     let rt = Runtime::new().expect("runtime");
     let bundle = sleeper();
     let id = rt.unique_id("hostkill");
-    create_ok(&rt, &bundle, &id);
+    rt.create_ok(&bundle, &id).expect("create");
     rt.run_ok(&["start", &id]).expect("start");
     let pid = rt.state(&id).expect("state").pid.expect("pid");
     let pid = rustix::process::Pid::from_raw(pid).expect("pid");
@@ -551,7 +542,7 @@ fn exec_into_a_paused_container_is_refused() {
     let rt = Runtime::new().expect("runtime");
     let bundle = sleeper();
     let id = rt.unique_id("exec-paused");
-    create_ok(&rt, &bundle, &id);
+    rt.create_ok(&bundle, &id).expect("create");
     rt.run_ok(&["start", &id]).expect("start");
     rt.run_ok(&["pause", &id]).expect("pause");
     let err = stderr_of(&rt, &["exec", &id, "/bin/wharf-probe", "exit", "0"]);
@@ -568,7 +559,7 @@ fn delete_force_of_a_paused_container() {
     let rt = Runtime::new().expect("runtime");
     let bundle = sleeper();
     let id = rt.unique_id("delete-paused");
-    create_ok(&rt, &bundle, &id);
+    rt.create_ok(&bundle, &id).expect("create");
     rt.run_ok(&["start", &id]).expect("start");
     rt.run_ok(&["pause", &id]).expect("pause");
     rt.run_ok(&["delete", "--force", &id])
@@ -582,7 +573,7 @@ fn create_of_an_existing_id_is_refused_and_keeps_the_first() {
     let rt = Runtime::new().expect("runtime");
     let bundle = sleeper();
     let id = rt.unique_id("twice");
-    create_ok(&rt, &bundle, &id);
+    rt.create_ok(&bundle, &id).expect("create");
     let first = rt.state(&id).expect("state").pid;
     let out = rt.create(&bundle, &id).expect("create again");
     assert!(!out.status.success(), "a second create with the same id");
@@ -711,7 +702,7 @@ fn foreground_exec_forwards_signals() {
     let rt = Runtime::new().expect("runtime");
     let bundle = sleeper();
     let id = rt.unique_id("exec-forward");
-    create_ok(&rt, &bundle, &id);
+    rt.create_ok(&bundle, &id).expect("create");
     rt.run_ok(&["start", &id]).expect("start");
     let dir = tempfile::tempdir().expect("tempdir");
     let pid_file = dir.path().join("exec.pid");
@@ -740,7 +731,7 @@ fn ps_of_a_created_container_lists_its_init() {
     let rt = Runtime::new().expect("runtime");
     let bundle = sleeper();
     let id = rt.unique_id("ps-created");
-    create_ok(&rt, &bundle, &id);
+    rt.create_ok(&bundle, &id).expect("create");
     let init = i64::from(rt.state(&id).expect("state").pid.expect("pid"));
     let out = rt.run_ok(&["ps", "--format", "json", &id]).expect("ps");
     let pids: Vec<i64> = serde_json::from_slice(&out.stdout).expect("ps json");

@@ -30,12 +30,7 @@ impl Target {
         let mut bundle = Bundle::new().expect("bundle");
         bundle.set_probe_args(&["sleep", "60"]).expect("config");
         let id = rt.unique_id(tag);
-        let out = rt.create(&bundle, &id).expect("create");
-        assert!(
-            out.status.success(),
-            "create: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        rt.create_ok(&bundle, &id).expect("create");
         rt.run_ok(&["start", &id]).expect("start");
         let pid = rt.state(&id).expect("state").pid.expect("pid");
         Target {
@@ -394,12 +389,7 @@ fn exec_gets_the_containers_seccomp_filter() {
     })
     .expect("config");
     let id = rt.unique_id("exec-seccomp");
-    let out = rt.create(&bundle, &id).expect("create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rt.create_ok(&bundle, &id).expect("create");
     rt.run_ok(&["start", &id]).expect("start");
     let out = rt
         .run_ok(&["exec", &id, "/bin/wharf-probe", "report"])

@@ -61,12 +61,7 @@ fn every_hook_kind_runs_in_order_with_the_state() {
     .expect("config");
 
     let id = rt.unique_id("hooks");
-    let out = rt.create(&bundle, &id).expect("create");
-    assert!(
-        out.status.success(),
-        "create: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rt.create_ok(&bundle, &id).expect("create");
     let pid = rt.state(&id).expect("state").pid.expect("pid");
     let order = || fs::read_to_string(out_dir.join("order")).unwrap_or_default();
     // (runc 1.1 also runs poststart here, against the runtime spec.)
@@ -195,12 +190,7 @@ fn failing_start_container_hook_stops_the_container_and_says_why() {
     })
     .expect("config");
     let id = rt.unique_id("badstart");
-    let out = rt.create(&bundle, &id).expect("create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rt.create_ok(&bundle, &id).expect("create");
     // `start` has returned by the time the hook runs in init (runc's does
     // too); the container stops without running its process (runtime
     // spec, "Lifecycle"), and the hook's message reaches the container's
@@ -254,12 +244,7 @@ fn hooks_of_a_user_namespace_container() {
     })
     .expect("config");
     let id = rt.unique_id("userns-hooks");
-    let out = rt.create(&bundle, &id).expect("create");
-    assert!(
-        out.status.success(),
-        "create: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rt.create_ok(&bundle, &id).expect("create");
     rt.run_ok(&["start", &id]).expect("start");
     rt.wait_status(&id, "stopped").expect("stopped");
     rt.run_ok(&["delete", &id]).expect("delete");
@@ -306,12 +291,7 @@ fn failing_poststart_and_poststop_hooks_only_warn() {
     })
     .expect("config");
     let id = rt.unique_id("warn-hooks");
-    let out = rt.create(&bundle, &id).expect("create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rt.create_ok(&bundle, &id).expect("create");
     let start = rt.start(&id).expect("start");
     assert!(
         start.status.success(),

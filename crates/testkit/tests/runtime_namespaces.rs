@@ -44,19 +44,14 @@ fn namespaces(v: &mut Value, list: &[(&str, Option<String>)]) {
 }
 
 fn run_report(rt: &Runtime, bundle: &Bundle, tag: &str) -> (Report, String) {
-    let stdout = run_stdout(rt, bundle, tag);
+    let stdout = rt.run_clean(bundle, tag, &[]);
     (report_in(&stdout), stdout)
 }
 
 /// A container left running (`wharf-probe sleep 60`), for others to join.
 fn start_holder(rt: &Runtime, bundle: &Bundle, tag: &str) -> (String, i32) {
     let id = rt.unique_id(tag);
-    let out = rt.create(bundle, &id).expect("create holder");
-    assert!(
-        out.status.success(),
-        "create holder: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rt.create_ok(bundle, &id).expect("create holder");
     if let Err(e) = rt.run_ok(&["start", &id]) {
         panic!(
             "start holder: {e}\ncontainer stderr: {}",
@@ -332,7 +327,7 @@ fn time_namespace_offsets_shift_the_clocks() {
     let host = |id| rustix::time::clock_gettime(id).tv_sec;
     let mono_before = host(rustix::time::ClockId::Monotonic);
     let boot_before = host(rustix::time::ClockId::Boottime);
-    let stdout = run_stdout(&rt, &bundle, "timens");
+    let stdout = rt.run_clean(&bundle, "timens", &[]);
     let mono_after = host(rustix::time::ClockId::Monotonic);
     let boot_after = host(rustix::time::ClockId::Boottime);
     let clock = action_in(&stdout);
@@ -435,7 +430,7 @@ fn user_and_time_namespaces_together() {
     })
     .expect("config");
     let before = rustix::time::clock_gettime(rustix::time::ClockId::Boottime).tv_sec;
-    let stdout = run_stdout(&rt, &bundle, "usertime");
+    let stdout = rt.run_clean(&bundle, "usertime", &[]);
     let after = rustix::time::clock_gettime(rustix::time::ClockId::Boottime).tv_sec;
     let boot = action_in(&stdout).data["boottime"]
         .as_i64()
@@ -444,21 +439,6 @@ fn user_and_time_namespaces_together() {
         (before + 86400..=after + 86400).contains(&boot),
         "boottime {boot} not host + 1 day"
     );
-}
-
-/// Runs the bundle in the foreground; its stdout, after checking the exit
-/// status and that nothing leaked.
-fn run_stdout(rt: &Runtime, bundle: &Bundle, tag: &str) -> String {
-    let id = rt.unique_id(tag);
-    let out = rt.run_container(bundle, &id).expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "run {tag} failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_no_leaks(&id, Some(bundle.path()));
-    stdout
 }
 
 fn userns_bundle() -> Bundle {

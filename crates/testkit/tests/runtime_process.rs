@@ -12,26 +12,6 @@ use wharf_testkit::console::read_master_until;
 use wharf_testkit::host::edit_spec;
 use wharf_testkit::{action_in, assert_no_leaks, report_in, ActionResult, Bundle, Report, Runtime};
 
-/// Runs the bundle in the foreground; returns stdout after checking the
-/// exit status and that nothing leaked.
-fn run_ok(rt: &Runtime, bundle: &Bundle, tag: &str, extra: &[&str]) -> String {
-    let id = rt.unique_id(tag);
-    rt.track(&id);
-    let b = bundle.path().to_string_lossy().into_owned();
-    let mut args = vec!["run", "--bundle", &b];
-    args.extend_from_slice(extra);
-    args.push(&id);
-    let out = rt.run(&args).expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "run {tag} failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_no_leaks(&id, Some(bundle.path()));
-    stdout
-}
-
 /// Every JSON line of the output, in order.
 fn json_lines(stdout: &str) -> Vec<Value> {
     stdout
@@ -66,7 +46,7 @@ fn args_env_and_a_missing_cwd_created() {
         v["process"]["cwd"] = json!("/home/test/not/yet");
     })
     .expect("config");
-    let stdout = run_ok(&rt, &bundle, "args", &[]);
+    let stdout = rt.run_clean(&bundle, "args", &[]);
     assert!(
         stdout.contains("[zero][one][two words]"),
         "args: {stdout:?}"
@@ -89,7 +69,7 @@ fn user_ids_additional_gids_and_umask() {
         v["process"]["cwd"] = json!("/home/test");
     })
     .expect("config");
-    let r = report_in(&run_ok(&rt, &bundle, "user", &[]));
+    let r = report_in(&rt.run_clean(&bundle, "user", &[]));
     assert_eq!((r.uid, r.euid, r.gid, r.egid), (1000, 1000, 1000, 1000));
     let mut groups = r.groups.clone();
     groups.sort();
@@ -125,7 +105,7 @@ fn five_capability_sets_for_a_non_root_user() {
         v["process"]["user"] = json!({ "uid": 1000, "gid": 1000 });
     })
     .expect("config");
-    let r = report_in(&run_ok(&rt, &bundle, "caps-user", &[]));
+    let r = report_in(&rt.run_clean(&bundle, "caps-user", &[]));
     // execve(2) by a non-root user without file capabilities: permitted
     // and effective become the ambient set (capabilities(7)).
     let amb = cap_mask(["CAP_NET_BIND_SERVICE"]);
@@ -151,7 +131,7 @@ fn five_capability_sets_for_root() {
     let rt = Runtime::new().expect("runtime");
     let mut bundle = Bundle::new().expect("bundle");
     edit_spec(&mut bundle, set_caps).expect("config");
-    let r = report_in(&run_ok(&rt, &bundle, "caps-root", &[]));
+    let r = report_in(&rt.run_clean(&bundle, "caps-root", &[]));
     // For uid 0 the kernel treats the file's sets as full, so execve(2)
     // would raise permitted to inheritable | bounding; no_new_privs (set by
     // the default spec) caps the gain at the old permitted set, and
@@ -196,7 +176,7 @@ fn rlimits_nofile_and_core() {
         ]);
     })
     .expect("config");
-    let r = report_in(&run_ok(&rt, &bundle, "rlimit", &[]));
+    let r = report_in(&rt.run_clean(&bundle, "rlimit", &[]));
     let nofile = r.rlimits["RLIMIT_NOFILE"];
     assert_eq!((nofile.soft, nofile.hard), (Some(256), Some(512)));
     let core = r.rlimits["RLIMIT_CORE"];
@@ -212,7 +192,7 @@ fn no_new_privileges_true_and_false() {
             v["process"]["noNewPrivileges"] = json!(want)
         })
         .expect("config");
-        let r = report_in(&run_ok(&rt, &bundle, "nnp", &[]));
+        let r = report_in(&rt.run_clean(&bundle, "nnp", &[]));
         assert_eq!(r.no_new_privs, want, "noNewPrivileges {want}");
     }
 }
@@ -222,7 +202,7 @@ fn oom_score_adj_raised() {
     let rt = Runtime::new().expect("runtime");
     let mut bundle = Bundle::new().expect("bundle");
     edit_spec(&mut bundle, |v| v["process"]["oomScoreAdj"] = json!(500)).expect("config");
-    let r = report_in(&run_ok(&rt, &bundle, "oom", &[]));
+    let r = report_in(&rt.run_clean(&bundle, "oom", &[]));
     assert_eq!(r.oom_score_adj, Some(500));
 }
 
@@ -249,7 +229,7 @@ fn seccomp_filter_denies_with_the_configured_errno() {
         });
     })
     .expect("config");
-    let lines = json_lines(&run_ok(&rt, &bundle, "seccomp", &[]));
+    let lines = json_lines(&rt.run_clean(&bundle, "seccomp", &[]));
     assert_eq!(lines.len(), 3, "{lines:?}");
     let r: Report = serde_json::from_value(lines[0].clone()).expect("report");
     assert_eq!(r.seccomp, Some(2), "filter mode");
@@ -322,7 +302,7 @@ fn preserve_fds_passes_an_extra_descriptor() {
 fn no_pivot_still_hides_the_host() {
     let rt = Runtime::new().expect("runtime");
     let bundle = Bundle::new().expect("bundle");
-    let r = report_in(&run_ok(&rt, &bundle, "nopivot", &["--no-pivot"]));
+    let r = report_in(&rt.run_clean(&bundle, "nopivot", &["--no-pivot"]));
     assert_eq!(r.pid, 1);
     assert_eq!(r.cwd, "/");
     assert!(r.mount("/").is_some(), "a root mount: {:?}", r.mounts);
@@ -414,7 +394,7 @@ fn bind_and_tmpfs_mounts_are_visible() {
         }));
     })
     .expect("config");
-    let lines = json_lines(&run_ok(&rt, &bundle, "mounts", &[]));
+    let lines = json_lines(&rt.run_clean(&bundle, "mounts", &[]));
     assert_eq!(lines.len(), 4, "{lines:?}");
     let r: Report = serde_json::from_value(lines[0].clone()).expect("report");
     let bind = r.mount("/data").expect("/data mounted");
@@ -537,7 +517,7 @@ fn seccomp_without_no_new_privileges_and_for_a_non_root_user() {
         });
     })
     .expect("config");
-    let lines = json_lines(&run_ok(&rt, &bundle, "seccomp-nnp", &[]));
+    let lines = json_lines(&rt.run_clean(&bundle, "seccomp-nnp", &[]));
     assert_eq!(lines.len(), 2, "{lines:?}");
     let r: Report = serde_json::from_value(lines[0].clone()).expect("report");
     assert_eq!(r.seccomp, Some(2));
@@ -563,7 +543,7 @@ fn personality_scheduler_and_io_priority() {
         s["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_IDLE", "priority": 0});
     })
     .unwrap();
-    let out = run_ok(&rt, &bundle, "sched", &[]);
+    let out = rt.run_clean(&bundle, "sched", &[]);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines.first().copied(),
