@@ -1,5 +1,6 @@
-//! What tests look at from the host: a spec edited as JSON, a process's
-//! namespaces and status lines, and polling with a hang guard.
+//! What tests look at from the host: a spec edited as JSON (and a small
+//! seccomp profile for it), a process's namespaces and status lines, and
+//! polling with a hang guard.
 
 use std::fs;
 use std::thread::sleep;
@@ -18,6 +19,22 @@ pub fn edit_spec(bundle: &mut Bundle, f: impl FnOnce(&mut Value)) -> Result<(), 
     *bundle.spec_mut() =
         serde_json::from_value(json).unwrap_or_else(|e| panic!("edited spec is invalid: {e}"));
     bundle.write_config()
+}
+
+/// The errno [`seccomp_mount_errno`] makes `mount` fail with: EXDEV, which
+/// no real mount returns here.
+pub const MOUNT_ERRNO: i64 = 18;
+
+/// A `linux.seccomp` object (spec JSON) that allows every system call but
+/// `mount`, which fails with [`MOUNT_ERRNO`].
+pub fn seccomp_mount_errno() -> Value {
+    serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [
+            { "names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": MOUNT_ERRNO }
+        ]
+    })
 }
 
 /// The inode of `/proc/<pid>/ns/<kind>` (`kind` as in `/proc`: `mnt`,

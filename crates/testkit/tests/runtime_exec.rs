@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use wharf_testkit::console::read_master_until;
-use wharf_testkit::host::{ns_inode, wait_for};
+use wharf_testkit::host::{ns_inode, seccomp_mount_errno, wait_for, MOUNT_ERRNO};
 use wharf_testkit::{
     action_in, assert_no_leaks, report_in, Bundle, ConsoleSocket, Report, Runtime,
 };
@@ -374,18 +374,11 @@ fn exec_tty_in_the_foreground_proxies_the_pty() {
 
 #[test]
 fn exec_gets_the_containers_seccomp_filter() {
-    const EXDEV: i64 = 18;
     let rt = Runtime::new().expect("runtime");
     let mut bundle = Bundle::new().expect("bundle");
     bundle.set_probe_args(&["sleep", "60"]).expect("config");
     wharf_testkit::host::edit_spec(&mut bundle, |v| {
-        v["linux"]["seccomp"] = json!({
-            "defaultAction": "SCMP_ACT_ALLOW",
-            "architectures": ["SCMP_ARCH_X86_64"],
-            "syscalls": [
-                { "names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": EXDEV }
-            ]
-        });
+        v["linux"]["seccomp"] = seccomp_mount_errno();
     })
     .expect("config");
     let id = rt.unique_id("exec-seccomp");
@@ -402,7 +395,7 @@ fn exec_gets_the_containers_seccomp_filter() {
         .run(&["exec", &id, "/bin/wharf-probe", "mount-tmpfs", "/tmp"])
         .expect("exec mount");
     let result = action_in(&String::from_utf8_lossy(&out.stdout));
-    assert_eq!(result.errno, Some(EXDEV as i32), "{result:?}");
+    assert_eq!(result.errno, Some(MOUNT_ERRNO as i32), "{result:?}");
     rt.run_ok(&["delete", "--force", &id]).expect("delete");
     assert_no_leaks(&id, Some(bundle.path()));
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use wharf_testkit::caps::cap_mask;
 use wharf_testkit::console::read_master_until;
-use wharf_testkit::host::edit_spec;
+use wharf_testkit::host::{edit_spec, seccomp_mount_errno, MOUNT_ERRNO};
 use wharf_testkit::{action_in, assert_no_leaks, report_in, ActionResult, Bundle, Report, Runtime};
 
 /// Every JSON line of the output, in order.
@@ -208,7 +208,6 @@ fn oom_score_adj_raised() {
 
 #[test]
 fn seccomp_filter_denies_with_the_configured_errno() {
-    const EXDEV: i64 = 18;
     let rt = Runtime::new().expect("runtime");
     let mut bundle = Bundle::new().expect("bundle");
     bundle
@@ -224,7 +223,7 @@ fn seccomp_filter_denies_with_the_configured_errno() {
             "defaultAction": "SCMP_ACT_ALLOW",
             "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
             "syscalls": [
-                { "names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": EXDEV }
+                { "names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": MOUNT_ERRNO }
             ]
         });
     })
@@ -236,7 +235,7 @@ fn seccomp_filter_denies_with_the_configured_errno() {
     let mount = action(&lines[1]);
     assert!(!mount.ok);
     // Without the filter the missing CAP_SYS_ADMIN would give EPERM.
-    assert_eq!(mount.errno, Some(EXDEV as i32), "{mount:?}");
+    assert_eq!(mount.errno, Some(MOUNT_ERRNO as i32), "{mount:?}");
     assert!(action(&lines[2]).ok, "other syscalls allowed");
 }
 
@@ -493,7 +492,6 @@ fn lowering_oom_score_adj_fails_clearly() {
 
 #[test]
 fn seccomp_without_no_new_privileges_and_for_a_non_root_user() {
-    const EXDEV: i64 = 18;
     let rt = Runtime::new().expect("runtime");
     let mut bundle = Bundle::new().expect("bundle");
     bundle
@@ -508,13 +506,7 @@ fn seccomp_without_no_new_privileges_and_for_a_non_root_user() {
         // runtime must load it before the user's capabilities are set.
         v["process"]["noNewPrivileges"] = json!(false);
         v["process"]["user"] = json!({ "uid": 1000, "gid": 1000 });
-        v["linux"]["seccomp"] = json!({
-            "defaultAction": "SCMP_ACT_ALLOW",
-            "architectures": ["SCMP_ARCH_X86_64"],
-            "syscalls": [
-                { "names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": EXDEV }
-            ]
-        });
+        v["linux"]["seccomp"] = seccomp_mount_errno();
     })
     .expect("config");
     let lines = json_lines(&rt.run_clean(&bundle, "seccomp-nnp", &[]));
@@ -523,7 +515,7 @@ fn seccomp_without_no_new_privileges_and_for_a_non_root_user() {
     assert_eq!(r.seccomp, Some(2));
     assert!(!r.no_new_privs);
     assert_eq!(r.uid, 1000);
-    assert_eq!(action(&lines[1]).errno, Some(EXDEV as i32));
+    assert_eq!(action(&lines[1]).errno, Some(MOUNT_ERRNO as i32));
 }
 
 #[test]
