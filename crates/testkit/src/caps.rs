@@ -45,26 +45,24 @@ pub const CAP_NAMES: [&str; 41] = [
     "CAP_CHECKPOINT_RESTORE",
 ];
 
-/// Docker's default capability set (moby `oci/caps/defaults.go`), which the
-/// default test spec grants. Written out here rather than taken from the
-/// code under test, so that tests of `spec` compare against an independent
-/// expectation.
-pub const DOCKER_DEFAULT_CAPS: [&str; 14] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
+/// Docker's default capability set (moby `oci/caps/defaults.go`) as the
+/// `CapEff` mask a `docker run` process shows: CHOWN, DAC_OVERRIDE, FOWNER,
+/// FSETID, KILL, SETGID, SETUID, SETPCAP, NET_BIND_SERVICE, NET_RAW,
+/// SYS_CHROOT, MKNOD, AUDIT_WRITE, SETFCAP. Written here rather than taken
+/// from the code under test (`wharf_seccomp::DOCKER_DEFAULT_CAPS`), so that
+/// tests compare against an independent expectation; the engine tests check
+/// it against a real dockerd.
+pub const DOCKER_DEFAULT_CAP_MASK: u64 = 0xa804_25fb;
+
+/// The names of [`DOCKER_DEFAULT_CAP_MASK`], in bit order.
+pub fn docker_default_caps() -> Vec<&'static str> {
+    CAP_NAMES
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| DOCKER_DEFAULT_CAP_MASK & (1 << bit) != 0)
+        .map(|(_, name)| *name)
+        .collect()
+}
 
 /// The name of capability bit `bit`; `CAP_<n>` for bits this table does not
 /// know.

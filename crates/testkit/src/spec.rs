@@ -5,7 +5,7 @@ use oci_spec::runtime::{
     Capabilities, Capability, LinuxCapabilities, LinuxDeviceCgroup, LinuxResources, Process, Spec,
 };
 
-use crate::caps::DOCKER_DEFAULT_CAPS;
+use crate::caps::docker_default_caps;
 
 /// The hostname the default spec gives the container.
 pub const DEFAULT_HOSTNAME: &str = "wharf-test";
@@ -43,8 +43,8 @@ pub fn default_spec() -> Spec {
 
 /// Docker's default capabilities as an OCI capability object.
 pub fn docker_capabilities() -> LinuxCapabilities {
-    let set: Capabilities = DOCKER_DEFAULT_CAPS
-        .iter()
+    let set: Capabilities = docker_default_caps()
+        .into_iter()
         .map(|name| parse_capability(name).expect("known capability name"))
         .collect();
     let mut caps = LinuxCapabilities::default();

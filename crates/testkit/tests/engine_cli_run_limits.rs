@@ -8,13 +8,12 @@ use std::fs;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use wharf_testkit::caps::DOCKER_DEFAULT_CAP_MASK;
 use wharf_testkit::daemon::Engine;
 use wharf_testkit::engine_tests;
 use wharf_testkit::explain;
 
 const IMG: &str = "wharf-test/busybox:latest";
-/// Docker's default capability set as a CapEff mask.
-const DEFAULT_CAPS: &str = "00000000a80425fb";
 
 /// The cgroup directory of `pid` in the v1 hierarchy of `controller`.
 fn cgroup_file(pid: &str, controller: &str, file: &str) -> String {
@@ -121,7 +120,10 @@ fn limits(e: &dyn Engine) {
 /// no-new-privileges, ulimits, devices, --read-only with --tmpfs.
 fn security(e: &dyn Engine) {
     e.import_busybox(IMG);
-    assert_eq!(status_field(e, &[], "CapEff"), DEFAULT_CAPS);
+    assert_eq!(
+        status_field(e, &[], "CapEff"),
+        format!("{DOCKER_DEFAULT_CAP_MASK:016x}")
+    );
     assert_eq!(
         status_field(e, &["--cap-drop", "ALL", "--cap-add", "NET_RAW"], "CapEff"),
         "0000000000002000"

@@ -2,7 +2,7 @@
 //! engine drives it. Runs `wharf runtime`; `WHARF_TEST_RUNTIME=/usr/sbin/runc`
 //! runs the same tests against runc.
 
-use wharf_testkit::caps::{cap_mask, DOCKER_DEFAULT_CAPS};
+use wharf_testkit::caps::DOCKER_DEFAULT_CAP_MASK;
 use wharf_testkit::{assert_no_leaks, leaks, Bundle, Report, Runtime};
 
 /// The probe's JSON line in a container's output.
@@ -35,7 +35,7 @@ fn run_gives_the_probe_an_isolated_view() {
     assert_eq!(r.cwd, "/");
     assert_eq!(r.uid, 0);
     assert!(r.no_new_privs);
-    let docker = cap_mask(DOCKER_DEFAULT_CAPS);
+    let docker = DOCKER_DEFAULT_CAP_MASK;
     assert_eq!(r.caps.bounding.mask, docker, "{:?}", r.caps.bounding.names);
     assert_eq!(
         r.caps.effective.mask, docker,

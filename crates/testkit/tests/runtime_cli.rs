@@ -10,7 +10,7 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use wharf_testkit::caps::DOCKER_DEFAULT_CAPS;
+use wharf_testkit::caps::docker_default_caps;
 use wharf_testkit::host::{edit_spec, wait_for};
 use wharf_testkit::{assert_no_leaks, report_in, wharf_path, Bundle, Runtime};
 
@@ -348,7 +348,7 @@ fn spec_writes_a_runnable_config_with_docker_defaults() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    let mut want = DOCKER_DEFAULT_CAPS.to_vec();
+    let mut want = docker_default_caps();
     want.sort();
     let mut got = bounding.clone();
     got.sort();

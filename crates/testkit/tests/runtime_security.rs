@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use wharf_testkit::caps::{cap_mask, DOCKER_DEFAULT_CAPS};
+use wharf_testkit::caps::DOCKER_DEFAULT_CAP_MASK;
 use wharf_testkit::cgroups::{cgroup_dir, pure_v2};
 use wharf_testkit::leaks::host_mounts;
 use wharf_testkit::output::{action_in, report_in};
@@ -499,7 +499,7 @@ fn runtime_spec_defaults_confine_the_container() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", stderr(&out));
     let r = report_in(stdout.lines().find(|l| l.starts_with("{\"pid")).unwrap());
-    let docker = cap_mask(DOCKER_DEFAULT_CAPS);
+    let docker = DOCKER_DEFAULT_CAP_MASK;
     assert_eq!(r.caps.bounding.mask, docker, "{:?}", r.caps.bounding.names);
     assert_eq!(
         r.caps.effective.mask, docker,
