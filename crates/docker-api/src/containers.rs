@@ -57,7 +57,8 @@ pub async fn route(ctx: Ctx, req: Request, path: &[&str]) -> ApiResult {
 async fn create(ctx: Ctx, req: Request) -> ApiResult {
     let q = query(&req);
     let body: create::CreateBody = read_json(req, MAX_JSON).await?;
-    let opts = body.into_options(param(&q, "name"))?;
+    let mut opts = body.into_options(param(&q, "name"))?;
+    wharf_engine::spec::adapt(&mut opts);
     let created = ctx.engine.create(opts).await?;
     Ok(json(
         StatusCode::CREATED,

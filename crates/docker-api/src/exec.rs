@@ -14,7 +14,7 @@ use crate::http::{
     blocking, json, param, query, read_json, status, ApiError, ApiResult, Ctx, Request,
 };
 use crate::streams::{
-    frame, hijack, parse_detach_keys, pump, stream_content_type, DEFAULT_DETACH_KEYS,
+    frame, hijack, parse_detach_keys, pump, stream_content_type, Stdin, DEFAULT_DETACH_KEYS,
 };
 
 /// Serves `/exec/…` (see [`crate::router`]).
@@ -155,7 +155,7 @@ async fn start(ctx: Ctx, mut req: Request, id: &str) -> ApiResult {
                         let _ = engine.exec_resize(&id, h, w).await;
                     }
                 }
-                pump(client, att.stream, stdin, &keys).await;
+                pump(client, att.stream, Stdin::new(stdin, true, tty), &keys).await;
             }
             Ok(None) => {}
             Err(e) => {

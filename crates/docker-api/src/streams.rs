@@ -200,10 +200,37 @@ pub enum PumpEnd {
     ClientGone,
 }
 
+/// What an attached client's input is to the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdin {
+    /// Not attached: the client's bytes are read and dropped.
+    Detached,
+    /// The process's stdin; the client's end of input closes it and the
+    /// output goes on to its end (Docker's `CloseStdin` without a tty:
+    /// `StdinOnce` for a container, always for an exec).
+    Closes,
+    /// The process's stdin; the client's end of input ends the attach
+    /// (Docker closes the attach's stdout and stderr) and the process's
+    /// stdin stays open: with a tty, or without `StdinOnce`.
+    EndsAttach,
+}
+
+impl Stdin {
+    /// Docker's rule: `attached` stdin that `close_stdin` (StdinOnce, or an
+    /// exec) and no `tty` closes; otherwise the attach ends.
+    pub fn new(attached: bool, close_stdin: bool, tty: bool) -> Stdin {
+        match (attached, close_stdin && !tty) {
+            (false, _) => Stdin::Detached,
+            (true, true) => Stdin::Closes,
+            (true, false) => Stdin::EndsAttach,
+        }
+    }
+}
+
 /// Copies between `client` and the process stream `proc_io` until the
-/// process's output ends, the client detaches or goes away. `stdin`
-/// tells whether the client's bytes are the process's stdin.
-pub async fn pump<P>(client: Client, proc_io: P, stdin: bool, detach_keys: &[u8]) -> PumpEnd
+/// process's output ends, the client detaches or goes away, or (see
+/// [`Stdin`]) its input ends.
+pub async fn pump<P>(client: Client, proc_io: P, stdin: Stdin, detach_keys: &[u8]) -> PumpEnd
 where
     P: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -238,7 +265,7 @@ async fn pump_raw<CR, CW, PR, PW>(
     mut client_w: CW,
     mut proc_r: PR,
     mut proc_w: PW,
-    stdin: bool,
+    stdin: Stdin,
     detach_keys: &[u8],
 ) -> PumpEnd
 where
@@ -272,15 +299,23 @@ where
             let n = match client_r.read(&mut buf).await {
                 Ok(0) | Err(_) => {
                     // Half-close: the end of stdin, not a detach.
-                    if stdin {
-                        let _ = proc_w.write_all(&held).await;
-                        let _ = proc_w.shutdown().await;
+                    match stdin {
+                        Stdin::Detached => return None,
+                        Stdin::Closes => {
+                            let _ = proc_w.write_all(&held).await;
+                            let _ = proc_w.shutdown().await;
+                            return None;
+                        }
+                        Stdin::EndsAttach => {
+                            let _ = proc_w.write_all(&held).await;
+                            let _ = proc_w.flush().await;
+                            return Some(PumpEnd::Ended);
+                        }
                     }
-                    return None;
                 }
                 Ok(n) => n,
             };
-            if !stdin {
+            if stdin == Stdin::Detached {
                 continue;
             }
             let mut out = Vec::with_capacity(n);
@@ -377,7 +412,7 @@ mod tests {
         let pump_task = tokio::spawn(async move {
             let (r, w) = tokio::io::split(client_io);
             let (pr, pw) = tokio::io::split(proc_io);
-            pump_raw(r, w, pr, pw, true, DEFAULT_DETACH_KEYS).await
+            pump_raw(r, w, pr, pw, Stdin::Closes, DEFAULT_DETACH_KEYS).await
         });
         client_peer.write_all(b"a\x10b").await.unwrap();
         client_peer.shutdown().await.unwrap();
@@ -388,15 +423,46 @@ mod tests {
         echo.await.unwrap();
     }
 
-    #[tokio::test]
-    async fn detach_keys_end_the_pump_without_reaching_the_process() {
-        let (client_io, mut client_peer) = tokio::io::duplex(64);
-        let (proc_io, mut proc_peer) = tokio::io::duplex(64);
-        let pump_task = tokio::spawn(async move {
+    /// A pump between two in-memory pipes: the client's and the
+    /// process's far ends, and the pump's task.
+    fn pumping(
+        stdin: Stdin,
+    ) -> (
+        tokio::io::DuplexStream,
+        tokio::io::DuplexStream,
+        tokio::task::JoinHandle<PumpEnd>,
+    ) {
+        let (client_io, client_peer) = tokio::io::duplex(64);
+        let (proc_io, proc_peer) = tokio::io::duplex(64);
+        let task = tokio::spawn(async move {
             let (r, w) = tokio::io::split(client_io);
             let (pr, pw) = tokio::io::split(proc_io);
-            pump_raw(r, w, pr, pw, true, DEFAULT_DETACH_KEYS).await
+            pump_raw(r, w, pr, pw, stdin, DEFAULT_DETACH_KEYS).await
         });
+        (client_peer, proc_peer, task)
+    }
+
+    #[tokio::test]
+    async fn half_close_with_a_tty_ends_the_attach_and_keeps_stdin_open() {
+        let (mut client_peer, mut proc_peer, pump_task) = pumping(Stdin::EndsAttach);
+        client_peer.write_all(b"a").await.unwrap();
+        client_peer.shutdown().await.unwrap();
+        // The attach ends though the process never ended its output.
+        let mut got = Vec::new();
+        client_peer.read_to_end(&mut got).await.unwrap();
+        assert_eq!(pump_task.await.unwrap(), PumpEnd::Ended);
+        let mut seen = [0u8; 1];
+        proc_peer.read_exact(&mut seen).await.unwrap();
+        assert_eq!(&seen, b"a");
+        assert_eq!(Stdin::new(true, true, true), Stdin::EndsAttach);
+        assert_eq!(Stdin::new(true, false, false), Stdin::EndsAttach);
+        assert_eq!(Stdin::new(true, true, false), Stdin::Closes);
+        assert_eq!(Stdin::new(false, true, false), Stdin::Detached);
+    }
+
+    #[tokio::test]
+    async fn detach_keys_end_the_pump_without_reaching_the_process() {
+        let (mut client_peer, mut proc_peer, pump_task) = pumping(Stdin::Closes);
         client_peer.write_all(b"x\x10\x11").await.unwrap();
         assert_eq!(pump_task.await.unwrap(), PumpEnd::Detached);
         let mut got = Vec::new();

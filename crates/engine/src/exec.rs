@@ -167,6 +167,39 @@ impl Engine {
         Ok(self.execs.get(exec_id)?.info)
     }
 
+    /// Docker's `ExecIDs` of a container: its execs created and not yet
+    /// started, or still running (sorted; Docker's order is a map's).
+    pub fn exec_ids(&self, container_id: &str) -> Vec<String> {
+        let recs: Vec<Record> = {
+            let map = self.execs.map.lock().expect("execs lock");
+            map.values()
+                .filter(|r| r.info.container_id == container_id)
+                .cloned()
+                .collect()
+        };
+        let mut ids: Vec<String> = recs
+            .into_iter()
+            .filter(|r| {
+                !r.started
+                    || (r.info.exit_code.is_none()
+                        && self.exec_inspect(&r.info.id).is_ok_and(|i| i.running))
+            })
+            .map(|r| r.info.id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Forgets the execs of a container whose process ended (Docker drops
+    /// them with the run: inspecting one is then a 404).
+    pub(crate) fn forget_execs(&self, container_id: &str) {
+        self.execs
+            .map
+            .lock()
+            .expect("execs lock")
+            .retain(|_, r| r.info.container_id != container_id);
+    }
+
     /// Runs `cmd` to its end within `timeout` (health checks); exit code and
     /// combined output (at most 4 KiB kept).
     pub async fn exec_capture(

@@ -60,6 +60,7 @@ impl Engine {
             }
         };
         let id = c.id.clone();
+        self.forget_execs(&id);
         let engine = self.clone();
         blocking(move || {
             let _ = engine.store().unmount_snapshot_by_id(&id);

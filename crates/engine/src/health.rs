@@ -1,11 +1,18 @@
 //! Health checks, as Docker runs them: the container's `HEALTHCHECK`
-//! (`CMD …` run as is, `CMD-SHELL …` through `/bin/sh -c`, `NONE` disables)
+//! (`CMD …` run as is, `CMD-SHELL …` through the container's `Shell`,
+//! `/bin/sh -c` by default, `NONE` disables)
 //! every `interval` (every `start_interval` during the `start_period`),
 //! each probe limited to `timeout`. Exit 0 is healthy; `retries`
 //! consecutive failures make the container unhealthy, except that failures
 //! within the start period do not count. The last five probes are kept;
 //! each change of status is a `health_status: <status>` event. Checking
 //! stops when the container stops.
+//!
+//! After a live restore the checks go on from the health recorded before
+//! the daemon went away (status, failing streak and log kept, the start
+//! period counted from the container's start), as Docker 23 and 24 do;
+//! dockerd 20.10 keeps the status and log too but never probes again
+//! (moby#41871), and Docker 25+ starts over at `starting` (moby#47051).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -27,8 +34,9 @@ const MAX_LOG: usize = 5;
 const MAX_OUTPUT: usize = 4096;
 
 /// Starts checking the health of container `id` (nothing happens when it
-/// has no check or its check is `NONE`). The task ends when this run of the
-/// container ends.
+/// has no check or its check is `NONE`), from the health its state holds:
+/// `starting` after a start, the last one after a live restore. The task
+/// ends when this run of the container ends.
 pub(crate) fn spawn(engine: Arc<Engine>, id: String) {
     let Ok(c) = engine.container(&id) else {
         return;
@@ -39,6 +47,11 @@ pub(crate) fn spawn(engine: Arc<Engine>, id: String) {
     let Ok(state) = engine.watch_state(&id) else {
         return;
     };
+    let resume = Resume {
+        health: c.state.health.clone(),
+        elapsed: since(&c.state.started_at),
+    };
+    let shell = c.options.shell.clone();
     tokio::spawn(async move {
         let runner = {
             let (engine, id) = (engine.clone(), id.clone());
@@ -60,8 +73,31 @@ pub(crate) fn spawn(engine: Arc<Engine>, id: String) {
                 engine.emit_container(&c, &format!("health_status: {}", h.status), &[]);
             }
         };
-        run(cfg, runner, sink, state).await;
+        run_with(cfg, &shell, resume, runner, sink, state).await;
     });
+}
+
+/// How long ago an RFC 3339 time was (zero when it cannot be read).
+fn since(rfc3339: &str) -> Duration {
+    let Ok(t) =
+        time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+    else {
+        return Duration::ZERO;
+    };
+    (time::OffsetDateTime::now_utc() - t)
+        .try_into()
+        .unwrap_or(Duration::ZERO)
+}
+
+/// Where a check loop starts.
+#[derive(Debug, Clone, Default)]
+pub struct Resume {
+    /// The health recorded before (a live restore); `None` or a fresh
+    /// `starting` health start from scratch.
+    pub health: Option<Health>,
+    /// How long the container has run already (the start period counts
+    /// from its start).
+    pub elapsed: Duration,
 }
 
 impl Engine {
@@ -88,12 +124,24 @@ fn enabled(cfg: &HealthConfig) -> bool {
 }
 
 /// The command of a check: `CMD` arguments as they are, `CMD-SHELL` through
-/// the shell. `None` for `NONE` or an empty test.
+/// `/bin/sh -c`. `None` for `NONE` or an empty test.
 pub fn command(test: &[String]) -> Option<Vec<String>> {
+    command_in(test, &[])
+}
+
+/// [`command`] with the container's `Shell` for `CMD-SHELL` (moby's
+/// `getShell`: `/bin/sh -c` when `shell` is empty).
+pub fn command_in(test: &[String], shell: &[String]) -> Option<Vec<String>> {
     match test.first().map(String::as_str) {
         Some("CMD") if test.len() > 1 => Some(test[1..].to_vec()),
         Some("CMD-SHELL") if test.len() > 1 => {
-            Some(vec!["/bin/sh".into(), "-c".into(), test[1..].join(" ")])
+            let mut cmd = if shell.is_empty() {
+                vec!["/bin/sh".to_string(), "-c".to_string()]
+            } else {
+                shell.to_vec()
+            };
+            cmd.push(test[1..].join(" "));
+            Some(cmd)
         }
         _ => None,
     }
@@ -116,6 +164,22 @@ fn is_running(s: &State) -> bool {
 /// every new health. Returns when `state` says the container stopped.
 pub async fn run<P, F>(
     cfg: HealthConfig,
+    probe: P,
+    sink: impl FnMut(&Health, bool),
+    state: watch::Receiver<State>,
+) where
+    P: FnMut(Vec<String>, Duration) -> F,
+    F: Future<Output = Result<(i32, Vec<u8>), String>>,
+{
+    run_with(cfg, &[], Resume::default(), probe, sink, state).await;
+}
+
+/// [`run`] with the container's `Shell` for `CMD-SHELL` checks, going on
+/// from `resume`.
+pub async fn run_with<P, F>(
+    cfg: HealthConfig,
+    shell: &[String],
+    resume: Resume,
     mut probe: P,
     mut sink: impl FnMut(&Health, bool),
     mut state: watch::Receiver<State>,
@@ -123,7 +187,7 @@ pub async fn run<P, F>(
     P: FnMut(Vec<String>, Duration) -> F,
     F: Future<Output = Result<(i32, Vec<u8>), String>>,
 {
-    let Some(cmd) = command(&cfg.test) else {
+    let Some(cmd) = command_in(&cfg.test, shell) else {
         return;
     };
     let interval = dur(cfg.interval, DEFAULT_INTERVAL);
@@ -135,16 +199,23 @@ pub async fn run<P, F>(
     } else {
         DEFAULT_RETRIES
     };
-    let started = tokio::time::Instant::now();
+    let now = tokio::time::Instant::now();
+    let started = now.checked_sub(resume.elapsed).unwrap_or(now);
     // A restart is a new run, with checks of its own.
     let run_id = state.borrow().started_at.clone();
     let is_running = |s: &State| is_running(s) && s.started_at == run_id;
-    let mut health = Health {
-        status: "starting".into(),
-        failing_streak: 0,
-        log: Vec::new(),
+    let mut health = match resume.health {
+        Some(h) if !h.status.is_empty() => h,
+        _ => {
+            let fresh = Health {
+                status: "starting".into(),
+                failing_streak: 0,
+                log: Vec::new(),
+            };
+            sink(&fresh, false);
+            fresh
+        }
     };
-    sink(&health, false);
     loop {
         let in_start = started.elapsed() < start_period;
         let wait = if in_start { start_interval } else { interval };
@@ -246,6 +317,17 @@ mod tests {
             Some(v(&["/bin/sh", "-c", "exit 1"]))
         );
         assert_eq!(command(&v(&["NONE"])), None);
+        assert_eq!(
+            command_in(
+                &v(&["CMD-SHELL", "exit", "1"]),
+                &v(&["/bin/bash", "-eu", "-c"])
+            ),
+            Some(v(&["/bin/bash", "-eu", "-c", "exit 1"]))
+        );
+        assert_eq!(
+            command_in(&v(&["CMD", "true"]), &v(&["/bin/bash", "-c"])),
+            Some(v(&["true"]))
+        );
         assert_eq!(command(&[]), None);
     }
 

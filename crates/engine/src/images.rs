@@ -146,6 +146,12 @@ impl Engine {
     /// deleted (`cannot be forced`); removing its last reference by force
     /// only untags it.
     pub fn image_remove(&self, name: &str, force: bool) -> Result<Vec<Removed>> {
+        self.image_remove_with(name, force, true)
+    }
+
+    /// [`Engine::image_remove`]; with `prune` false (`noprune`), the
+    /// deleted image's untagged parents are kept.
+    pub fn image_remove_with(&self, name: &str, force: bool, prune: bool) -> Result<Vec<Removed>> {
         let image = self.image(name)?;
         let by_id = image.id.as_str().starts_with(name) || image.id.hex().starts_with(name);
         let running = self.image_users(&image.id)?.into_iter().find(|c| {
@@ -167,7 +173,7 @@ impl Engine {
                 }
                 records = self
                     .store()
-                    .remove_image(name, force)
+                    .remove_image_with(name, force, prune)
                     .map_err(store_error)?;
             }
             Some(_) if force => {
@@ -197,7 +203,7 @@ impl Engine {
             _ => {
                 records = self
                     .store()
-                    .remove_image(name, force)
+                    .remove_image_with(name, force, prune)
                     .map_err(store_error)?
             }
         }

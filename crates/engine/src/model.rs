@@ -49,6 +49,10 @@ pub struct CreateOptions {
     pub stop_timeout: Option<i64>,
     /// Overrides the image's Healthcheck.
     pub healthcheck: Option<HealthConfig>,
+    /// Docker's `Config.Shell`: the shell of `CMD-SHELL` health checks
+    /// (`/bin/sh -c` when empty). Docker does not take the image's SHELL.
+    #[serde(default)]
+    pub shell: Vec<String>,
     /// Ports the container exposes (`80/tcp`), added to the image's.
     pub exposed_ports: Vec<String>,
     /// Anonymous volume paths, added to the image's VOLUME list.

@@ -152,6 +152,20 @@ pub fn resolve(opts: &CreateOptions, image: &wharf_image::store::Image) -> Resul
     })
 }
 
+/// Docker's defaults filled into create options (moby's
+/// `adaptContainerSettings`): a memory limit without a swap limit gets
+/// twice the memory as memory+swap, or -1 (no swap limit) on a host without
+/// swap accounting, as `HostConfig.MemorySwap` shows and the cgroup gets.
+pub fn adapt(opts: &mut CreateOptions) {
+    let r = &mut opts.host.resources;
+    if r.memory > 0 && r.memory_swap == 0 {
+        r.memory_swap = r.memory.saturating_mul(2);
+    }
+    if r.memory > 0 && r.memory_swap > 0 && !resources::swap_supported() {
+        r.memory_swap = -1;
+    }
+}
+
 /// The warnings Docker's create answers with for `opts` on this host
 /// (options accepted but without effect).
 pub fn warnings(opts: &CreateOptions) -> Vec<String> {

@@ -106,6 +106,12 @@ impl Store {
     /// returns what was untagged and deleted, in Docker's order. Layers no
     /// other image or snapshot uses are deleted with the image.
     pub fn remove_image(&self, name: &str, force: bool) -> Result<Vec<Removed>> {
+        self.remove_image_with(name, force, true)
+    }
+
+    /// [`Store::remove_image`]; with `prune` false (`docker rmi --no-prune`)
+    /// the deleted image's untagged parents stay.
+    pub fn remove_image_with(&self, name: &str, force: bool, prune: bool) -> Result<Vec<Removed>> {
         let _lock = self.lock(true)?;
         let mut records = Vec::new();
         let mut doomed = Doomed::default();
@@ -158,7 +164,13 @@ impl Store {
                     records.push(Removed::Untagged(r.familiar()));
                 }
             }
-            self.delete_image(tx, &id, force, quiet, &mut records, Some(&mut doomed))
+            self.delete_image(
+                tx,
+                &id,
+                (force, quiet, prune),
+                &mut records,
+                Some(&mut doomed),
+            )
         })?;
         self.delete_files(&doomed)?;
         Ok(records)
@@ -209,14 +221,14 @@ impl Store {
     }
 
     /// Docker's `imageDeleteHelper`: deletes image `id` and its references,
-    /// then (quietly) its untagged parents. With `doomed`, layers left
-    /// without users go too, and the files to delete are added to it.
+    /// then (quietly, when `prune`) its untagged parents. With `doomed`,
+    /// layers left without users go too, and the files to delete are added
+    /// to it.
     fn delete_image(
         &self,
         tx: &Tx<'_>,
         id: &Digest,
-        force: bool,
-        quiet: bool,
+        (force, quiet, prune): (bool, bool, bool),
         records: &mut Vec<Removed>,
         mut doomed: Option<&mut Doomed>,
     ) -> Result<()> {
@@ -254,8 +266,8 @@ impl Store {
             }
         }
         match row.parent {
-            Some(parent) if tx.image(&parent)?.is_some() => {
-                self.delete_image(tx, &parent, false, true, records, doomed)
+            Some(parent) if prune && tx.image(&parent)?.is_some() => {
+                self.delete_image(tx, &parent, (false, true, true), records, doomed)
             }
             _ => Ok(()),
         }
@@ -292,7 +304,7 @@ impl Store {
                     tx.delete_ref(&r.to_string())?;
                     records.push(Removed::Untagged(r.familiar()));
                 }
-                self.delete_image(tx, &id, false, true, &mut records, None)?;
+                self.delete_image(tx, &id, (false, true, true), &mut records, None)?;
                 progress |= tx.image(&id)?.is_none();
             }
             if !progress || !all {

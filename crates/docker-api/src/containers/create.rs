@@ -75,6 +75,8 @@ pub struct CreateBody {
     cmd: Option<Vec<String>>,
     healthcheck: Option<Health>,
     #[serde(deserialize_with = "nullable")]
+    shell: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
     image: String,
     #[serde(deserialize_with = "key_set")]
     volumes: Vec<String>,
@@ -461,6 +463,7 @@ impl CreateBody {
                 start_period: h.start_period,
                 start_interval: h.start_interval,
             }),
+            shell: self.shell,
             exposed_ports: self.exposed_ports,
             volumes: self.volumes,
             host,

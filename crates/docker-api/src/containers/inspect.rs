@@ -173,6 +173,9 @@ pub fn inspect(engine: &Engine, c: &Container) -> Value {
     if let Some(t) = o.stop_timeout {
         config["StopTimeout"] = json!(t);
     }
+    if !o.shell.is_empty() {
+        config["Shell"] = json!(o.shell);
+    }
     if let Some(hc) = &c.healthcheck {
         config["Healthcheck"] = json!({
             "Test": hc.test, "Interval": hc.interval, "Timeout": hc.timeout,
@@ -345,7 +348,8 @@ pub fn inspect(engine: &Engine, c: &Container) -> Value {
         "MountLabel": "",
         "ProcessLabel": "",
         "AppArmorProfile": "",
-        "ExecIDs": null,
+        // Docker forgets a container's execs when its process ends.
+        "ExecIDs": if running { strs_or_null(&engine.exec_ids(&c.id)) } else { Value::Null },
         "HostConfig": host_config,
         "GraphDriver": graph,
         "Mounts": c.mounts.iter().map(mount_json).collect::<Vec<_>>(),

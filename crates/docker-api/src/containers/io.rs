@@ -19,7 +19,7 @@ use super::inspect::ZERO_TIME;
 use crate::http::{blocking, flag, json, param, query, ApiError, ApiResult, Ctx, Request};
 use crate::streams::{
     channel_body, endless_body, frame, hijack, parse_detach_keys, pump, stream_content_type,
-    streaming, Client, DEFAULT_DETACH_KEYS,
+    streaming, Client, Stdin, DEFAULT_DETACH_KEYS,
 };
 
 /// Interval between streamed stats samples.
@@ -84,6 +84,8 @@ pub async fn attach(ctx: Ctx, mut req: Request, id: &str) -> ApiResult {
         };
         match result {
             Ok(att) => {
+                // Docker attaches stdin only to a container that keeps it open.
+                let stdin = Stdin::new(stdin && c.options.open_stdin, c.options.stdin_once, tty);
                 pump(client, att.stream, stdin, &keys).await;
             }
             Err(e) => {

@@ -73,9 +73,9 @@ pub(crate) async fn delete(ctx: Ctx, req: Request, name: String) -> ApiResult {
         return Err(ApiError::bad_request("image name cannot be blank"));
     }
     let q = query(&req);
-    let force = flag(&q, "force");
+    let (force, prune) = (flag(&q, "force"), !flag(&q, "noprune"));
     let engine = ctx.engine.clone();
-    let records = blocking(move || engine.image_remove(&name, force)).await?;
+    let records = blocking(move || engine.image_remove_with(&name, force, prune)).await?;
     Ok(json(StatusCode::OK, &removed_json(&records)))
 }
 

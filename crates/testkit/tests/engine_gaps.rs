@@ -1,0 +1,322 @@
+//! Differences from dockerd found after the engine was built, each pinned
+//! by a scenario that runs against Debian's dockerd (proving what Docker
+//! does) and against `wharf daemon`: `ExecIDs` in inspect, the default
+//! `MemorySwap`, `noprune`, the container's `Shell` for health checks and
+//! the end of an attach when its client half-closes.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use wharf_testkit::daemon::Engine;
+use wharf_testkit::engine_tests;
+
+const IMG: &str = "wharf-test/busybox:latest";
+/// The hang guard of the polls below (never a pass/fail timing).
+const GUARD: Duration = Duration::from_secs(120);
+
+fn inspect(e: &dyn Engine, name: &str) -> Value {
+    let r = e.api("GET", &format!("/containers/{name}/json"), None);
+    assert_eq!(
+        r.status,
+        200,
+        "inspect {name} on {}: {}",
+        e.kind(),
+        r.text()
+    );
+    r.json()
+}
+
+/// Polls inspect of `name` until `ok` holds; returns that inspect.
+fn inspect_until(e: &dyn Engine, name: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + GUARD;
+    loop {
+        let v = inspect(e, name);
+        if ok(&v) {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never showed {what}: {v}",
+            e.kind()
+        );
+        sleep(Duration::from_millis(100));
+    }
+}
+
+fn create(e: &dyn Engine, name: &str, body: Value) -> String {
+    let r = e.api(
+        "POST",
+        &format!("/containers/create?name={name}"),
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(r.status, 201, "create {name} on {}: {}", e.kind(), r.text());
+    r.json()["Id"].as_str().unwrap().to_string()
+}
+
+/// `ExecIDs`: null without execs; the ids of execs created and not started
+/// or still running; an exec that ended leaves the list; the container's
+/// end empties it.
+fn exec_ids(e: &dyn Engine) {
+    e.import_busybox(IMG);
+    e.docker_ok(&["run", "-d", "--name", "ex1", IMG, "sleep", "1000"]);
+    assert_eq!(inspect(e, "ex1")["ExecIDs"], Value::Null);
+    e.docker_ok(&["exec", "ex1", "true"]);
+    inspect_until(e, "ex1", "no exec ids after an exec ended", |v| {
+        v["ExecIDs"].is_null()
+    });
+    let body = json!({"Cmd": ["sleep", "1000"]}).to_string();
+    let created = e.api("POST", "/containers/ex1/exec", Some(body.as_bytes()));
+    assert_eq!(created.status, 201, "{}", created.text());
+    let idle = created.json()["Id"].as_str().unwrap().to_string();
+    assert_eq!(inspect(e, "ex1")["ExecIDs"], json!([idle.clone()]));
+    let created = e.api("POST", "/containers/ex1/exec", Some(body.as_bytes()));
+    let running = created.json()["Id"].as_str().unwrap().to_string();
+    let start = e.api(
+        "POST",
+        &format!("/exec/{running}/start"),
+        Some(br#"{"Detach":true}"#),
+    );
+    assert!(start.status < 300, "{}", start.text());
+    let ids = inspect(e, "ex1")["ExecIDs"].clone();
+    let mut ids: Vec<String> = serde_json::from_value(ids).unwrap();
+    ids.sort();
+    let mut want = vec![idle.clone(), running.clone()];
+    want.sort();
+    assert_eq!(ids, want, "on {}", e.kind());
+    e.docker_ok(&["kill", "ex1"]);
+    inspect_until(e, "ex1", "no exec ids once it stopped", |v| {
+        v["State"]["Running"] == json!(false) && v["ExecIDs"].is_null()
+    });
+    // The execs went with the run.
+    let gone = e.api("GET", &format!("/exec/{idle}/json"), None);
+    assert_eq!(gone.status, 404, "{}", gone.text());
+}
+
+engine_tests!(exec_ids => exec_ids_dockerd, exec_ids_wharf);
+
+/// A memory limit without a swap limit: MemorySwap is twice the memory in
+/// inspect and in the cgroup the container sees; -1 and an explicit value
+/// stay; no limit stays 0.
+fn memory_swap_default(e: &dyn Engine) {
+    e.import_busybox(IMG);
+    let swap = |name: &str| inspect(e, name)["HostConfig"]["MemorySwap"].clone();
+    e.docker_ok(&["create", "--name", "ms1", "--memory", "64m", IMG]);
+    assert_eq!(swap("ms1"), json!(128i64 << 20));
+    e.docker_ok(&[
+        "create",
+        "--name",
+        "ms2",
+        "--memory",
+        "64m",
+        "--memory-swap",
+        "-1",
+        IMG,
+    ]);
+    assert_eq!(swap("ms2"), json!(-1));
+    e.docker_ok(&[
+        "create",
+        "--name",
+        "ms3",
+        "-m",
+        "64m",
+        "--memory-swap",
+        "100m",
+        IMG,
+    ]);
+    assert_eq!(swap("ms3"), json!(100i64 << 20));
+    e.docker_ok(&["create", "--name", "ms4", IMG]);
+    assert_eq!(swap("ms4"), json!(0));
+    // Through the API without the CLI's help.
+    create(
+        e,
+        "ms5",
+        json!({"Image": IMG, "HostConfig": {"Memory": 64i64 << 20}}),
+    );
+    assert_eq!(swap("ms5"), json!(128i64 << 20));
+    let memsw = "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes";
+    if std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() {
+        let out = e.docker_ok(&["run", "--rm", "-m", "64m", IMG, "cat", memsw]);
+        assert_eq!(out.trim(), (128u64 << 20).to_string(), "on {}", e.kind());
+    }
+}
+
+engine_tests!(memory_swap_default => memory_swap_default_dockerd, memory_swap_default_wharf);
+
+/// `noprune`: deleting an image keeps its untagged parent; without it the
+/// parent goes too. The parent is made by commit (whose image's parent is
+/// the container's image).
+fn noprune_keeps_parents(e: &dyn Engine) {
+    let base = e.import_busybox(IMG);
+    let parent_of = |child: &str| {
+        let r = e.api("GET", &format!("/images/{child}/json"), None);
+        r.json()["Parent"].as_str().unwrap_or("").to_string()
+    };
+    for round in ["np", "p"] {
+        let c = format!("{round}-c");
+        e.docker_ok(&["run", "--name", &c, IMG, "sh", "-c", "echo 1 > /one"]);
+        let mid = e.docker_ok(&["commit", &c, &format!("{round}/mid")]);
+        e.docker_ok(&["rm", &c]);
+        let c2 = format!("{round}-c2");
+        e.docker_ok(&["run", "--name", &c2, &format!("{round}/mid"), "true"]);
+        let top = e.docker_ok(&["commit", &c2, &format!("{round}/top")]);
+        e.docker_ok(&["rm", &c2]);
+        let (mid, top) = (mid.trim().to_string(), top.trim().to_string());
+        assert_eq!(parent_of(&top), mid, "on {}", e.kind());
+        assert_eq!(parent_of(&mid), base, "on {}", e.kind());
+        // The middle image loses its tag and stays as top's parent.
+        e.docker_ok(&["rmi", &format!("{round}/mid")]);
+        let q = if round == "np" { "?noprune=1" } else { "" };
+        let r = e.api("DELETE", &format!("/images/{round}/top{q}"), None);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let deleted: Vec<String> = r
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|x| x["Deleted"].as_str().map(String::from))
+            .collect();
+        assert!(deleted.contains(&top), "{deleted:?}");
+        let mid_left = e.api("GET", &format!("/images/{mid}/json"), None).status;
+        if round == "np" {
+            assert!(
+                !deleted.contains(&mid),
+                "noprune deleted {mid}: {deleted:?}"
+            );
+            assert_eq!(mid_left, 200, "on {}", e.kind());
+            e.docker_ok(&["rmi", &mid]);
+        } else {
+            assert!(deleted.contains(&mid), "{deleted:?}");
+            assert_eq!(mid_left, 404, "on {}", e.kind());
+        }
+        // The base image is tagged: never pruned.
+        assert_eq!(
+            e.api("GET", &format!("/images/{IMG}/json"), None).status,
+            200
+        );
+    }
+}
+
+engine_tests!(noprune_keeps_parents => noprune_keeps_parents_dockerd, noprune_keeps_parents_wharf);
+
+/// A `CMD-SHELL` health check runs through the container's `Shell`
+/// (Config.Shell of the create body; Docker never takes the image's).
+fn health_uses_the_containers_shell(e: &dyn Engine) {
+    e.import_busybox(IMG);
+    let shell = json!(["/bin/env", "VIA_SHELL=yes", "/bin/sh", "-c"]);
+    let health = json!({
+        "Test": ["CMD-SHELL", "echo shell=$VIA_SHELL"],
+        "Interval": 500_000_000i64,
+    });
+    create(
+        e,
+        "hs1",
+        json!({"Image": IMG, "Cmd": ["sleep", "1000"], "Shell": shell, "Healthcheck": health}),
+    );
+    create(
+        e,
+        "hs2",
+        json!({"Image": IMG, "Cmd": ["sleep", "1000"], "Healthcheck": health}),
+    );
+    assert_eq!(inspect(e, "hs1")["Config"]["Shell"], shell);
+    assert!(inspect(e, "hs2")["Config"].get("Shell").is_none());
+    for (name, want) in [("hs1", "shell=yes\n"), ("hs2", "shell=\n")] {
+        e.docker_ok(&["start", name]);
+        let v = inspect_until(e, name, "a probe", |v| {
+            v["State"]["Health"]["Log"]
+                .as_array()
+                .is_some_and(|l| !l.is_empty())
+        });
+        assert_eq!(v["State"]["Health"]["Log"][0]["Output"], json!(want));
+    }
+}
+
+engine_tests!(health_uses_the_containers_shell => health_shell_dockerd, health_shell_wharf);
+
+/// Attaches to a new `cat` container (stdin open) with stdin, starts it,
+/// sends a line, half-closes; returns what the attach carried until it
+/// ended and whether the container still runs afterwards.
+fn half_close(e: &dyn Engine, name: &str, tty: bool, stdin_once: bool) -> (Vec<u8>, bool) {
+    let id = create(
+        e,
+        name,
+        json!({"Image": IMG, "Cmd": ["cat"], "Tty": tty, "OpenStdin": true,
+               "StdinOnce": stdin_once, "AttachStdin": true, "AttachStdout": true,
+               "AttachStderr": true}),
+    );
+    let mut s = UnixStream::connect(e.socket()).unwrap();
+    s.set_read_timeout(Some(GUARD)).unwrap();
+    write!(
+        s,
+        "POST /containers/{id}/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n\
+         Host: docker\r\nUpgrade: tcp\r\nConnection: Upgrade\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    e.docker_ok(&["start", name]);
+    s.write_all(b"hello\n").unwrap();
+    // cat echoes the line (twice with a tty's echo): the stdin went in.
+    let mut out = Vec::new();
+    let mut buf = [0u8; 256];
+    while !out.windows(5).any(|w| w == b"hello") {
+        let n = s.read(&mut buf).expect("the attach never carried the line");
+        assert!(n > 0, "the attach ended early: {out:?}");
+        out.extend_from_slice(&buf[..n]);
+    }
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    // The attach ends in every case (the guard turns a hang into a failure).
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(err) => panic!("{} never ended the attach of {name}: {err}", e.kind()),
+        }
+    }
+    let running = if !tty && stdin_once {
+        // Its stdin closed: cat ends by itself.
+        inspect_until(e, name, "the exit", |v| {
+            v["State"]["Running"] == json!(false)
+        });
+        false
+    } else {
+        inspect(e, name)["State"]["Running"] == json!(true)
+    };
+    (out, running)
+}
+
+/// Docker's rule for an attach whose client half-closes: with StdinOnce
+/// and no tty the container's stdin closes (and the attach ends with the
+/// process); otherwise the attach ends at once and the container's stdin
+/// stays open (it keeps running).
+fn attach_half_close(e: &dyn Engine) {
+    e.import_busybox(IMG);
+    let (out, running) = half_close(e, "hc1", false, true);
+    assert!(!running, "on {}", e.kind());
+    assert_eq!(out, b"\x01\0\0\0\0\0\0\x06hello\n");
+    for (name, tty, once) in [
+        ("hc2", false, false),
+        ("hc3", true, true),
+        ("hc4", true, false),
+    ] {
+        let (_, running) = half_close(e, name, tty, once);
+        assert!(
+            running,
+            "{name} (tty {tty}, stdin_once {once}) on {}",
+            e.kind()
+        );
+    }
+}
+
+engine_tests!(attach_half_close => attach_half_close_dockerd, attach_half_close_wharf);
