@@ -37,6 +37,27 @@ pub fn seccomp_mount_errno() -> Value {
     })
 }
 
+/// The kind of a file as tests name it: `dir`, `file`, `symlink`, `char`,
+/// `block`, `fifo` or `socket`.
+pub fn file_kind(ft: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_dir() {
+        "dir"
+    } else if ft.is_symlink() {
+        "symlink"
+    } else if ft.is_char_device() {
+        "char"
+    } else if ft.is_block_device() {
+        "block"
+    } else if ft.is_fifo() {
+        "fifo"
+    } else if ft.is_socket() {
+        "socket"
+    } else {
+        "file"
+    }
+}
+
 /// The inode of `/proc/<pid>/ns/<kind>` (`kind` as in `/proc`: `mnt`,
 /// `net`, ...); `pid` may be `self`.
 pub fn ns_inode(pid: &str, kind: &str) -> Option<u64> {

@@ -327,22 +327,7 @@ fn walk(
         let full = base.join(&p);
         let md = std::fs::symlink_metadata(&full).unwrap();
         let ft = md.file_type();
-        use std::os::unix::fs::FileTypeExt;
-        let kind = if ft.is_dir() {
-            "dir"
-        } else if ft.is_file() {
-            "file"
-        } else if ft.is_symlink() {
-            "symlink"
-        } else if ft.is_char_device() {
-            "char"
-        } else if ft.is_block_device() {
-            "block"
-        } else if ft.is_fifo() {
-            "fifo"
-        } else {
-            "other"
-        };
+        let kind = wharf_testkit::host::file_kind(ft);
         let mut xattrs = BTreeMap::new();
         let path_c = full.clone();
         let mut buf = vec![0u8; 65536];

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -56,22 +56,7 @@ pub fn read(path: &str) -> Outcome {
 /// `stat PATH`: lstat, with the type, permission bits, owner and device.
 pub fn stat(path: &str) -> Outcome {
     let md = fs::symlink_metadata(path)?;
-    let ft = md.file_type();
-    let kind = if ft.is_dir() {
-        "dir"
-    } else if ft.is_symlink() {
-        "symlink"
-    } else if ft.is_char_device() {
-        "char"
-    } else if ft.is_block_device() {
-        "block"
-    } else if ft.is_fifo() {
-        "fifo"
-    } else if ft.is_socket() {
-        "socket"
-    } else {
-        "file"
-    };
+    let kind = wharf_testkit::host::file_kind(md.file_type());
     let rdev = md.rdev();
     Ok(data(json!({
         "path": path,
