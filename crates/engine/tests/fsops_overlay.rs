@@ -3,8 +3,6 @@
 //! the container puts in its filesystem, `cp` reads and writes only inside
 //! it (an outside canary directory is checked every time).
 
-use std::collections::BTreeMap;
-use std::io::Read;
 use std::os::unix::fs::{symlink, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -12,7 +10,7 @@ use wharf_engine::fsops::{changes, FsView, PutOptions, ViewMount};
 use wharf_engine::{Change, Kind};
 use wharf_image::snapshot::Snapshot;
 use wharf_image::store::Store;
-use wharf_testkit::images::{busybox_rootfs_tar, layer_tar, Entry};
+use wharf_testkit::images::{busybox_rootfs_tar, layer_tar, tar_files, Entry};
 
 /// A mounted busybox snapshot in a temporary store, plus an outside
 /// canary directory; unmounted and removed on drop.
@@ -107,19 +105,6 @@ fn tar_names(tar: &[u8]) -> Vec<String> {
         .unwrap()
         .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
         .collect()
-}
-
-fn tar_files(tar: &[u8]) -> BTreeMap<String, Vec<u8>> {
-    let mut a = tar::Archive::new(tar);
-    let mut out = BTreeMap::new();
-    for e in a.entries().unwrap() {
-        let mut e = e.unwrap();
-        let name = e.path().unwrap().to_string_lossy().into_owned();
-        let mut data = Vec::new();
-        e.read_to_end(&mut data).unwrap();
-        out.insert(name, data);
-    }
-    out
 }
 
 #[test]

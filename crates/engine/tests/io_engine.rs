@@ -3,25 +3,11 @@
 
 mod support;
 
-use std::io::Read;
 use std::time::Duration;
 
 use support::{event, opts, Roots};
 use wharf_engine::{HealthConfig, Kind, LogsOptions, Status};
-use wharf_testkit::images::{layer_tar, Entry};
-
-fn tar_files(tar: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut a = tar::Archive::new(tar);
-    let mut out = std::collections::BTreeMap::new();
-    for e in a.entries().unwrap() {
-        let mut e = e.unwrap();
-        let name = e.path().unwrap().to_string_lossy().into_owned();
-        let mut data = Vec::new();
-        e.read_to_end(&mut data).unwrap();
-        out.insert(name, data);
-    }
-    out
-}
+use wharf_testkit::images::{layer_tar, tar_files, Entry};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn io_on_a_created_container() {

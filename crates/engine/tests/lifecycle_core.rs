@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{opts, status, until, Roots};
+use support::{names, opts, status, until, Roots};
 use tokio::io::AsyncReadExt;
 use wharf_engine::lifecycle::AttachOptions;
 use wharf_engine::{Kind, RestartPolicy, Status, WaitCondition};
@@ -129,13 +129,7 @@ async fn docker_errors_for_names_images_and_states() {
     assert_eq!(engine.container("dup").unwrap_err().kind, Kind::NotFound);
     engine.create(opts(Some("dup"), &["true"])).await.unwrap();
     // Newest first.
-    let names: Vec<String> = engine
-        .containers(true)
-        .unwrap()
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
-    assert_eq!(names, ["dup", name.as_str(), "renamed"]);
+    assert_eq!(names(&engine), ["dup", name.as_str(), "renamed"]);
     assert!(engine.containers(false).unwrap().is_empty());
 }
 

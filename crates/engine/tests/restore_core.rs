@@ -8,7 +8,7 @@ mod support;
 
 use std::sync::Arc;
 
-use support::{opts, status, until, Roots};
+use support::{names, opts, status, until, Roots};
 use wharf_engine::{Engine, Kind, RestartPolicy, Status, WaitCondition};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -120,13 +120,7 @@ fn crash_in_create_or_remove_is_finished_on_open() {
     drop(db);
     let containers = roots.config.data_root.join("containers");
     daemon(&roots, async |engine| {
-        let names: Vec<String> = engine
-            .containers(true)
-            .unwrap()
-            .into_iter()
-            .map(|c| c.name)
-            .collect();
-        assert_eq!(names, ["whole"]);
+        assert_eq!(names(&engine), ["whole"]);
         for id in [&half_created, &half_removed] {
             assert_eq!(engine.container(id).unwrap_err().kind, Kind::NotFound);
             assert!(

@@ -4,6 +4,7 @@
 //! Every tar is deterministic: entries in the order given, owner 0:0 and
 //! one fixed modification time, so that two builds give the same digest.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::process::Command;
 
@@ -47,6 +48,25 @@ impl Entry {
         };
         Entry::File(wh, Vec::new(), 0o644)
     }
+}
+
+/// Every entry of a tar with its data, by its path as written; panics on
+/// a broken tar, as a test assertion would.
+pub fn tar_files(tar: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    let mut archive = tar::Archive::new(tar);
+    let mut out = BTreeMap::new();
+    for e in archive.entries().expect("a readable tar") {
+        let mut e = e.expect("a readable tar entry");
+        let name = e
+            .path()
+            .expect("an entry path")
+            .to_string_lossy()
+            .into_owned();
+        let mut data = Vec::new();
+        io::Read::read_to_end(&mut e, &mut data).expect("an entry's data");
+        out.insert(name, data);
+    }
+    out
 }
 
 /// A tar of `entries`, in order. Paths are written as given (relative,

@@ -163,6 +163,16 @@ pub async fn until(engine: &Engine, id: &str, f: impl Fn(&wharf_engine::Containe
     }
 }
 
+/// The names of every container, newest first (`docker ps -a`).
+pub fn names(engine: &Engine) -> Vec<String> {
+    engine
+        .containers(true)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect()
+}
+
 /// The container's status.
 pub fn status(engine: &Engine, id: &str) -> Status {
     engine.container(id).unwrap().state.status
