@@ -51,7 +51,10 @@ fn multistage_fixture_plan() {
 fn target_not_found() {
     let df = parse("FROM a AS one\nFROM b\n").unwrap();
     let e = plan(&df, &args(&[]), Some("two")).unwrap_err();
-    assert_eq!(e.to_string(), "target stage \"two\" could not be found");
+    assert_eq!(
+        e.to_string(),
+        "failed to reach build target two in Dockerfile"
+    );
 }
 
 #[test]

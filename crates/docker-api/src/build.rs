@@ -4,9 +4,26 @@
 //! `wharf` binary (`wharf build-internal`, the daemon never forks), whose
 //! output streams back as Docker's JSON messages: `{"stream":"Step 1/2 :
 //! FROM busybox\n"}`, `{"aux":{"ID":"sha256:…"}}` before `Successfully
-//! built`, and `{"errorDetail":{…},"error":…}` when the build fails.
+//! built`, and `{"errorDetail":{…},"error":…}` when the build fails. As
+//! from dockerd, a build that fails before its first message (a
+//! Dockerfile that does not parse: 400; a `target` no stage has: 404) is
+//! an HTTP error instead, and a client that goes away stops the build
+//! (see `cancel`).
+//!
+//! `rm` and `forcerm` are accepted and change nothing. dockerd runs each
+//! `RUN` in an engine container, removed after success (`rm`, the
+//! default) and also after failure (`forcerm`), so that a failed step's
+//! container stays for `ps -a`, `logs` and `commit`. Wharf's builder runs
+//! each step as a container of its own runtime root, in the builder
+//! process: not an engine container (no record, no `create`/`start`/
+//! `die`/`destroy` events, nothing to inspect or commit afterwards), so
+//! it is always removed, as with `forcerm=1`; the output still says
+//! `Removing intermediate container <id>` after a step that succeeded,
+//! as docker's does by default.
 
+mod cancel;
 mod child;
+mod output;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -125,12 +142,18 @@ async fn build(ctx: Ctx, req: Request) -> ApiResult {
     let dockerfile = request.dockerfile.clone();
     let work = blocking(move || child::unpack(&engine, body, &dockerfile)).await?;
     let (resp, tx) = streamed("application/json");
+    let (started, started_rx) = tokio::sync::oneshot::channel();
     let engine = ctx.engine.clone();
     tokio::task::spawn_blocking(move || {
-        child::run(&engine, &work, &request, &tx);
+        child::run(&engine, &work, &request, output::Output::new(tx, started));
         drop(work);
     });
-    Ok(resp)
+    // Headers wait for the first message: a build that fails before it
+    // is an HTTP error, as from dockerd.
+    match started_rx.await {
+        Ok(Err(e)) => Err(e),
+        _ => Ok(resp),
+    }
 }
 
 /// Where a build's context lives (`<data-root>/tmp/build-…`); removed

@@ -1,52 +1,64 @@
-//! Driving the `wharf` command line against a store of its own: every
-//! [`WharfRoot`] is a fresh `--root` in a temporary directory, and on drop
-//! it unmounts whatever is still mounted below it and removes it.
+//! Driving the `wharf` command line against a daemon of its own: every
+//! [`WharfRoot`] is a private `wharf daemon` ([`WharfDaemon`]) with its
+//! data root in a temporary directory, and `wharf -H <its socket> …`
+//! talks to it. Dropping it stops the daemon and removes everything.
 
 use std::ffi::OsStr;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use crate::paths::{wharf_path, LocateError};
+use crate::daemon::{DaemonError, Engine, WharfDaemon};
 
-/// A private image store for one test.
-#[derive(Debug)]
+/// A private daemon, with its image store, for one test.
 pub struct WharfRoot {
-    dir: tempfile::TempDir,
-    bin: PathBuf,
+    daemon: WharfDaemon,
 }
 
 impl WharfRoot {
-    /// A new, empty store.
-    pub fn new() -> Result<WharfRoot, LocateError> {
-        let bin = wharf_path()?;
-        let dir = tempfile::Builder::new()
-            .prefix("wharf-root-")
-            .tempdir_in(std::env::temp_dir())
-            .expect("a temporary directory");
-        Ok(WharfRoot { dir, bin })
+    /// A new daemon with an empty store.
+    pub fn new() -> Result<WharfRoot, DaemonError> {
+        Ok(WharfRoot {
+            daemon: WharfDaemon::start()?,
+        })
     }
 
-    /// The `--root` directory.
-    pub fn path(&self) -> &Path {
-        self.dir.path()
+    /// The daemon.
+    pub fn daemon(&self) -> &WharfDaemon {
+        &self.daemon
     }
 
-    /// `wharf --root <root> <args>`, not yet run.
+    /// The daemon's data root: the image store (`snapshots/`, `layers/`,
+    /// `blobs/`).
+    pub fn path(&self) -> PathBuf {
+        self.daemon.data_root()
+    }
+
+    /// A directory for the test's own files (archives, contexts), removed
+    /// with the daemon.
+    pub fn scratch(&self) -> PathBuf {
+        self.daemon.scratch()
+    }
+
+    /// The `-H` value that reaches the daemon.
+    pub fn host(&self) -> String {
+        self.daemon.host()
+    }
+
+    /// `wharf -H <host> <args>`, not yet run (stdin null).
     pub fn command<I, S>(&self, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut c = Command::new(&self.bin);
-        c.arg("--root").arg(self.dir.path()).args(args);
-        c.stdin(Stdio::null());
+        let mut c = self.daemon.wharf_command(&[]);
+        c.args(args).stdin(Stdio::null());
         c
     }
 
     /// Runs `wharf <args>` and returns its output, whatever the status.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("wharf runs")
+        self.daemon.wharf(args)
     }
 
     /// Runs `wharf <args>` with `input` on stdin.
@@ -74,10 +86,11 @@ impl WharfRoot {
         let out = self.run(args);
         assert!(
             out.status.success(),
-            "wharf {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+            "wharf {args:?} failed ({}):\nstdout: {}\nstderr: {}\ndaemon log:\n{}",
             out.status,
             String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            String::from_utf8_lossy(&out.stderr),
+            self.daemon.log_tail(20)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
@@ -99,9 +112,9 @@ impl WharfRoot {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
-    /// Mount points below the root that are still mounted.
+    /// Mount points below the data root that are still mounted.
     pub fn mounts(&self) -> Vec<String> {
-        let root = self.dir.path().to_string_lossy().into_owned();
+        let root = self.path().to_string_lossy().into_owned();
         crate::leaks::host_mounts()
             .into_iter()
             .map(|m| m.mount_point)
@@ -109,24 +122,14 @@ impl WharfRoot {
             .collect()
     }
 
-    /// Names in `<root>/snapshots`: writable layers that exist.
+    /// Names in `<data-root>/snapshots`: writable layers that exist.
     pub fn snapshots(&self) -> Vec<String> {
-        std::fs::read_dir(self.dir.path().join("snapshots"))
+        std::fs::read_dir(self.path().join("snapshots"))
             .map(|d| {
                 d.filter_map(|e| e.ok())
                     .map(|e| e.file_name().to_string_lossy().into_owned())
                     .collect()
             })
             .unwrap_or_default()
-    }
-}
-
-impl Drop for WharfRoot {
-    fn drop(&mut self) {
-        let mut mounts = self.mounts();
-        mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
-        for m in mounts {
-            let _ = rustix::mount::unmount(m.as_str(), rustix::mount::UnmountFlags::DETACH);
-        }
     }
 }

@@ -1,7 +1,7 @@
 //! The same Dockerfiles built by real docker (dockerd 20.10 from Debian,
-//! classic builder) and by `wharf build` from the same base image give the
-//! same image config and the same history; the images move between the
-//! two with `save` and `load`.
+//! classic builder) and by `wharf build` against a private `wharf daemon`
+//! from the same base image give the same image config and the same
+//! history; the images move between the two with `save` and `load`.
 
 use std::path::Path;
 
@@ -113,7 +113,7 @@ fn docker_and_wharf_build_the_same_configs() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let archive = wharf.path().join("base.tar");
+    let archive = wharf.scratch().join("base.tar");
     docker.docker_ok(&["save", "-o", archive.to_str().unwrap(), "busybox:latest"]);
     wharf.ok(&["load", "-i", archive.to_str().unwrap()]);
     let docker_base = config_of(&docker.docker_ok(&["image", "inspect", "busybox"]));

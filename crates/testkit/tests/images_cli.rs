@@ -1,6 +1,7 @@
-//! The image commands end to end, as root, through the `wharf` binary:
-//! import, images, run, commit, export, tag, rmi, history, inspect, save,
-//! load and prune, each against a store of its own.
+//! The image commands end to end, as root, through the `wharf` CLI and a
+//! private `wharf daemon` each: import, images, run, commit, export, tag,
+//! rmi, history, inspect, save, load and prune. What a removed container
+//! leaves is checked on the daemon's disk as soon as the command returns.
 
 use wharf_testkit::WharfRoot;
 
@@ -144,7 +145,7 @@ fn commit_export_and_history_of_a_container() {
     assert_eq!(v["RootFS"]["Layers"].as_array().unwrap().len(), 2);
     assert_eq!(v["Comment"], "made a file");
     // Export: the whole filesystem of the container.
-    let tar = root.path().join("export.tar");
+    let tar = root.scratch().join("export.tar");
     root.ok(&["export", "-o", tar.to_str().unwrap(), "maker"]);
     let mut names = Vec::new();
     let mut archive = tar::Archive::new(std::fs::File::open(&tar).unwrap());
@@ -207,7 +208,7 @@ fn tag_rmi_and_prune_follow_docker() {
     let ids = root.ok(&["images", "-q"]);
     assert!(ids.contains(&dangling[7..19]), "{ids}");
     let out = root.ok(&["image", "prune", "-f"]);
-    assert!(out.contains(&format!("Deleted: {dangling}")), "{out}");
+    assert!(out.contains(&format!("deleted: {dangling}")), "{out}");
     assert!(!root.run(&["image", "inspect", &dangling]).status.success());
     assert!(root.run(&["image", "inspect", "kept"]).status.success());
     assert_eq!(layers(&root), 1);
@@ -218,7 +219,7 @@ fn save_then_load_gives_the_same_ids_in_another_store() {
     let a = WharfRoot::new().unwrap();
     let id = a.import_busybox("busybox");
     a.ok(&["tag", "busybox", "copy:2"]);
-    let archive = a.path().join("images.tar");
+    let archive = a.scratch().join("images.tar");
     a.ok(&["save", "-o", archive.to_str().unwrap(), "busybox", "copy:2"]);
     let b = WharfRoot::new().unwrap();
     let out = b.ok(&["load", "-i", archive.to_str().unwrap()]);
@@ -243,7 +244,7 @@ fn save_then_load_gives_the_same_ids_in_another_store() {
 fn load_reads_an_oci_layout_directory() {
     let a = WharfRoot::new().unwrap();
     let id = a.import_busybox("busybox");
-    let archive = a.path().join("images.tar");
+    let archive = a.scratch().join("images.tar");
     a.ok(&["save", "-o", archive.to_str().unwrap(), "busybox"]);
     // Keep only the OCI side: oci-layout, index.json, blobs.
     let layout = tempfile::tempdir().unwrap();
@@ -278,9 +279,9 @@ fn run_with_a_terminal_and_with_piped_stdin() {
     // gets a terminal of its own, and its exit status comes back.
     let wharf = wharf_testkit::wharf_path().unwrap();
     let line = format!(
-        "{} --root {} run --rm -it busybox sh -c 'tty; echo $TERM; exit 4'",
+        "{} -H {} run --rm -it busybox sh -c 'tty; echo $TERM; exit 4'",
         wharf.display(),
-        root.path().display()
+        root.host()
     );
     let out = std::process::Command::new("script")
         .args(["-qec", &line, "/dev/null"])

@@ -20,7 +20,7 @@ pub enum ParseError {
         instruction: String,
     },
     /// A `--flag` the instruction does not accept.
-    #[error("dockerfile parse error on line {line}: unknown flag: --{flag}")]
+    #[error("dockerfile parse error on line {line}: unknown flag: {flag}")]
     UnknownFlag {
         /// Line of the instruction.
         line: usize,

@@ -41,8 +41,8 @@ pub enum PlanError {
     /// Only meta ARGs, no `FROM`.
     #[error("dockerfile contains no stages to build")]
     NoStages,
-    /// `--target` names no stage.
-    #[error("target stage {target:?} could not be found")]
+    /// `--target` names no stage (the classic builder's words).
+    #[error("failed to reach build target {target} in Dockerfile")]
     TargetNotFound {
         /// The requested target.
         target: String,

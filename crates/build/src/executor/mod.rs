@@ -27,6 +27,7 @@ use crate::dockerfile::{self, Base};
 use crate::runner::{StepNetwork, StepRunner};
 
 pub use error::{BuildError, StepError};
+pub use reap::reap_stale_steps;
 use stage::StageState;
 
 /// What to build and how.

@@ -20,9 +20,12 @@ fn parse(snapshot_id: &str) -> Option<(u32, &str)> {
     Some((pid.parse().ok()?, step))
 }
 
-/// Removes the snapshots (and step containers) of builders that died.
-/// Best effort: what cannot be removed now is tried again next time.
-pub(crate) fn reap_stale_steps(store: &Store, runner: &mut dyn StepRunner) {
+/// Removes the snapshots (and step containers, through
+/// [`StepRunner::forget`]) of builders that died: every build does it
+/// first, and the daemon does it when it killed a builder whose client
+/// went away. Best effort: what cannot be removed now is tried again next
+/// time.
+pub fn reap_stale_steps(store: &Store, runner: &mut dyn StepRunner) {
     let Ok(snapshots) = store.snapshots() else {
         return;
     };

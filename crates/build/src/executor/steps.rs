@@ -82,10 +82,11 @@ impl StageState {
         line: usize,
     ) -> Result<(), BuildError> {
         let err = at(line);
-        // The classic builder's own refusals, rather than a silent ignore.
+        // The classic builder's own refusals (its words), rather than a
+        // silent ignore.
         if !run.mounts.is_empty() {
             return Err(err(StepError::Other(
-                "the --mount option requires BuildKit, which Wharf does not have".into(),
+                "the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled".into(),
             )));
         }
         if run.security.as_deref().is_some_and(|s| s != "sandbox") {
@@ -168,10 +169,13 @@ impl StageState {
                     StageRef::Stage(i) => ex.stage_result(*i),
                     StageRef::Image(name) => ex.store.image(name).ok().map(|i| i.id),
                 };
+                // The classic builder pulls a --from that no stage names
+                // and says `invalid from flag value <name>: <pull error>`.
                 let Some(image) = image else {
                     let name = args.from.clone().unwrap_or_default();
                     return Err(err(StepError::Other(format!(
-                        "{keyword} --from={name}: no stage or image of that name"
+                        "invalid from flag value {name}: pull access denied for {name}: \
+                         the image is not in the store and no registry is reachable"
                     ))));
                 };
                 Some(StepRoot::new(ex.store, Some(&image)).map_err(&err)?)

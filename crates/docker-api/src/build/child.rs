@@ -1,18 +1,23 @@
 //! The build's two halves on the daemon's side: unpacking the context, and
 //! running `wharf build-internal` with its output turned into Docker's
-//! JSON messages (on a blocking thread).
+//! JSON messages (on a blocking thread, the output read by a second one
+//! while the first waits for the builder).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::Bytes;
+use std::os::unix::process::CommandExt;
+use std::sync::Arc;
+
+use http::StatusCode;
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::oneshot;
 use wharf_engine::{Engine, EngineError};
-use wharf_image::config::go_json;
 use wharf_image::layer::ApplyOptions;
 
+use super::cancel::{self, Group};
+use super::output::Output;
 use super::{BuildRequest, Work};
 use crate::images::pipe::BodyReader;
 
@@ -69,29 +74,16 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// One message line as Docker's Go code writes it.
-fn message(v: &serde_json::Value) -> Bytes {
-    let mut s = go_json(v);
-    s.push('\n');
-    Bytes::from(s)
-}
-
-fn stream(text: &str) -> Bytes {
-    message(&json!({ "stream": text }))
-}
-
-fn error(text: &str, code: Option<i64>) -> Bytes {
-    crate::images::pipe::error_line_code(text, code)
-}
-
-/// Runs the build in `wharf build-internal` and sends its output to `tx`
-/// as Docker's messages. A client that goes away kills the build.
-pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, tx: &mpsc::Sender<Bytes>) {
-    let send = |b: Bytes| tx.blocking_send(b).is_ok();
+/// Runs the build in `wharf build-internal` and sends its output to
+/// `out` as Docker's messages. A client that goes away stops the build:
+/// the builder is killed, then what it left is reaped (see
+/// [`super::cancel`]).
+pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, out: Output) {
     let result_file = work.dir.join("result.json");
+    let runtime_root = engine.config().exec_root.join("build");
     let job = json!({
         "data_root": engine.config().data_root,
-        "runtime_root": engine.config().exec_root.join("build"),
+        "runtime_root": runtime_root,
         "context": work.context(),
         "dockerfile": req.dockerfile,
         "tags": req.tags,
@@ -103,16 +95,15 @@ pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, tx: &mpsc::S
         "network": req.network,
         "result": result_file,
     });
+    let internal = |text: String| out.fail(StatusCode::INTERNAL_SERVER_ERROR, &text, None);
     let (reader, writer) = match std::io::pipe() {
         Ok(p) => p,
-        Err(e) => {
-            send(error(&format!("failed to create a pipe: {e}"), None));
-            return;
-        }
+        Err(e) => return internal(format!("failed to create a pipe: {e}")),
     };
     let spawned = writer.try_clone().and_then(|w2| {
         Command::new(&engine.config().wharf_exe)
             .arg("build-internal")
+            .process_group(0)
             .stdin(Stdio::piped())
             .stdout(writer)
             .stderr(w2)
@@ -120,43 +111,41 @@ pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, tx: &mpsc::S
     });
     let mut child = match spawned {
         Ok(c) => c,
-        Err(e) => {
-            send(error(&format!("failed to start the builder: {e}"), None));
-            return;
-        }
+        Err(e) => return internal(format!("failed to start the builder: {e}")),
     };
+    let group = Arc::new(Group::of(&child));
+    let (done, done_rx) = oneshot::channel();
+    cancel::watch_client(
+        &tokio::runtime::Handle::current(),
+        out.watch(),
+        group.clone(),
+        done_rx,
+    );
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(job.to_string().as_bytes());
     }
-    let mut lines = BufReader::new(reader);
-    let mut line = Vec::new();
-    let mut gone = false;
-    loop {
-        line.clear();
-        match lines.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+    let outcome = std::thread::scope(|s| {
+        let pump = s.spawn(|| pump(engine, reader, &out, &group));
+        group.wait_exit();
+        let _ = child.wait();
+        let _ = done.send(());
+        let outcome: Option<serde_json::Value> = std::fs::read(&result_file)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        if outcome.is_none() {
+            // Killed (its client went away) or crashed: its step
+            // containers may still run, holding the pipe open.
+            cancel::reap(engine, &runtime_root);
         }
-        let text = String::from_utf8_lossy(&line);
-        if let Some(short) = text.strip_prefix("Successfully built ") {
-            if let Ok(id) = engine.store().image_id(short.trim()) {
-                gone |= !send(message(&json!({ "aux": { "ID": id.as_str() } })));
-            }
-        }
-        if !gone && !send(stream(&text)) {
-            gone = true;
-            // The client went away: the build stops (by pid, only ours).
-            let _ = child.kill();
-        }
-    }
-    let _ = child.wait();
-    let outcome: serde_json::Value = std::fs::read(&result_file)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_else(|| json!({ "error": "the builder ended without a result" }));
+        let _ = pump.join();
+        outcome
+    });
+    let Some(outcome) = outcome else {
+        return internal("the builder ended without a result".into());
+    };
     if let Some(id) = outcome.get("id").and_then(|v| v.as_str()) {
         if req.quiet {
-            send(stream(&format!("{id}\n")));
+            out.stream(&format!("{id}\n"));
         }
         if let Ok(digest) = id.parse() {
             for t in &req.tags {
@@ -169,5 +158,38 @@ pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, tx: &mpsc::S
         .get("error")
         .and_then(|v| v.as_str())
         .unwrap_or("build failed");
-    send(error(text, outcome.get("code").and_then(|c| c.as_i64())));
+    let status = outcome
+        .get("status")
+        .and_then(|v| v.as_u64())
+        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    out.fail(status, text, outcome.get("code").and_then(|c| c.as_i64()));
+}
+
+/// Turns the builder's text output into messages until the pipe ends; a
+/// client that is gone kills the builder (the rest is drained unsent).
+fn pump(engine: &Engine, reader: std::io::PipeReader, out: &Output, group: &Group) {
+    let mut lines = BufReader::new(reader);
+    let mut line = Vec::new();
+    let mut gone = false;
+    loop {
+        line.clear();
+        match lines.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if gone {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&line);
+        if let Some(short) = text.strip_prefix("Successfully built ") {
+            if let Ok(id) = engine.store().image_id(short.trim()) {
+                gone |= !out.aux_id(id.as_str());
+            }
+        }
+        if gone || !out.stream(&text) {
+            gone = true;
+            group.kill();
+        }
+    }
 }

@@ -12,8 +12,8 @@ use anyhow::{bail, Context, Result};
 
 use super::args::BuildArgs;
 use super::conn::{full, q, Client};
+use super::format::human_size;
 use super::images::show_messages;
-use crate::format::human_size;
 
 /// The context as a tar: every visible file under `dir`, owned by root,
 /// plus `extra` files (name, content).

@@ -13,12 +13,12 @@ use super::args::{
     TopArgs,
 };
 use super::conn::{q, ApiError, Client};
+use super::format::{human_size, tabwrite_with};
 use super::json::{indent, Json};
 use super::render;
 use super::run_args::go_duration;
 use super::stream::demux;
 use super::Exit;
-use crate::format::{human_size, tabwrite_with};
 
 /// Fails with the collected errors (one per line), exit 1.
 pub fn collected(errors: Vec<String>) -> Result<u8> {

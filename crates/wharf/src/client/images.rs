@@ -15,10 +15,10 @@ use super::args::{
 };
 use super::conn::{q, reader_body, Client};
 use super::containers::{collected, confirm};
+use super::format::{ago_unix, ellipsis, go_time, human_size, human_size3, short_id};
 use super::json::Json;
 use super::ps::filters_json;
 use super::render::Render;
-use crate::format::{ago_unix, ellipsis, go_time, human_size, human_size3, short_id};
 
 const IMAGE_HEADERS: &[(&str, &str)] = &[
     ("Repository", "REPOSITORY"),

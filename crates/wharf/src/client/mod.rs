@@ -10,6 +10,7 @@ mod conn;
 mod containers;
 mod cp;
 mod exec;
+pub(crate) mod format;
 mod images;
 mod json;
 mod ps;

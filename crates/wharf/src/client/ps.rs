@@ -8,9 +8,9 @@ use anyhow::Result;
 
 use super::args::PsArgs;
 use super::conn::{q, Client};
+use super::format::{ago_unix, ellipsis, go_quote, go_time, human_size3, short_id};
 use super::json::Json;
 use super::render::Render;
-use crate::format::{ago_unix, ellipsis, go_quote, go_time, human_size3, short_id};
 
 const HEADERS: &[(&str, &str)] = &[
     ("ID", "CONTAINER ID"),

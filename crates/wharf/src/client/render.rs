@@ -4,9 +4,9 @@
 
 use anyhow::{Context, Result};
 
+use super::format::tabwrite;
 use super::json::Json;
 use super::template::Template;
-use crate::format::tabwrite;
 
 /// A list format and the header name of each field.
 pub struct Render<'a> {

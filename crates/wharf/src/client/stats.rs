@@ -11,9 +11,9 @@ use serde_json::Value;
 
 use super::args::StatsArgs;
 use super::conn::{q, Client};
+use super::format::{bytes_size, human_size3, short_id};
 use super::json::Json;
 use super::render::Render;
-use crate::format::{bytes_size, human_size3, short_id};
 
 const HEADERS: &[(&str, &str)] = &[
     ("Container", "CONTAINER"),

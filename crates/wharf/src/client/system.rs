@@ -9,10 +9,10 @@ use serde_json::Value;
 use super::args::{DfArgs, EventsArgs, FormatArg, SystemPruneArgs};
 use super::conn::{q, Client, MAX_API};
 use super::containers::{api_time, confirm};
+use super::format::{bytes_size, human_size, tabwrite_with};
 use super::json::Json;
 use super::ps::filters_json;
 use super::render::{self, Render};
-use crate::format::{bytes_size, human_size, tabwrite_with};
 
 fn client_json(c: &Client) -> Json {
     let s = |v: &str| Json::Str(v.to_string());
@@ -472,7 +472,7 @@ pub async fn df(c: &Client, a: DfArgs) -> Result<u8> {
 }
 
 fn df_verbose(images: &[Value], containers: &[Value], volumes: &[Value]) -> Result<String> {
-    use crate::format::{ago_unix, short_id, tabwrite};
+    use super::format::{ago_unix, short_id, tabwrite};
     let n = |x: &Value| x.as_i64().unwrap_or(0);
     let mut out = String::from("Images space usage:\n\n");
     let mut t = String::from(
@@ -496,8 +496,8 @@ fn df_verbose(images: &[Value], containers: &[Value], volumes: &[Value]) -> Resu
                 "{repo}\t{tg}\t{}\t{}\t{}\t{}\t{}\t{}\n",
                 short_id(i["Id"].as_str().unwrap_or("")),
                 ago_unix(n(&i["Created"])),
-                crate::format::human_size3(n(&i["Size"]) as f64),
-                crate::format::human_size3(n(&i["SharedSize"]).max(0) as f64),
+                super::format::human_size3(n(&i["Size"]) as f64),
+                super::format::human_size3(n(&i["SharedSize"]).max(0) as f64),
                 human_size((n(&i["Size"]) - n(&i["SharedSize"]).max(0)).max(0) as u64),
                 n(&i["Containers"])
             ));
@@ -519,12 +519,12 @@ fn df_verbose(images: &[Value], containers: &[Value], volumes: &[Value]) -> Resu
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
             short_id(c["Id"].as_str().unwrap_or("")),
             c["Image"].as_str().unwrap_or(""),
-            crate::format::go_quote(&crate::format::ellipsis(
+            super::format::go_quote(&super::format::ellipsis(
                 c["Command"].as_str().unwrap_or(""),
                 20
             )),
             c["Mounts"].as_array().map_or(0, Vec::len),
-            crate::format::human_size3(n(&c["SizeRw"]) as f64),
+            super::format::human_size3(n(&c["SizeRw"]) as f64),
             ago_unix(n(&c["Created"])),
             c["Status"].as_str().unwrap_or(""),
             names.join(",")
@@ -538,7 +538,7 @@ fn df_verbose(images: &[Value], containers: &[Value], volumes: &[Value]) -> Resu
             "{}\t{}\t{}\n",
             v["Name"].as_str().unwrap_or(""),
             n(&v["UsageData"]["RefCount"]),
-            crate::format::human_size3(n(&v["UsageData"]["Size"]).max(0) as f64)
+            super::format::human_size3(n(&v["UsageData"]["Size"]).max(0) as f64)
         ));
     }
     out.push_str(&tabwrite(&t));

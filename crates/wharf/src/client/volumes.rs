@@ -6,10 +6,10 @@ use serde_json::{json, Value};
 use super::args::{PruneArgs, VolumeCreateArgs, VolumeInspectArgs, VolumeLsArgs, VolumeRmArgs};
 use super::conn::{q, Client};
 use super::containers::{collected, confirm};
+use super::format::human_size;
 use super::json::Json;
 use super::ps::filters_json;
 use super::render::Render;
-use crate::format::human_size;
 
 /// `volume create`.
 pub async fn create(c: &Client, a: VolumeCreateArgs) -> Result<u8> {

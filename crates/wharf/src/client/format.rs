@@ -54,81 +54,6 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
-/// `2 hours ago` for an RFC 3339 timestamp; `N/A` when there is none.
-pub fn ago(created: Option<&str>) -> String {
-    let Some(when) = created.and_then(parse_rfc3339) else {
-        return "N/A".into();
-    };
-    let age = SystemTime::now().duration_since(when).unwrap_or_default();
-    format!("{} ago", human_duration(age))
-}
-
-/// Parses an RFC 3339 timestamp (`2024-01-02T03:04:05.123456789Z`).
-pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
-    let nanos = t.unix_timestamp_nanos();
-    let nanos = u64::try_from(nanos).ok()?;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos))
-}
-
-/// Now, as Docker writes it in image configs: RFC 3339 with nanoseconds, UTC.
-pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    now.format(&time::format_description::well_known::Rfc3339)
-        .expect("the current time formats")
-}
-
-/// A table printed like docker's tabwriter (`minwidth` 10, padding 3):
-/// each column as wide as its widest cell plus three spaces, at least ten;
-/// the last column unpadded.
-#[derive(Debug, Default)]
-pub struct Table {
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    /// A table with a header row.
-    pub fn new(header: &[&str]) -> Self {
-        Table {
-            rows: vec![header.iter().map(|s| s.to_string()).collect()],
-        }
-    }
-
-    /// Adds a row.
-    pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
-    }
-
-    /// The table as text, one line per row.
-    pub fn render(&self) -> String {
-        let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
-        let widths: Vec<usize> = (0..columns)
-            .map(|c| {
-                self.rows
-                    .iter()
-                    .filter_map(|r| r.get(c))
-                    .map(|s| s.chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let mut out = String::new();
-        for row in &self.rows {
-            let mut line = String::new();
-            for (c, cell) in row.iter().enumerate() {
-                line.push_str(cell);
-                if c + 1 < row.len() {
-                    let pad = (widths[c] + 3).max(10) - cell.chars().count();
-                    line.extend(std::iter::repeat_n(' ', pad));
-                }
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
-        out
-    }
-}
-
 /// Go's `text/tabwriter` as docker sets it up (minwidth 10, tabwidth 1,
 /// padding 3, space padding, no flags): `\t`-terminated cells form
 /// columns over runs of consecutive lines that have them; the text after a
@@ -372,15 +297,5 @@ mod tests {
         assert_eq!(ellipsis("abcdef", 4), "abc…");
         assert_eq!(go_quote("sh -c \"x\""), "\"sh -c \\\"x\\\"\"");
         assert_eq!(go_time(0), "1970-01-01 00:00:00 +0000 UTC");
-    }
-
-    #[test]
-    fn tables_pad_like_tabwriter() {
-        let mut t = Table::new(&["REPOSITORY", "TAG"]);
-        t.row(vec!["busybox".into(), "latest".into()]);
-        assert_eq!(t.render(), "REPOSITORY   TAG\nbusybox      latest\n");
-        let mut t = Table::new(&["TAG", "IMAGE ID"]);
-        t.row(vec!["latest".into(), "abc".into()]);
-        assert_eq!(t.render(), "TAG       IMAGE ID\nlatest    abc\n");
     }
 }
