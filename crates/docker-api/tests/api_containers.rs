@@ -40,12 +40,6 @@ fn post_ok(d: &WharfDaemon, path: &str, want: u16) {
     assert_eq!(r.status, want, "POST {path}: {}", r.text());
 }
 
-fn inspect(d: &WharfDaemon, name: &str) -> Value {
-    let r = d.api("GET", &format!("/containers/{name}/json"), None);
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()
-}
-
 /// Sends a raw request and reads the response head; returns the
 /// connection (positioned at the body) and the head.
 fn raw(d: &WharfDaemon, head: &str, body: &[u8]) -> (UnixStream, String) {
@@ -109,7 +103,7 @@ fn wait_sends_its_headers_before_the_container_exits() {
     );
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     // The headers came while the container still runs.
-    assert_eq!(inspect(&d, "w1")["State"]["Running"], true);
+    assert_eq!(d.inspect("w1")["State"]["Running"], true);
     post_ok(&d, "/containers/w1/kill", 204);
     let mut body = Vec::new();
     let mut buf = [0u8; 256];
@@ -189,7 +183,7 @@ fn detach_keys_end_the_attach_and_the_container_keeps_running() {
     // The whole sequence ends the attach: the daemon closes the connection.
     s.write_all(&[0x18, b'y']).unwrap();
     assert_eq!(read_to_end(&mut s), b"");
-    assert_eq!(inspect(&d, "k1")["State"]["Running"], true);
+    assert_eq!(d.inspect("k1")["State"]["Running"], true);
     let r = d.api("DELETE", "/containers/k1?force=1", None);
     assert_eq!(r.status, 204, "{}", r.text());
 }
@@ -349,7 +343,7 @@ fn list_filters_and_stats_have_dockers_shapes() {
         "{entry}"
     );
     assert!(entry["Created"].is_i64(), "{entry}");
-    let c = inspect(&d, "s1");
+    let c = d.inspect("s1");
     assert_eq!(c["Name"], "/s1");
     assert_eq!(c["Config"]["Cmd"], serde_json::json!(["sleep", "1000"]));
     assert_eq!(c["HostConfig"]["RestartPolicy"]["Name"], "no");

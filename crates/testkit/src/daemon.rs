@@ -236,6 +236,20 @@ pub trait Engine: Sync {
         parse_response(&out.stdout)
     }
 
+    /// `GET /containers/<name>/json`, which must answer 200: the
+    /// container's inspect object.
+    fn inspect(&self, name: &str) -> serde_json::Value {
+        let r = self.api("GET", &format!("/containers/{name}/json"), None);
+        assert_eq!(
+            r.status,
+            200,
+            "inspect {name} on {}: {}",
+            self.kind(),
+            r.text()
+        );
+        r.json()
+    }
+
     /// Imports the busybox root filesystem as `name` with `CMD ["sh"]`
     /// through the API (`docker import`); returns the image id.
     fn import_busybox(&self, name: &str) -> String {
