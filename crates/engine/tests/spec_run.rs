@@ -7,9 +7,12 @@ mod spec_support;
 
 use spec_support::{opts, status_field, Fixture};
 use wharf_engine::{DeviceMapping, MountPoint, Ulimit};
+use wharf_testkit::caps::DOCKER_DEFAULT_CAP_MASK;
 
-/// Docker's default capability set as a CapEff mask.
-const DOCKER_CAPS_MASK: &str = "00000000a80425fb";
+/// Docker's default capability set as a CapEff line of /proc.
+fn docker_caps() -> String {
+    format!("{DOCKER_DEFAULT_CAP_MASK:016x}")
+}
 
 #[test]
 fn defaults_are_dockers() {
@@ -22,8 +25,8 @@ fn defaults_are_dockers() {
          mount; echo kcore=$(wc -c < /proc/kcore); echo pwd=$(pwd)",
     );
     assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(status_field(&out, "CapEff"), DOCKER_CAPS_MASK);
-    assert_eq!(status_field(&out, "CapBnd"), DOCKER_CAPS_MASK);
+    assert_eq!(status_field(&out, "CapEff"), docker_caps());
+    assert_eq!(status_field(&out, "CapBnd"), docker_caps());
     assert_eq!(
         status_field(&out, "NoNewPrivs"),
         "0",
@@ -70,8 +73,7 @@ fn caps_add_drop_and_privileged() {
     let (code, out, err) = f.sh(o, vec![], "grep CapEff /proc/self/status");
     assert_eq!(code, 0, "{err}");
     let eff = u64::from_str_radix(status_field(&out, "CapEff"), 16).unwrap();
-    let want =
-        (u64::from_str_radix(DOCKER_CAPS_MASK, 16).unwrap() | 1 << 12) & !(1 << 0) & !(1 << 5);
+    let want = (DOCKER_DEFAULT_CAP_MASK | 1 << 12) & !(1 << 0) & !(1 << 5);
     assert_eq!(eff, want);
 
     let mut o = opts();
