@@ -4,14 +4,14 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 use support::{enc, json_stream};
 use wharf_testkit::daemon::{ApiResponse, Engine};
 use wharf_testkit::engine_tests;
 use wharf_testkit::images::{layer_tar, Entry};
+use wharf_testkit::run_with_input;
 
 /// All `stream` texts joined.
 fn text(msgs: &[Value]) -> String {
@@ -35,18 +35,9 @@ fn build(e: &dyn Engine, query: &str, tar: &[u8]) -> ApiResponse {
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut child = Command::new("gzip")
-        .arg("-c")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("gzip runs");
-    let mut stdin = child.stdin.take().expect("piped");
-    let input = data.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().expect("gzip ends");
-    let _ = writer.join();
-    out.stdout
+    let mut cmd = Command::new("gzip");
+    cmd.arg("-c");
+    run_with_input(cmd, data).stdout
 }
 
 fn builds(e: &dyn Engine) {

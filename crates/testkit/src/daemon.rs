@@ -15,7 +15,7 @@
 //! the directory itself.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,7 +31,7 @@ use crate::fixture::{
     PrepareError, STOP_TIMEOUT,
 };
 use crate::leaks::{remove_leftovers, unmount_under};
-use crate::output::{explain, stdout_text};
+use crate::output::{explain, run_with_input, stdout_text};
 use crate::paths::{wharf_path, LocateError};
 use crate::runtime::output_with_timeout;
 
@@ -354,24 +354,6 @@ fn run_quiet(mut cmd: Command, dir: &Path, what: &str, args: &[&str]) -> Output 
     let n = COMMANDS.fetch_add(1, Ordering::Relaxed);
     output_with_timeout(&mut cmd, dir, &format!("{what}-{n}"), COMMAND_TIMEOUT)
         .unwrap_or_else(|e| panic!("failed to run {what} {}: {e}", args.join(" ")))
-}
-
-/// Runs `cmd` with `input` written to its stdin from a thread.
-fn run_with_input(mut cmd: Command, input: &[u8]) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().expect("the command runs");
-    let _ = writer.join();
-    out
 }
 
 fn ok_or_panic(kind: &str, what: &str, args: &[&str], out: Output) -> String {

@@ -1,13 +1,35 @@
 //! Finding the probe's JSON line in what a container printed, and a
-//! command's output put into words for assertion messages.
+//! command fed on stdin and its output put into words for assertion
+//! messages.
 
-use std::process::Output;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 
 use crate::report::{ActionResult, Report};
 
 /// A command's stdout as text.
 pub fn stdout_text(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Runs `cmd` with `input` written to its stdin from a thread (so that a
+/// command answering before it has read everything cannot block it), its
+/// stdout and stderr collected.
+pub fn run_with_input(mut cmd: Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("the command runs");
+    let _ = writer.join();
+    out
 }
 
 /// A command's exit status, stdout and stderr, for assertion messages.
