@@ -15,7 +15,6 @@
 //! the directory itself.
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,7 +30,7 @@ use crate::fixture::{
     PrepareError, STOP_TIMEOUT,
 };
 use crate::leaks::{remove_leftovers, unmount_under};
-use crate::output::{explain, run_with_input, stdout_text};
+use crate::output::{explain, run_with_input, stdout_text, Collector};
 use crate::paths::{wharf_path, LocateError};
 use crate::runtime::output_with_timeout;
 
@@ -265,8 +264,7 @@ pub trait Engine: Sync {
 /// A running command whose stdout a thread collects; killed on drop.
 pub struct Following {
     child: Child,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-    reader: Option<std::thread::JoinHandle<()>>,
+    out: Collector,
 }
 
 impl Following {
@@ -278,45 +276,19 @@ impl Following {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
-        let mut out = child.stdout.take().expect("stdout is piped");
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = std::sync::Arc::clone(&seen);
-        let reader = std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = out.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        Following {
-            child,
-            seen,
-            reader: Some(reader),
-        }
+        let out = Collector::spawn(child.stdout.take().expect("stdout is piped"));
+        Following { child, out }
     }
 
     /// Everything printed so far.
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
+        self.out.text()
     }
 
     /// Waits until `ok` holds for the output (five minutes at most, a
     /// hang guard); returns the output.
     pub fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + COMMAND_TIMEOUT;
-        loop {
-            let text = self.text();
-            if ok(&text) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the command never printed {what}; it printed:\n{text}"
-            );
-            sleep(Duration::from_millis(20));
-        }
+        self.out.wait_until(what, COMMAND_TIMEOUT, ok)
     }
 
     /// Waits for the command to exit by itself; returns its exit code and
@@ -326,10 +298,7 @@ impl Following {
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 // The pipe ends with the command: the reader drains it.
-                if let Some(reader) = self.reader.take() {
-                    let _ = reader.join();
-                }
-                return (status.code(), self.text());
+                return (status.code(), self.out.finish());
             }
             assert!(
                 Instant::now() < deadline,

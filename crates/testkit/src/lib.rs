@@ -48,7 +48,7 @@ pub mod wharf_cli;
 pub use bundle::{Bundle, BundleError};
 pub use console::ConsoleSocket;
 pub use leaks::{assert_no_leaks, leaks};
-pub use output::{action_in, explain, report_in, run_with_input, stdout_text};
+pub use output::{action_in, explain, report_in, run_with_input, stdout_text, Collector};
 pub use paths::{bin_dir, probe_path, wharf_path};
 pub use report::{ActionResult, CapSet, CapSets, MountEntry, Report, Rlimit};
 pub use runtime::{output_with_timeout, ContainerState, Runtime, RuntimeError};

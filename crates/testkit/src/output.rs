@@ -1,9 +1,12 @@
-//! Finding the probe's JSON line in what a container printed, and a
-//! command fed on stdin and its output put into words for assertion
-//! messages.
+//! Finding the probe's JSON line in what a container printed; a command
+//! fed on stdin, a stream collected in the background, and a command's
+//! output put into words for assertion messages.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::{sleep, JoinHandle};
+use std::time::{Duration, Instant};
 
 use crate::report::{ActionResult, Report};
 
@@ -64,4 +67,74 @@ pub fn report_in(stdout: &str) -> Report {
 /// output.
 pub fn action_in(stdout: &str) -> ActionResult {
     json_line(stdout)
+}
+
+/// The bytes of a stream (a following command's stdout, a pty's master),
+/// collected by a thread as they come.
+pub struct Collector {
+    seen: Arc<Mutex<Vec<u8>>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Collector {
+    /// Starts the thread reading `from` until its end or an error (EIO on
+    /// a pty master once every slave descriptor is closed).
+    pub fn spawn(mut from: impl Read + Send + 'static) -> Collector {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = from.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Collector {
+            seen,
+            reader: Some(reader),
+        }
+    }
+
+    /// Everything read so far, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
+    }
+
+    /// How many bytes were read so far.
+    pub fn len(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+
+    /// Whether nothing was read yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Waits until `ok` holds for the text (at most `limit`, a hang guard,
+    /// then panics naming `what`); returns the text.
+    pub fn wait_until(&self, what: &str, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let text = self.text();
+            if ok(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never saw {what}; what came:\n{text}"
+            );
+            sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the stream's end (its writer gone) and the thread; returns
+    /// the text.
+    pub fn finish(&mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.text()
+    }
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
 use wharf_testkit::daemon::Engine;
 use wharf_testkit::engine_tests;
+use wharf_testkit::Collector;
 
 const IMG: &str = "wharf-test/busybox:latest";
 /// How long any one step may take (a hang guard, not a measurement).
@@ -25,7 +26,7 @@ const STEP: Duration = Duration::from_secs(60);
 struct OnTerminal {
     child: Child,
     master: File,
-    seen: Arc<Mutex<Vec<u8>>>,
+    shown: Collector,
 }
 
 impl OnTerminal {
@@ -50,48 +51,28 @@ impl OnTerminal {
             .expect("docker starts");
         drop(slave);
         let master = File::from(master);
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let mut reader = master.try_clone().expect("dup master");
-        let sink = Arc::clone(&seen);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            // EIO once every slave descriptor is closed.
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
+        let shown = Collector::spawn(master.try_clone().expect("dup master"));
         OnTerminal {
             child,
             master,
-            seen,
+            shown,
         }
     }
 
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
+        self.shown.text()
     }
 
     /// Waits until the terminal has shown `want` (after `from` bytes).
     fn wait_for(&self, want: &str, from: usize) {
-        let deadline = Instant::now() + STEP;
-        while Instant::now() < deadline {
-            let all = self.text();
-            if all.get(from..).is_some_and(|t| t.contains(want)) {
-                return;
-            }
-            sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "the terminal never showed {want:?}; it shows:\n{}",
-            self.text()
-        );
+        self.shown
+            .wait_until(&format!("{want:?} on the terminal"), STEP, |all| {
+                all.get(from..).is_some_and(|t| t.contains(want))
+            });
     }
 
     fn len(&self) -> usize {
-        self.seen.lock().unwrap().len()
+        self.shown.len()
     }
 
     fn type_(&mut self, bytes: &[u8]) {
