@@ -13,6 +13,22 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// What removed containers must not leave on the daemon's disk the moment
+/// `run --rm` or `rm` returns (dockerd deletes a container's writable
+/// layer and directory before it answers): snapshots, container
+/// directories and mounts.
+fn leftovers(root: &WharfRoot) -> Vec<String> {
+    let mut left = root.snapshots();
+    for e in std::fs::read_dir(root.path().join("containers"))
+        .into_iter()
+        .flatten()
+    {
+        left.push(format!("containers/{:?}", e.unwrap().file_name()));
+    }
+    left.extend(root.mounts());
+    left
+}
+
 fn inspect(root: &WharfRoot, name: &str) -> serde_json::Value {
     let text = root.ok(&["image", "inspect", name]);
     let v: serde_json::Value = serde_json::from_str(&text).expect("inspect prints JSON");
@@ -68,6 +84,7 @@ fn run_uses_the_image_config_and_returns_the_exit_code() {
     let out = root.run(&["run", "--rm", "cfg"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "hello from /srv/app as 65534");
+    assert!(leftovers(&root).is_empty(), "{:?}", leftovers(&root));
     // The command, -e, -w and -u override the image.
     let out = root.run(&[
         "run",
@@ -86,8 +103,7 @@ fn run_uses_the_image_config_and_returns_the_exit_code() {
     assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "hi /tmp 0");
     assert!(root.ok(&["ps", "-a", "-q"]).trim().is_empty());
-    assert!(root.snapshots().is_empty(), "{:?}", root.snapshots());
-    assert!(root.mounts().is_empty(), "{:?}", root.mounts());
+    assert!(leftovers(&root).is_empty(), "{:?}", leftovers(&root));
 }
 
 #[test]
@@ -163,7 +179,7 @@ fn commit_export_and_history_of_a_container() {
         .iter()
         .any(|n| n.trim_start_matches("./") == "bin/true"));
     root.ok(&["rm", "maker"]);
-    assert!(root.snapshots().is_empty(), "{:?}", root.snapshots());
+    assert!(leftovers(&root).is_empty(), "{:?}", leftovers(&root));
 }
 
 #[test]
@@ -231,6 +247,7 @@ fn save_then_load_gives_the_same_ids_in_another_store() {
     assert_eq!(va["RootFS"], vb["RootFS"]);
     let out = b.run(&["run", "--rm", "copy:2", "echo", "loaded"]);
     assert_eq!(stdout(&out), "loaded\n", "{}", stderr(&out));
+    assert!(leftovers(&b).is_empty(), "{:?}", leftovers(&b));
     // From stdin too, and a corrupt archive is refused.
     let c = WharfRoot::new().unwrap();
     let bytes = std::fs::read(&archive).unwrap();
