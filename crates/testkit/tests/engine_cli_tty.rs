@@ -5,10 +5,9 @@
 //! `wharf daemon`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -198,46 +197,10 @@ fn attach_plain(e: &dyn Engine) {
     e.import_busybox(IMG);
     let script = "while [ ! -f /go ]; do echo tick; sleep 0.2; done; echo late; exit 4";
     e.docker_ok(&["run", "-d", "--name", "att1", IMG, "sh", "-c", script]);
-    let mut child = e
-        .command(&["attach", "att1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("docker attach starts");
-    let mut stdout = child.stdout.take().expect("piped");
-    let seen = Arc::new(Mutex::new(String::new()));
-    let sink = Arc::clone(&seen);
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 1024];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let deadline = Instant::now() + STEP;
-    while !seen.lock().unwrap().contains("tick\n") {
-        assert!(Instant::now() < deadline, "attach never showed output");
-        sleep(Duration::from_millis(20));
-    }
+    let attach = e.docker_follow(&["attach", "att1"]);
+    attach.wait_until("the container's output", |t| t.contains("tick\n"));
     e.docker_ok(&["exec", "att1", "touch", "/go"]);
-    let deadline = Instant::now() + STEP;
-    let code = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("attach did not exit with the container");
-        }
-        sleep(Duration::from_millis(20));
-    };
-    let _ = reader.join();
-    let all = seen.lock().unwrap().clone();
+    let (code, all) = attach.wait_exit();
     assert!(all.ends_with("tick\nlate\n"), "{all}");
     assert_eq!(code, Some(4));
     e.docker_ok(&["rm", "att1"]);
