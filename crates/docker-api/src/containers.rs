@@ -59,6 +59,16 @@ async fn create(ctx: Ctx, req: Request) -> ApiResult {
     let body: create::CreateBody = read_json(req, MAX_JSON).await?;
     let mut opts = body.into_options(param(&q, "name"))?;
     wharf_engine::spec::adapt(&mut opts);
+    if let Some(donor) = opts.host.ipc_mode.strip_prefix("container:") {
+        // Docker names the donor by its full id, and a missing one is a
+        // bad parameter of the create (400).
+        let (engine, donor) = (ctx.engine.clone(), donor.to_string());
+        let found = blocking(move || engine.container(&donor)).await;
+        match found {
+            Ok(d) => opts.host.ipc_mode = format!("container:{}", d.id),
+            Err(e) => return Err(ApiError::bad_request(e.message)),
+        }
+    }
     let created = ctx.engine.create(opts).await?;
     Ok(json(
         StatusCode::CREATED,

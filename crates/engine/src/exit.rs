@@ -65,6 +65,7 @@ impl Engine {
         blocking(move || {
             let _ = engine.store().unmount_snapshot_by_id(&id);
             let _ = std::fs::remove_dir_all(engine.bundle_dir(&id));
+            crate::spec::release_shm(&engine.container_dir(&id));
         });
         if exit.oom_killed {
             self.emit_container(&c, "oom", &[]);

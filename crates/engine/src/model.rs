@@ -112,7 +112,7 @@ pub struct HostOptions {
     pub sysctls: BTreeMap<String, String>,
     /// `--shm-size` in bytes (default 64 MiB).
     pub shm_size: Option<i64>,
-    /// `--init` (not supported yet: refused with a clear error when true).
+    /// `--init`: the container's command runs under `/sbin/docker-init`.
     pub init: Option<bool>,
     /// `--ipc` (`private`, `shareable`, `host`, `container:<id>`).
     pub ipc_mode: String,

@@ -192,6 +192,7 @@ impl Engine {
             Err(e) => return Err(EngineError::system("failed to remove the rootfs", e)),
         }
         let dir = self.container_dir(id);
+        crate::spec::release_shm(&dir);
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -7,6 +7,7 @@
 mod caps;
 mod devices;
 mod etc;
+mod ipc;
 mod mounts;
 mod oci;
 mod resources;
@@ -14,7 +15,7 @@ mod seccomp;
 mod validate;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 use wharf_build::dispatch::{get_env, set_env};
@@ -25,6 +26,7 @@ use crate::model::{Container, CreateOptions, HealthConfig};
 
 pub use caps::{all_caps, normalize_cap, tweak_caps};
 pub use etc::{etc_paths, hostname, write_etc_files};
+pub use ipc::release_shm;
 pub(crate) use oci::errno_text;
 pub use validate::{parse_size, validate_host};
 
@@ -260,5 +262,40 @@ pub fn container_spec(
     user: &ResolvedUser,
     peer_pid: &dyn Fn(&str) -> Result<i32>,
 ) -> Result<Spec> {
-    oci::build(c, rootfs, user, peer_pid)
+    let env = StartEnv {
+        peer_pid,
+        peer: None,
+        init: None,
+    };
+    oci::build(c, rootfs, user, &env)
+}
+
+/// Finds a container by name or id.
+pub type PeerLookup<'a> = &'a dyn Fn(&str) -> Result<Container>;
+
+/// What the spec of a container being started needs from the engine.
+pub struct StartEnv<'a> {
+    /// The host pid of the running init of the container named in a
+    /// `container:<name|id>` mode (an error, e.g. 409, when it does not run).
+    pub peer_pid: &'a dyn Fn(&str) -> Result<i32>,
+    /// That container, running or not: `--ipc container:` checks that it is
+    /// shareable and binds its `/dev/shm`. Without it, only the namespace
+    /// is joined.
+    pub peer: Option<PeerLookup<'a>>,
+    /// The init binary (the `wharf` executable) bind-mounted read-only at
+    /// `/sbin/docker-init` for `--init`; without it `--init` is refused.
+    pub init: Option<PathBuf>,
+}
+
+/// [`container_spec`] with everything a start knows ([`StartEnv`]): Docker's
+/// `--init` and the `/dev/shm` of `--ipc shareable` (a tmpfs mounted on the
+/// host under the container's directory, see [`release_shm`]) and of
+/// `--ipc container:<x>` (the donor's).
+pub fn container_spec_with(
+    c: &Container,
+    rootfs: &Path,
+    user: &ResolvedUser,
+    env: &StartEnv<'_>,
+) -> Result<Spec> {
+    oci::build(c, rootfs, user, env)
 }

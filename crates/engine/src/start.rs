@@ -316,7 +316,13 @@ impl Engine {
             }
             Ok(p.state.pid)
         };
-        let oci = spec::container_spec(c, &rootfs, &user, &peer)?;
+        let lookup = |name: &str| self.container(name);
+        let env = spec::StartEnv {
+            peer_pid: &peer,
+            peer: Some(&lookup),
+            init: Some(self.config().wharf_exe.clone()),
+        };
+        let oci = spec::container_spec_with(c, &rootfs, &user, &env)?;
         let bundle = self.bundle_dir(&c.id);
         std::fs::create_dir_all(&bundle)
             .map_err(sys_err(format!("failed to create {}", bundle.display())))?;

@@ -15,3 +15,4 @@ pub mod sched;
 pub mod seccomp;
 pub mod sigaction;
 pub mod signal;
+pub mod spawn;

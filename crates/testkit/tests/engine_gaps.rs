@@ -6,45 +6,15 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::thread::sleep;
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use wharf_testkit::daemon::Engine;
 use wharf_testkit::engine_tests;
 
+mod gaps_support;
+use gaps_support::{inspect, inspect_until, GUARD};
+
 const IMG: &str = "wharf-test/busybox:latest";
-/// The hang guard of the polls below (never a pass/fail timing).
-const GUARD: Duration = Duration::from_secs(120);
-
-fn inspect(e: &dyn Engine, name: &str) -> Value {
-    let r = e.api("GET", &format!("/containers/{name}/json"), None);
-    assert_eq!(
-        r.status,
-        200,
-        "inspect {name} on {}: {}",
-        e.kind(),
-        r.text()
-    );
-    r.json()
-}
-
-/// Polls inspect of `name` until `ok` holds; returns that inspect.
-fn inspect_until(e: &dyn Engine, name: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + GUARD;
-    loop {
-        let v = inspect(e, name);
-        if ok(&v) {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} never showed {what}: {v}",
-            e.kind()
-        );
-        sleep(Duration::from_millis(100));
-    }
-}
 
 fn create(e: &dyn Engine, name: &str, body: Value) -> String {
     let r = e.api(

@@ -12,6 +12,7 @@ mod build_cmd;
 mod client;
 mod container_spec;
 mod daemon_cmd;
+mod init_cmd;
 mod log;
 mod runc_args;
 mod runtime_cli;
@@ -31,6 +32,10 @@ fn main() -> ExitCode {
     // The runtime path skips clap: it is on every container's hot path.
     if invoked_as.ends_with("runc") {
         return runtime_cli::main(args[1..].to_vec());
+    }
+    // `--init`: bind-mounted into containers as /sbin/docker-init.
+    if invoked_as == "docker-init" {
+        return init_cmd::main(args[1..].to_vec());
     }
     if args.get(1).is_some_and(|a| a == "runtime") {
         return runtime_cli::main(args[2..].to_vec());

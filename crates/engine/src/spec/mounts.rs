@@ -3,18 +3,21 @@
 //! `--tmpfs`, and the container's binds, volumes and tmpfs mounts, parents
 //! before children (Docker sorts by depth).
 
+use std::path::Path;
+
 use serde_json::{json, Value};
 
 use crate::error::Result;
 use crate::model::Container;
 
 /// Docker's `/dev/shm` size when none is given.
-const DEFAULT_SHM: i64 = 64 << 20;
+pub(super) const DEFAULT_SHM: i64 = 64 << 20;
 
 /// The options of a tmpfs made for a `--mount type=tmpfs` or `--tmpfs`.
 const TMPFS_DEFAULTS: [&str; 3] = ["nosuid", "nodev", "noexec"];
 
-fn clean(dest: &str) -> String {
+/// A destination without repeated or trailing slashes or `.` parts.
+pub(super) fn clean(dest: &str) -> String {
     let parts: Vec<&str> = dest
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")
@@ -26,8 +29,9 @@ fn depth(dest: &str) -> usize {
     clean(dest).split('/').filter(|p| !p.is_empty()).count()
 }
 
-/// Sets `doc["mounts"]` for `c`.
-pub(super) fn apply(doc: &mut Value, c: &Container) -> Result<()> {
+/// Sets `doc["mounts"]` for `c`; `shm` is the host directory bound at
+/// `/dev/shm` (`--ipc shareable` or `container:`; see `super::ipc`).
+pub(super) fn apply(doc: &mut Value, c: &Container, shm: Option<&Path>) -> Result<()> {
     let h = &c.options.host;
     let mut user: Vec<Value> = Vec::new();
     for m in &c.mounts {
@@ -105,6 +109,10 @@ pub(super) fn apply(doc: &mut Value, c: &Container) -> Result<()> {
         match dest.as_str() {
             "/dev/shm" => match h.ipc_mode.as_str() {
                 "none" => continue,
+                _ if shm.is_some() => {
+                    m = json!({ "destination": "/dev/shm", "type": "bind", "source": shm,
+                                "options": ["rbind", "rprivate"] });
+                }
                 "host" => {
                     m = json!({ "destination": "/dev/shm", "type": "bind", "source": "/dev/shm",
                                 "options": ["rbind", "rprivate"] });

@@ -73,6 +73,10 @@ pub(crate) fn security_opts(list: &[String]) -> Result<SecurityOpts> {
     Ok(out)
 }
 
+/// Where `--init` puts the init in the container (moby's
+/// `DefaultInitBinary`): `ps` inside shows `/sbin/docker-init -- CMD`.
+pub(crate) const INIT_PATH: &str = "/sbin/docker-init";
+
 /// An io error as Go prints it (`no such file or directory`).
 pub(crate) fn errno_text(e: &std::io::Error) -> String {
     let s = e.to_string();
@@ -94,8 +98,9 @@ pub(super) fn build(
     c: &Container,
     rootfs: &Path,
     user: &ResolvedUser,
-    peer_pid: &dyn Fn(&str) -> Result<i32>,
+    env: &super::StartEnv<'_>,
 ) -> Result<Spec> {
+    let peer_pid = env.peer_pid;
     let h = &c.options.host;
     let sec = security_opts(&h.security_opt)?;
     let mut doc = serde_json::to_value(default_spec(false))
@@ -125,6 +130,19 @@ pub(super) fn build(
     process["terminal"] = json!(c.options.tty);
     let mut args = vec![c.path.clone()];
     args.extend(c.args.iter().cloned());
+    let init = match (h.init, &env.init) {
+        (Some(true), Some(bin)) => Some(bin.clone()),
+        (Some(true), None) => {
+            return Err(EngineError::invalid(
+                "--init needs the init binary, which this engine was not given",
+            ))
+        }
+        _ => None,
+    };
+    if init.is_some() {
+        // moby: the init runs the container's command as its child.
+        args.splice(0..0, [INIT_PATH.to_string(), "--".to_string()]);
+    }
     process["args"] = json!(args);
     process["env"] = json!(process_env(c, user, &name));
     let cwd = if c.working_dir.is_empty() {
@@ -171,6 +189,9 @@ pub(super) fn build(
     } else {
         process["rlimits"] = json!(rlimits);
     }
+
+    // Before the namespaces: the ipc peer's checks come first (Docker's).
+    let shm = super::ipc::shm_source(c, env)?;
 
     // Namespaces and hostname.
     let mut namespaces = vec![json!({ "type": "mount" })];
@@ -224,7 +245,13 @@ pub(super) fn build(
             }
         }
     }
-    mounts::apply(&mut doc, c)?;
+    mounts::apply(&mut doc, c, shm.as_deref())?;
+    if let Some(bin) = init {
+        if let Some(list) = doc["mounts"].as_array_mut() {
+            list.push(json!({ "destination": INIT_PATH, "type": "bind",
+                              "source": bin, "options": ["bind", "ro"] }));
+        }
+    }
 
     // Security.
     let linux = &mut doc["linux"];

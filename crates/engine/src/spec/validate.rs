@@ -53,9 +53,6 @@ pub fn validate_host(opts: &CreateOptions) -> Result<()> {
             )));
         }
     }
-    if h.init == Some(true) {
-        return Err(bad("--init is not supported: Wharf has no init binary yet"));
-    }
     restart(h)?;
     modes(opts)?;
     resources(&h.resources)?;
