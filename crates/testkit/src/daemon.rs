@@ -1,6 +1,6 @@
 //! A private `wharf daemon` for tests that drive Wharf's engine with real
 //! clients, and the [`Engine`] trait that lets one scenario run against it
-//! and against a private dockerd ([`Dockerd`]) alike.
+//! and against a private dockerd ([`Dockerd`](crate::dockerd::Dockerd)) alike.
 //!
 //! [`WharfDaemon::start`] runs `wharf daemon` with everything of its own
 //! under one temporary directory: data root, exec root, socket, pid file

@@ -22,7 +22,12 @@
 //!   behind; [`images`] builds a busybox root filesystem tar and layer tars.
 //! - [`daemon::WharfDaemon`] runs a private `wharf daemon` the same way;
 //!   [`daemon::Engine`] drives either daemon with the docker CLI and curl,
-//!   and [`engine_tests!`] runs one scenario against both.
+//!   and [`engine_tests!`] runs one scenario against both. What the two
+//!   fixtures share (their directory, command line, `/_ping` wait and
+//!   stop) is in [`fixture`].
+//! - [`run_with_input`], [`Collector`], [`explain`] and [`stdout_text`]
+//!   feed a command, collect a stream in the background and put a
+//!   command's output into words for assertion messages.
 //!
 //! The kit knows the runtime only through its command line, so it depends on
 //! no other Wharf crate.
