@@ -9,7 +9,7 @@
 //! - [`Runtime`] drives the `wharf runtime` command line (or any runc-like
 //!   binary) with its own state root, and force-deletes on drop every
 //!   container it made.
-//! - [`leaks`] / [`assert_no_leaks`] check that a container left no cgroup,
+//! - [`leaks()`] / [`assert_no_leaks`] check that a container left no cgroup,
 //!   mount or process behind.
 //! - [`cgroups`] finds a process's cgroup directories on the host and runs
 //!   the calling test binary again in the pure cgroup v2 guest
