@@ -34,46 +34,13 @@ pub struct DockerCli {
 /// Every command.
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
-    /// Create and run a new container from an image.
-    Run(RunArgs),
-    /// Create a new container.
-    Create(CreateArgs),
-    /// Start one or more stopped containers.
-    Start(StartArgs),
+    /// The container commands that are also under `container`.
+    #[command(flatten)]
+    Op(ContainerOp),
     /// List containers.
     Ps(PsArgs),
-    /// Execute a command in a running container.
-    Exec(ExecArgs),
-    /// Fetch the logs of a container.
-    Logs(LogsArgs),
-    /// Stop one or more running containers.
-    Stop(StopArgs),
-    /// Restart one or more containers.
-    Restart(StopArgs),
-    /// Kill one or more running containers.
-    Kill(KillArgs),
-    /// Remove one or more containers.
-    Rm(RmArgs),
-    /// Pause all processes within one or more containers.
-    Pause(Names),
-    /// Unpause all processes within one or more containers.
-    Unpause(Names),
     /// Return low-level information on Wharf objects.
     Inspect(InspectArgs),
-    /// Copy files/folders between a container and the local filesystem.
-    Cp(CpArgs),
-    /// Display the running processes of a container.
-    Top(TopArgs),
-    /// Display a live stream of container(s) resource usage statistics.
-    Stats(StatsArgs),
-    /// List port mappings or a specific mapping for the container.
-    Port(PortArgs),
-    /// Rename a container.
-    Rename(RenameArgs),
-    /// Block until one or more containers stop, then print their exit codes.
-    Wait(Names),
-    /// Attach local standard input, output, and error streams to a running container.
-    Attach(AttachArgs),
     /// Get real time events from the server.
     Events(EventsArgs),
     /// Manage containers.
@@ -100,44 +67,28 @@ pub enum Cmd {
         #[command(subcommand)]
         command: ImageCmd,
     },
+    /// The image commands that are also under `image`.
+    #[command(flatten)]
+    ImageOp(ImageOp),
     /// List images.
     Images(ImagesArgs),
-    /// Build an image from a Dockerfile.
-    Build(BuildArgs),
-    /// Create a new image from a container's changes.
-    Commit(CommitArgs),
-    /// Save one or more images to a tar archive (streamed to STDOUT by default).
-    Save(SaveArgs),
-    /// Load an image from a tar archive or STDIN.
-    Load(LoadArgs),
-    /// Import the contents from a tarball to create a filesystem image.
-    Import(ImportArgs),
-    /// Export a container's filesystem as a tar archive.
-    Export(ExportArgs),
-    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE.
-    Tag(TagArgs),
     /// Remove one or more images.
     Rmi(RmiArgs),
-    /// Show the history of an image.
-    History(HistoryArgs),
     /// Show the Wharf version information.
     Version(FormatArg),
     /// Display system-wide information.
     Info(FormatArg),
 }
 
-/// `container …`: the same commands under the management command.
+/// The container commands of both `wharf X` and `wharf container X`.
 #[derive(Debug, Subcommand)]
-pub enum ContainerCmd {
+pub enum ContainerOp {
     /// Create and run a new container from an image.
     Run(RunArgs),
     /// Create a new container.
     Create(CreateArgs),
     /// Start one or more stopped containers.
     Start(StartArgs),
-    /// List containers.
-    #[command(alias = "ps", alias = "list")]
-    Ls(PsArgs),
     /// Execute a command in a running container.
     Exec(ExecArgs),
     /// Fetch the logs of a container.
@@ -151,30 +102,43 @@ pub enum ContainerCmd {
     /// Remove one or more containers.
     #[command(alias = "remove")]
     Rm(RmArgs),
-    /// Pause.
+    /// Pause all processes within one or more containers.
     Pause(Names),
-    /// Unpause.
+    /// Unpause all processes within one or more containers.
     Unpause(Names),
-    /// Display detailed information on one or more containers.
-    Inspect(InspectArgs),
-    /// Copy files.
+    /// Copy files/folders between a container and the local filesystem.
     Cp(CpArgs),
-    /// Running processes.
+    /// Display the running processes of a container.
     Top(TopArgs),
-    /// Resource usage statistics.
+    /// Display a live stream of container(s) resource usage statistics.
     Stats(StatsArgs),
-    /// Port mappings.
+    /// List port mappings or a specific mapping for the container.
     Port(PortArgs),
     /// Rename a container.
     Rename(RenameArgs),
-    /// Wait for containers to stop.
+    /// Block until one or more containers stop, then print their exit codes.
     Wait(Names),
-    /// Attach to a running container.
+    /// Attach local standard input, output, and error streams to a running container.
     Attach(AttachArgs),
     /// Create a new image from a container's changes.
     Commit(CommitArgs),
-    /// Export a container's filesystem.
+    /// Export a container's filesystem as a tar archive.
     Export(ExportArgs),
+}
+
+/// `container …`: the shared commands, and those named differently at
+/// the top (`ls` is `ps`) or meaning less there (`inspect` of containers
+/// only, `prune`).
+#[derive(Debug, Subcommand)]
+pub enum ContainerCmd {
+    /// The commands also at the top.
+    #[command(flatten)]
+    Op(ContainerOp),
+    /// List containers.
+    #[command(alias = "ps", alias = "list")]
+    Ls(PsArgs),
+    /// Display detailed information on one or more containers.
+    Inspect(InspectArgs),
     /// Remove all stopped containers.
     Prune(PruneArgs),
 }
@@ -209,9 +173,30 @@ pub enum VolumeCmd {
     Prune(PruneArgs),
 }
 
-/// `image …`.
+/// The image commands of both `wharf X` and `wharf image X`.
+#[derive(Debug, Subcommand)]
+pub enum ImageOp {
+    /// Build an image from a Dockerfile.
+    Build(BuildArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default).
+    Save(SaveArgs),
+    /// Load an image from a tar archive or STDIN.
+    Load(LoadArgs),
+    /// Import the contents from a tarball to create a filesystem image.
+    Import(ImportArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE.
+    Tag(TagArgs),
+    /// Show the history of an image.
+    History(HistoryArgs),
+}
+
+/// `image …`: the shared commands, and those named differently at the
+/// top (`ls` is `images`, `rm` is `rmi`) or only here.
 #[derive(Debug, Subcommand)]
 pub enum ImageCmd {
+    /// The commands also at the top.
+    #[command(flatten)]
+    Op(ImageOp),
     /// List images.
     #[command(alias = "list")]
     Ls(ImagesArgs),
@@ -222,18 +207,6 @@ pub enum ImageCmd {
     Prune(PruneArgs),
     /// Display detailed information on one or more images.
     Inspect(VolumeInspectArgs),
-    /// Show the history of an image.
-    History(HistoryArgs),
-    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE.
-    Tag(TagArgs),
-    /// Save images.
-    Save(SaveArgs),
-    /// Load images.
-    Load(LoadArgs),
-    /// Import a tarball.
-    Import(ImportArgs),
-    /// Build an image.
-    Build(BuildArgs),
 }
 
 /// One or more containers.

@@ -30,7 +30,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::DockerCli;
-use args::{Cmd, ContainerCmd, ImageCmd, SystemCmd, VolumeCmd};
+use args::{Cmd, ContainerCmd, ContainerOp, ImageCmd, ImageOp, SystemCmd, VolumeCmd};
 use conn::Client;
 
 /// An exit with a status code and, maybe, a message for stderr.
@@ -253,43 +253,32 @@ const USAGE: &[(&str, &str)] = &[
 ];
 
 fn command_name(c: &Cmd) -> &'static str {
-    match c {
-        Cmd::Run(_)
+    let op = match c {
+        Cmd::Op(op)
         | Cmd::Container {
-            command: ContainerCmd::Run(_),
-        } => "run",
-        Cmd::Create(_)
-        | Cmd::Container {
-            command: ContainerCmd::Create(_),
-        } => "create",
+            command: ContainerCmd::Op(op),
+        } => op,
+        _ => return "",
+    };
+    match op {
+        ContainerOp::Run(_) => "run",
+        ContainerOp::Create(_) => "create",
         _ => "",
     }
 }
 
 async fn dispatch(c: &Client, cmd: Cmd) -> anyhow::Result<u8> {
     match cmd {
-        Cmd::Run(a) => run::run(c, a).await,
-        Cmd::Create(a) => run::create(c, a).await,
-        Cmd::Start(a) => run::start(c, a).await,
-        Cmd::Attach(a) => run::attach(c, a).await,
+        Cmd::Op(op) => container_op(c, op).await,
         Cmd::Ps(a) => ps::ps(c, a).await,
-        Cmd::Exec(a) => exec::exec(c, a).await,
-        Cmd::Logs(a) => containers::logs(c, a).await,
-        Cmd::Stop(a) => containers::stop(c, a, false).await,
-        Cmd::Restart(a) => containers::stop(c, a, true).await,
-        Cmd::Kill(a) => containers::kill(c, a).await,
-        Cmd::Rm(a) => containers::rm(c, a).await,
-        Cmd::Pause(a) => containers::pause(c, a, true).await,
-        Cmd::Unpause(a) => containers::pause(c, a, false).await,
         Cmd::Inspect(a) => containers::inspect(c, a, None).await,
-        Cmd::Cp(a) => cp::cp(c, a).await,
-        Cmd::Top(a) => containers::top(c, a).await,
-        Cmd::Stats(a) => stats::stats(c, a).await,
-        Cmd::Port(a) => containers::port(c, a).await,
-        Cmd::Rename(a) => containers::rename(c, a).await,
-        Cmd::Wait(a) => containers::wait(c, a).await,
         Cmd::Events(a) => system::events(c, a).await,
-        Cmd::Container { command } => container_cmd(c, command).await,
+        Cmd::Container { command } => match command {
+            ContainerCmd::Op(op) => container_op(c, op).await,
+            ContainerCmd::Ls(a) => ps::ps(c, a).await,
+            ContainerCmd::Inspect(a) => containers::inspect(c, a, Some("container")).await,
+            ContainerCmd::Prune(a) => containers::prune(c, a).await,
+        },
         Cmd::System { command } => match command {
             SystemCmd::Df(a) => system::df(c, a).await,
             SystemCmd::Prune(a) => system::prune(c, a).await,
@@ -304,6 +293,7 @@ async fn dispatch(c: &Client, cmd: Cmd) -> anyhow::Result<u8> {
             VolumeCmd::Prune(a) => volumes::prune(c, a).await,
         },
         Cmd::Image { command } => match command {
+            ImageCmd::Op(op) => image_op(c, op).await,
             ImageCmd::Ls(a) => images::images(c, a).await,
             ImageCmd::Rm(a) => images::rmi(c, a).await,
             ImageCmd::Prune(a) => images::prune(c, a).await,
@@ -316,52 +306,49 @@ async fn dispatch(c: &Client, cmd: Cmd) -> anyhow::Result<u8> {
                 };
                 containers::inspect(c, a, Some("image")).await
             }
-            ImageCmd::History(a) => images::history(c, a).await,
-            ImageCmd::Tag(a) => images::tag(c, a).await,
-            ImageCmd::Save(a) => images::save(c, a).await,
-            ImageCmd::Load(a) => images::load(c, a).await,
-            ImageCmd::Import(a) => images::import(c, a).await,
-            ImageCmd::Build(a) => build::build(c, a).await,
         },
+        Cmd::ImageOp(op) => image_op(c, op).await,
         Cmd::Images(a) => images::images(c, a).await,
-        Cmd::Build(a) => build::build(c, a).await,
-        Cmd::Commit(a) => images::commit(c, a).await,
-        Cmd::Save(a) => images::save(c, a).await,
-        Cmd::Load(a) => images::load(c, a).await,
-        Cmd::Import(a) => images::import(c, a).await,
-        Cmd::Export(a) => images::export(c, a).await,
-        Cmd::Tag(a) => images::tag(c, a).await,
         Cmd::Rmi(a) => images::rmi(c, a).await,
-        Cmd::History(a) => images::history(c, a).await,
         Cmd::Version(a) => system::version(c, a).await,
         Cmd::Info(a) => system::info(c, a).await,
     }
 }
 
-async fn container_cmd(c: &Client, cmd: ContainerCmd) -> anyhow::Result<u8> {
-    match cmd {
-        ContainerCmd::Run(a) => run::run(c, a).await,
-        ContainerCmd::Create(a) => run::create(c, a).await,
-        ContainerCmd::Start(a) => run::start(c, a).await,
-        ContainerCmd::Ls(a) => ps::ps(c, a).await,
-        ContainerCmd::Exec(a) => exec::exec(c, a).await,
-        ContainerCmd::Logs(a) => containers::logs(c, a).await,
-        ContainerCmd::Stop(a) => containers::stop(c, a, false).await,
-        ContainerCmd::Restart(a) => containers::stop(c, a, true).await,
-        ContainerCmd::Kill(a) => containers::kill(c, a).await,
-        ContainerCmd::Rm(a) => containers::rm(c, a).await,
-        ContainerCmd::Pause(a) => containers::pause(c, a, true).await,
-        ContainerCmd::Unpause(a) => containers::pause(c, a, false).await,
-        ContainerCmd::Inspect(a) => containers::inspect(c, a, Some("container")).await,
-        ContainerCmd::Cp(a) => cp::cp(c, a).await,
-        ContainerCmd::Top(a) => containers::top(c, a).await,
-        ContainerCmd::Stats(a) => stats::stats(c, a).await,
-        ContainerCmd::Port(a) => containers::port(c, a).await,
-        ContainerCmd::Rename(a) => containers::rename(c, a).await,
-        ContainerCmd::Wait(a) => containers::wait(c, a).await,
-        ContainerCmd::Attach(a) => run::attach(c, a).await,
-        ContainerCmd::Commit(a) => images::commit(c, a).await,
-        ContainerCmd::Export(a) => images::export(c, a).await,
-        ContainerCmd::Prune(a) => containers::prune(c, a).await,
+/// A command of both `wharf X` and `wharf container X`.
+async fn container_op(c: &Client, op: ContainerOp) -> anyhow::Result<u8> {
+    match op {
+        ContainerOp::Run(a) => run::run(c, a).await,
+        ContainerOp::Create(a) => run::create(c, a).await,
+        ContainerOp::Start(a) => run::start(c, a).await,
+        ContainerOp::Exec(a) => exec::exec(c, a).await,
+        ContainerOp::Logs(a) => containers::logs(c, a).await,
+        ContainerOp::Stop(a) => containers::stop(c, a, false).await,
+        ContainerOp::Restart(a) => containers::stop(c, a, true).await,
+        ContainerOp::Kill(a) => containers::kill(c, a).await,
+        ContainerOp::Rm(a) => containers::rm(c, a).await,
+        ContainerOp::Pause(a) => containers::pause(c, a, true).await,
+        ContainerOp::Unpause(a) => containers::pause(c, a, false).await,
+        ContainerOp::Cp(a) => cp::cp(c, a).await,
+        ContainerOp::Top(a) => containers::top(c, a).await,
+        ContainerOp::Stats(a) => stats::stats(c, a).await,
+        ContainerOp::Port(a) => containers::port(c, a).await,
+        ContainerOp::Rename(a) => containers::rename(c, a).await,
+        ContainerOp::Wait(a) => containers::wait(c, a).await,
+        ContainerOp::Attach(a) => run::attach(c, a).await,
+        ContainerOp::Commit(a) => images::commit(c, a).await,
+        ContainerOp::Export(a) => images::export(c, a).await,
+    }
+}
+
+/// A command of both `wharf X` and `wharf image X`.
+async fn image_op(c: &Client, op: ImageOp) -> anyhow::Result<u8> {
+    match op {
+        ImageOp::Build(a) => build::build(c, a).await,
+        ImageOp::Save(a) => images::save(c, a).await,
+        ImageOp::Load(a) => images::load(c, a).await,
+        ImageOp::Import(a) => images::import(c, a).await,
+        ImageOp::Tag(a) => images::tag(c, a).await,
+        ImageOp::History(a) => images::history(c, a).await,
     }
 }
