@@ -129,6 +129,8 @@ pub enum ContainerOp {
 /// `container …`: the shared commands, and those named differently at
 /// the top (`ls` is `ps`) or meaning less there (`inspect` of containers
 /// only, `prune`).
+// Parsed once per process: the size of the `run` flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ContainerCmd {
     /// The commands also at the top.
