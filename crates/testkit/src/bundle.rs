@@ -118,6 +118,14 @@ impl Bundle {
         &mut self.spec
     }
 
+    /// A bundle like [`Bundle::new`] whose process is `wharf-probe sleep
+    /// 60`: a container that stays running while a test looks at it.
+    pub fn sleeper() -> Result<Bundle, BundleError> {
+        let mut bundle = Bundle::new()?;
+        bundle.set_probe_args(&["sleep", "60"])?;
+        Ok(bundle)
+    }
+
     /// Sets the process arguments and writes `config.json`.
     pub fn set_args(&mut self, args: &[&str]) -> Result<(), BundleError> {
         if let Some(process) = self.spec.process_mut() {

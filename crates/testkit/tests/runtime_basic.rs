@@ -78,8 +78,7 @@ fn run_gives_the_probe_an_isolated_view() {
 #[test]
 fn create_start_state_kill_delete() {
     let rt = Runtime::new().expect("runtime");
-    let mut bundle = Bundle::new().expect("bundle");
-    bundle.set_probe_args(&["sleep", "60"]).expect("config");
+    let bundle = Bundle::sleeper().expect("bundle");
     let id = rt.unique_id("life");
 
     rt.create_ok(&bundle, &id).expect("create");
@@ -148,8 +147,7 @@ fn exit_status_and_force_delete() {
 
 #[test]
 fn drop_guard_removes_a_forgotten_container() {
-    let mut bundle = Bundle::new().expect("bundle");
-    bundle.set_probe_args(&["sleep", "60"]).expect("config");
+    let bundle = Bundle::sleeper().expect("bundle");
     let id;
     let root;
     {

@@ -475,8 +475,7 @@ fn wait_freezer(pid: &str, v2: bool, want: &str) -> String {
 fn pause_and_resume_freeze_the_cgroup() {
     let v2 = v2();
     let rt = Runtime::new().unwrap();
-    let mut bundle = Bundle::new().unwrap();
-    bundle.set_probe_args(&["sleep", "60"]).unwrap();
+    let bundle = Bundle::sleeper().unwrap();
     let id = rt.unique_id("pause");
     assert!(rt.create(&bundle, &id).unwrap().status.success());
     rt.run_ok(&["start", &id]).unwrap();

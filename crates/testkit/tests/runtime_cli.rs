@@ -14,12 +14,6 @@ use wharf_testkit::caps::docker_default_caps;
 use wharf_testkit::host::{edit_spec, wait_for};
 use wharf_testkit::{assert_no_leaks, report_in, wharf_path, Bundle, Runtime};
 
-fn sleeper() -> Bundle {
-    let mut bundle = Bundle::new().expect("bundle");
-    bundle.set_probe_args(&["sleep", "60"]).expect("config");
-    bundle
-}
-
 fn stderr_of(rt: &Runtime, args: &[&str]) -> String {
     let out = rt.run(args).expect("runtime");
     assert!(!out.status.success(), "`{}` should fail", args.join(" "));
@@ -77,7 +71,7 @@ fn run_exits_with_the_containers_status() {
 #[test]
 fn run_of_a_killed_container_exits_128_plus_the_signal() {
     let rt = Runtime::new().expect("runtime");
-    let bundle = sleeper();
+    let bundle = Bundle::sleeper().expect("bundle");
     let id = rt.unique_id("signalled");
     let out = std::thread::scope(|s| {
         let run = s.spawn(|| rt.run_container(&bundle, &id));
@@ -101,7 +95,7 @@ fn run_of_a_killed_container_exits_128_plus_the_signal() {
 #[test]
 fn run_detach_returns_with_the_container_running() {
     let rt = Runtime::new().expect("runtime");
-    let bundle = sleeper();
+    let bundle = Bundle::sleeper().expect("bundle");
     let id = rt.unique_id("detach");
     rt.track(&id);
     let b = bundle.path().to_string_lossy().into_owned();
@@ -119,7 +113,7 @@ fn run_detach_returns_with_the_container_running() {
 #[test]
 fn kill_by_name_prefixed_name_and_number() {
     let rt = Runtime::new().expect("runtime");
-    let bundle = sleeper();
+    let bundle = Bundle::sleeper().expect("bundle");
     for signal in ["KILL", "SIGKILL", "9"] {
         let id = rt.unique_id("kill");
         rt.create_ok(&bundle, &id).expect("create");
@@ -204,7 +198,7 @@ fn ps_json_and_table() {
 #[test]
 fn list_table_json_and_quiet() {
     let rt = Runtime::new().expect("runtime");
-    let bundle = sleeper();
+    let bundle = Bundle::sleeper().expect("bundle");
     let a = rt.unique_id("list-a");
     let b = rt.unique_id("list-b");
     rt.create_ok(&bundle, &a).expect("create");
@@ -253,7 +247,7 @@ fn list_table_json_and_quiet() {
 #[test]
 fn state_json_through_created_running_stopped() {
     let rt = Runtime::new().expect("runtime");
-    let bundle = sleeper();
+    let bundle = Bundle::sleeper().expect("bundle");
     let id = rt.unique_id("state");
     rt.create_ok(&bundle, &id).expect("create");
     let raw = |rt: &Runtime| -> Value {
@@ -480,7 +474,7 @@ fn systemd_cgroup_gives_a_clear_error() {
 #[test]
 fn delete_of_a_running_container_needs_force() {
     let rt = Runtime::new().expect("runtime");
-    let bundle = sleeper();
+    let bundle = Bundle::sleeper().expect("bundle");
     let id = rt.unique_id("delete");
     rt.create_ok(&bundle, &id).expect("create");
     rt.run_ok(&["start", &id]).expect("start");
@@ -496,7 +490,7 @@ fn delete_of_a_running_container_needs_force() {
 #[test]
 fn delete_of_a_created_container_needs_no_force() {
     let rt = Runtime::new().expect("runtime");
-    let bundle = sleeper();
+    let bundle = Bundle::sleeper().expect("bundle");
     let id = rt.unique_id("delete-created");
     rt.create_ok(&bundle, &id).expect("create");
     let pid = rt.state(&id).expect("state").pid.expect("pid");
@@ -510,7 +504,7 @@ fn delete_of_a_created_container_needs_no_force() {
 #[test]
 fn kill_of_a_created_container_stops_it() {
     let rt = Runtime::new().expect("runtime");
-    let bundle = sleeper();
+    let bundle = Bundle::sleeper().expect("bundle");
     let id = rt.unique_id("kill-created");
     rt.create_ok(&bundle, &id).expect("create");
     rt.run_ok(&["kill", &id, "KILL"])
@@ -525,7 +519,7 @@ fn kill_of_a_created_container_stops_it() {
 #[test]
 fn state_sees_an_init_killed_from_the_host() {
     let rt = Runtime::new().expect("runtime");
-    let bundle = sleeper();
+    let bundle = Bundle::sleeper().expect("bundle");
     let id = rt.unique_id("hostkill");
     rt.create_ok(&bundle, &id).expect("create");
     rt.run_ok(&["start", &id]).expect("start");
@@ -540,7 +534,7 @@ fn state_sees_an_init_killed_from_the_host() {
 #[test]
 fn exec_into_a_paused_container_is_refused() {
     let rt = Runtime::new().expect("runtime");
-    let bundle = sleeper();
+    let bundle = Bundle::sleeper().expect("bundle");
     let id = rt.unique_id("exec-paused");
     rt.create_ok(&bundle, &id).expect("create");
     rt.run_ok(&["start", &id]).expect("start");
@@ -557,7 +551,7 @@ fn exec_into_a_paused_container_is_refused() {
 #[test]
 fn delete_force_of_a_paused_container() {
     let rt = Runtime::new().expect("runtime");
-    let bundle = sleeper();
+    let bundle = Bundle::sleeper().expect("bundle");
     let id = rt.unique_id("delete-paused");
     rt.create_ok(&bundle, &id).expect("create");
     rt.run_ok(&["start", &id]).expect("start");
@@ -571,7 +565,7 @@ fn delete_force_of_a_paused_container() {
 #[test]
 fn create_of_an_existing_id_is_refused_and_keeps_the_first() {
     let rt = Runtime::new().expect("runtime");
-    let bundle = sleeper();
+    let bundle = Bundle::sleeper().expect("bundle");
     let id = rt.unique_id("twice");
     rt.create_ok(&bundle, &id).expect("create");
     let first = rt.state(&id).expect("state").pid;
@@ -588,7 +582,7 @@ fn create_of_an_existing_id_is_refused_and_keeps_the_first() {
 #[test]
 fn invalid_container_ids_are_refused() {
     let rt = Runtime::new().expect("runtime");
-    let bundle = sleeper();
+    let bundle = Bundle::sleeper().expect("bundle");
     let b = bundle.path().to_string_lossy().into_owned();
     for id in ["../escape", "a/b", "", ".."] {
         let out = rt.run(&["create", "--bundle", &b, id]).expect("create");
@@ -700,7 +694,7 @@ fn foreground_run_forwards_signals_to_init() {
 #[test]
 fn foreground_exec_forwards_signals() {
     let rt = Runtime::new().expect("runtime");
-    let bundle = sleeper();
+    let bundle = Bundle::sleeper().expect("bundle");
     let id = rt.unique_id("exec-forward");
     rt.create_ok(&bundle, &id).expect("create");
     rt.run_ok(&["start", &id]).expect("start");
@@ -729,7 +723,7 @@ fn foreground_exec_forwards_signals() {
 #[test]
 fn ps_of_a_created_container_lists_its_init() {
     let rt = Runtime::new().expect("runtime");
-    let bundle = sleeper();
+    let bundle = Bundle::sleeper().expect("bundle");
     let id = rt.unique_id("ps-created");
     rt.create_ok(&bundle, &id).expect("create");
     let init = i64::from(rt.state(&id).expect("state").pid.expect("pid"));

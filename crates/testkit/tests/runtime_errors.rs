@@ -179,8 +179,7 @@ fn unknown_id_for_every_command() {
 #[test]
 fn duplicate_id_is_refused_and_the_first_survives() {
     let rt = Runtime::new().unwrap();
-    let mut bundle = Bundle::new().unwrap();
-    bundle.set_probe_args(&["sleep", "60"]).unwrap();
+    let bundle = Bundle::sleeper().unwrap();
     let id = rt.unique_id("dupid");
     assert!(rt.create(&bundle, &id).unwrap().status.success());
     let pid = rt.state(&id).unwrap().pid;
@@ -250,8 +249,7 @@ fn init_mount_of_an_unknown_fs_type() {
 #[test]
 fn exec_of_a_missing_binary_leaves_the_container_running() {
     let rt = Runtime::new().unwrap();
-    let mut bundle = Bundle::new().unwrap();
-    bundle.set_probe_args(&["sleep", "60"]).unwrap();
+    let bundle = Bundle::sleeper().unwrap();
     let id = rt.unique_id("execmiss");
     assert!(rt.create(&bundle, &id).unwrap().status.success());
     rt.run_ok(&["start", &id]).unwrap();

@@ -27,8 +27,7 @@ struct Target {
 impl Target {
     fn new(tag: &str) -> Target {
         let rt = Runtime::new().expect("runtime");
-        let mut bundle = Bundle::new().expect("bundle");
-        bundle.set_probe_args(&["sleep", "60"]).expect("config");
+        let bundle = Bundle::sleeper().expect("bundle");
         let id = rt.unique_id(tag);
         rt.create_ok(&bundle, &id).expect("create");
         rt.run_ok(&["start", &id]).expect("start");
@@ -375,8 +374,7 @@ fn exec_tty_in_the_foreground_proxies_the_pty() {
 #[test]
 fn exec_gets_the_containers_seccomp_filter() {
     let rt = Runtime::new().expect("runtime");
-    let mut bundle = Bundle::new().expect("bundle");
-    bundle.set_probe_args(&["sleep", "60"]).expect("config");
+    let mut bundle = Bundle::sleeper().expect("bundle");
     wharf_testkit::host::edit_spec(&mut bundle, |v| {
         v["linux"]["seccomp"] = seccomp_mount_errno();
     })

@@ -180,8 +180,7 @@ fn hook_timeout_kills_the_hook_and_fails_create() {
 #[test]
 fn failing_start_container_hook_stops_the_container_and_says_why() {
     let rt = Runtime::new().expect("runtime");
-    let mut bundle = Bundle::new().expect("bundle");
-    bundle.set_probe_args(&["sleep", "60"]).expect("config");
+    let mut bundle = Bundle::sleeper().expect("bundle");
     edit_spec(&mut bundle, |v| {
         v["hooks"] = json!({ "startContainer": [{
             "path": "/bin/busybox",
@@ -277,8 +276,7 @@ fn failing_poststart_and_poststop_hooks_only_warn() {
     // Runtime spec: a failing poststart or poststop hook is logged, and the
     // lifecycle goes on.
     let rt = Runtime::new().expect("runtime");
-    let mut bundle = Bundle::new().expect("bundle");
-    bundle.set_probe_args(&["sleep", "60"]).expect("config");
+    let mut bundle = Bundle::sleeper().expect("bundle");
     let out_dir = bundle.path().join("hooks-out");
     fs::create_dir(&out_dir).expect("out dir");
     let host = out_dir.to_string_lossy().into_owned();

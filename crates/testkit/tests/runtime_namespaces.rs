@@ -121,8 +121,7 @@ fn join_by_path(rt: &Runtime, oci: &str, proc_name: &str, path: String, want: u6
 /// container's `/proc/<pid>/ns/<kind>`.
 fn join_from_container(oci: &str, proc_name: &str) {
     let rt = Runtime::new().expect("runtime");
-    let mut holder = Bundle::new().expect("bundle");
-    holder.set_probe_args(&["sleep", "60"]).expect("config");
+    let mut holder = Bundle::sleeper().expect("bundle");
     if oci == "time" || oci == "user" {
         edit_spec(&mut holder, |v| {
             v["linux"]["namespaces"]

@@ -247,8 +247,7 @@ fn terminal_through_the_console_socket() {
 #[test]
 fn pid_file_holds_the_init_pid() {
     let rt = Runtime::new().expect("runtime");
-    let mut bundle = Bundle::new().expect("bundle");
-    bundle.set_probe_args(&["sleep", "60"]).expect("config");
+    let bundle = Bundle::sleeper().expect("bundle");
     let dir = tempfile::tempdir().expect("tempdir");
     let pid_file = dir.path().join("init.pid");
     let id = rt.unique_id("pidfile");
