@@ -6,8 +6,8 @@
 //! FROM busybox\n"}`, `{"aux":{"ID":"sha256:…"}}` before `Successfully
 //! built`, and `{"errorDetail":{…},"error":…}` when the build fails. As
 //! from dockerd, a build that fails before its first message (a
-//! Dockerfile that does not parse: 400; a `target` no stage has: 404) is
-//! an HTTP error instead, and a client that goes away stops the build
+//! Dockerfile that does not parse, a `target` no stage has: 400) is an
+//! HTTP error instead, and a client that goes away stops the build
 //! (see `cancel`).
 //!
 //! `rm` and `forcerm` are accepted and change nothing. dockerd runs each

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use wharf_testkit::daemon::{ApiResponse, Engine};
 use wharf_testkit::WharfRoot;
 
 fn stderr(out: &std::process::Output) -> String {
@@ -451,3 +452,51 @@ fn a_killed_client_stops_its_build_and_leaves_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(root.snapshots().is_empty(), "{:?}", root.snapshots());
 }
+
+/// `POST /build` of a context whose Dockerfile is `dockerfile`.
+fn post_build(engine: &dyn Engine, dockerfile: &str, query: &str) -> ApiResponse {
+    let tar = wharf_testkit::images::layer_tar(&[wharf_testkit::images::Entry::file(
+        "Dockerfile",
+        dockerfile.as_bytes(),
+    )]);
+    engine.api_typed(
+        "POST",
+        &format!("/build?{query}"),
+        Some(&tar),
+        "application/x-tar",
+    )
+}
+
+/// What the daemon answers before a build starts, the same from dockerd
+/// and from Wharf: a Dockerfile that does not parse and a `target` that
+/// no stage has are each a 400 with its JSON message and no stream; a failing step is a 200 stream ending in an `errorDetail`
+/// with the RUN's exit code.
+fn refusals_before_the_build(engine: &dyn Engine) {
+    engine.import_busybox("busybox");
+    let r = post_build(engine, "FROM busybox\nFROBNICATE now\n", "");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.message().starts_with("dockerfile parse error")
+            && r.message()
+                .ends_with("line 2: unknown instruction: FROBNICATE"),
+        "{}",
+        r.text()
+    );
+    let r = post_build(engine, "FROM busybox AS one\nRUN true\n", "target=nope");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.message(),
+        "failed to reach build target nope in Dockerfile"
+    );
+    let r = post_build(engine, "FROM busybox\nRUN exit 5\n", "");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let last: serde_json::Value =
+        serde_json::from_str(r.text().trim_end().lines().last().unwrap()).unwrap();
+    assert_eq!(last["errorDetail"]["code"], 5, "{}", r.text());
+    assert_eq!(
+        last["error"],
+        "The command '/bin/sh -c exit 5' returned a non-zero code: 5"
+    );
+}
+
+wharf_testkit::engine_tests!(refusals_before_the_build => refusals_before_the_build_on_dockerd, refusals_before_the_build_on_wharf);

@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use wharf_build::dockerfile::PlanError;
 use wharf_build::executor::{self, BuildOptions};
 use wharf_build::runner::StepNetwork;
 use wharf_image::reference::Reference;
@@ -52,7 +51,7 @@ struct Failure {
     /// The exit code of the RUN that failed, if that is what failed.
     code: Option<i32>,
     /// The HTTP status Docker answers when nothing was sent yet: 400 for
-    /// a Dockerfile that does not parse, 404 for a missing `--target`.
+    /// a Dockerfile that does not parse or a `--target` no stage has.
     status: u16,
 }
 
@@ -181,8 +180,8 @@ fn run_job(job: &Job) -> Result<wharf_image::digest::Digest, Failure> {
 
 /// A build error as Docker's classic builder words it: a failed step
 /// without the `Dockerfile:N` prefix, with the exit code of a RUN; a
-/// Dockerfile that does not parse or plan is the request's fault (400),
-/// a missing target is not found (404).
+/// Dockerfile that does not parse or plan (a missing target included) is
+/// the request's fault (400), as dockerd answers.
 fn failure(e: &executor::BuildError) -> Failure {
     let chain = |e: &dyn std::error::Error| {
         let mut s = e.to_string();
@@ -196,7 +195,6 @@ fn failure(e: &executor::BuildError) -> Failure {
     };
     use executor::BuildError as E;
     let status = match e {
-        E::Plan(PlanError::TargetNotFound { .. }) => 404,
         E::Parse(_) | E::Plan(_) => 400,
         _ => 500,
     };
