@@ -406,46 +406,74 @@ fn run_steps_get_no_host_network_unless_asked() {
 
 #[test]
 fn a_killed_client_stops_its_build_and_leaves_nothing() {
+    killed_client_stops_the_build(false);
+}
+
+/// With `-q` the daemon sends nothing (not even the response's headers)
+/// until the build ends: a client killed meanwhile stops it all the same.
+#[test]
+fn a_killed_quiet_client_stops_its_build_too() {
+    killed_client_stops_the_build(true);
+}
+
+/// Waits for `what` to hold (a hang guard, not a time limit the test
+/// asserts).
+fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn killed_client_stops_the_build(quiet: bool) {
     use std::io::{BufRead, BufReader};
     let root = WharfRoot::new().unwrap();
     root.import_busybox("busybox");
     let ctx = context(&[("Dockerfile", "FROM busybox\nRUN sleep 300\n")]);
+    let mut args = vec!["build"];
+    if quiet {
+        args.push("-q");
+    }
+    args.push(ctx.path().to_str().unwrap());
     let mut child = root
-        .command(["build", ctx.path().to_str().unwrap()])
+        .command(&args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until the step's container runs, then kill the client hard.
-    let mut step = None;
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(id) = line.strip_prefix(" ---> Running in ") {
-            step = Some(id.to_string());
-            break;
-        }
-    }
-    let step = step.expect("the RUN step started");
+    // Wait until the step's container runs (its `sleep` is a process of
+    // the step's cgroup), then kill the client hard.
+    let step = match quiet {
+        false => BufReader::new(child.stdout.take().unwrap())
+            .lines()
+            .find_map(|l| {
+                l.unwrap()
+                    .strip_prefix(" ---> Running in ")
+                    .map(str::to_string)
+            })
+            .expect("the RUN step started"),
+        true => wait_for("the RUN step never started", || {
+            let s = root.snapshots().into_iter().next()?;
+            Some(s.rsplit('-').next()?.to_string())
+        }),
+    };
     assert_eq!(root.snapshots().len(), 1, "{:?}", root.snapshots());
+    wait_for("the step's container never ran", || {
+        (!wharf_testkit::leaks(&step, None).is_empty()).then_some(())
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     // As dockerd cancels a build whose client went away, the daemon kills
     // the builder and the step's container and removes its snapshot and
-    // mounts, without waiting for another build. (The loop only guards
-    // against a hang; it is not a time limit the test asserts.)
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
+    // mounts, without waiting for another build.
+    wait_for("the cancelled build left things behind", || {
         let leaks = wharf_testkit::leaks(&step, None);
-        let left = (root.snapshots(), root.mounts(), leaks);
-        if left.0.is_empty() && left.1.is_empty() && left.2.is_empty() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the cancelled build left {left:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+        (root.snapshots().is_empty() && root.mounts().is_empty() && leaks.is_empty()).then_some(())
+    });
     // The daemon goes on building.
     let ok = context(&[("Dockerfile", "FROM busybox\nRUN true\n")]);
     let out = build(&root, ok.path(), &[]);
