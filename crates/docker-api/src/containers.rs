@@ -9,6 +9,8 @@ pub mod files;
 pub mod inspect;
 pub mod io;
 pub mod list;
+mod sha1;
+pub mod ws;
 
 use std::collections::BTreeMap;
 
@@ -38,6 +40,7 @@ pub async fn route(ctx: Ctx, req: Request, path: &[&str]) -> ApiResult {
         (&Method::GET, ["containers", id, "logs"]) => io::logs(ctx, req, id).await,
         (&Method::GET, ["containers", id, "stats"]) => io::stats(ctx, req, id).await,
         (&Method::POST, ["containers", id, "attach"]) => io::attach(ctx, req, id).await,
+        (&Method::GET, ["containers", id, "attach", "ws"]) => ws::attach_ws(ctx, req, id).await,
         (&Method::POST, ["containers", id, "wait"]) => io::wait(ctx, req, id).await,
         (&Method::GET, ["containers", id, "changes"]) => files::changes(ctx, id).await,
         (&Method::GET, ["containers", id, "export"]) => files::export(ctx, id).await,

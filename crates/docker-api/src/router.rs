@@ -27,7 +27,7 @@
 //! | `images`, `commit` | [`crate::images`] |
 //! | `build` | [`crate::build`] |
 //! | `volumes` | [`crate::volumes`] |
-//! | `version`, `info`, `events`, `system` | [`crate::system`] |
+//! | `version`, `info`, `events`, `system`, `auth`, `session` | [`crate::system`] |
 //! | `_ping` | here |
 //! | `networks` | `system::networks`: the predefined `none` and `host` networks |
 //!
@@ -109,7 +109,9 @@ async fn route(engine: Arc<Engine>, req: Request) -> Result<Response, ApiError> 
         "images" | "commit" => crate::images::route(ctx, req, &segs).await,
         "build" => crate::build::route(ctx, req, &segs).await,
         "volumes" => crate::volumes::route(ctx, req, &segs).await,
-        "version" | "info" | "events" | "system" => crate::system::route(ctx, req, &segs).await,
+        "version" | "info" | "events" | "system" | "auth" | "session" => {
+            crate::system::route(ctx, req, &segs).await
+        }
         "networks" => crate::system::networks::route(ctx, req, &segs).await,
         _ => Err(ApiError::page_not_found()),
     }

@@ -1,5 +1,6 @@
-//! `/version`, `/info`, `/events` and `/system/df`.
+//! `/version`, `/info`, `/events`, `/system/df`, `/auth` and `/session`.
 
+mod auth;
 mod df;
 mod events;
 mod info;
@@ -15,7 +16,7 @@ use crate::{API_VERSION, MIN_API_VERSION};
 /// header, `/version`, `/info`).
 pub const ENGINE_VERSION: &str = "27.0.0";
 
-/// Serves `/version`, `/info`, `/events`, `/system/df`.
+/// Serves `/version`, `/info`, `/events`, `/system/df`, `/auth`, `/session`.
 pub async fn route(ctx: Ctx, req: Request, path: &[&str]) -> ApiResult {
     let method = req.method().clone();
     match (method, path) {
@@ -23,6 +24,8 @@ pub async fn route(ctx: Ctx, req: Request, path: &[&str]) -> ApiResult {
         (Method::GET, ["info"]) => info::info(ctx).await,
         (Method::GET, ["events"]) => events::events(ctx, req).await,
         (Method::GET, ["system", "df"]) => df::df(ctx, req).await,
+        (Method::POST, ["auth"]) => auth::auth(req).await,
+        (Method::POST, ["session"]) => auth::session(req).await,
         _ => Err(ApiError::not_found("page not found")),
     }
 }

@@ -12,7 +12,7 @@ use wharf_testkit::daemon::Engine;
 use wharf_testkit::engine_tests;
 
 mod gaps_support;
-use gaps_support::{inspect, inspect_until, GUARD};
+use gaps_support::{inspect, inspect_until, read_head, GUARD};
 
 const IMG: &str = "wharf-test/busybox:latest";
 
@@ -224,17 +224,8 @@ fn half_close(e: &dyn Engine, name: &str, tty: bool, stdin_once: bool) -> (Vec<u
          Host: docker\r\nUpgrade: tcp\r\nConnection: Upgrade\r\nContent-Length: 0\r\n\r\n"
     )
     .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        s.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
+    let head = read_head(&mut s);
+    assert!(head.starts_with("http/1.1 101"), "{head}");
     e.docker_ok(&["start", name]);
     s.write_all(b"hello\n").unwrap();
     // cat echoes the line (twice with a tty's echo): the stdin went in.

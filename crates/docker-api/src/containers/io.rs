@@ -2,6 +2,8 @@
 //! wait. Each checks the container before its headers go out, so a wrong
 //! name is a plain 404.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,8 +12,8 @@ use http::StatusCode;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use wharf_engine::lifecycle::AttachOptions;
-use wharf_engine::model::{LogEntry, LogsOptions, Status, WaitCondition};
+use wharf_engine::lifecycle::{AttachOptions, Attached};
+use wharf_engine::model::{Container, LogEntry, LogsOptions, Status, WaitCondition};
 use wharf_engine::stats::{BlkioEntry, Stats};
 use wharf_engine::{Engine, Kind};
 
@@ -28,65 +30,32 @@ const STATS_INTERVAL: Duration = Duration::from_secs(1);
 /// `POST /containers/{id}/attach?stream&stdin&stdout&stderr&logs&detachKeys`.
 pub async fn attach(ctx: Ctx, mut req: Request, id: &str) -> ApiResult {
     let q = query(&req);
-    let (stdin, stdout, stderr) = (flag(&q, "stdin"), flag(&q, "stdout"), flag(&q, "stderr"));
-    let (logs, stream) = (flag(&q, "logs"), flag(&q, "stream"));
     let keys = match param(&q, "detachKeys").filter(|k| !k.is_empty()) {
         Some(k) => parse_detach_keys(k)?,
         None => DEFAULT_DETACH_KEYS.to_vec(),
     };
-    let (engine, name) = (ctx.engine.clone(), id.to_string());
-    let c = blocking(move || engine.container(&name)).await?;
-    let tty = c.options.tty;
-    // Register the attach before the 101 goes out: the client starts the
-    // container as soon as it has the 101, and the engine connects only
-    // the attaches registered by then (the first poll registers it).
-    let mut attached = None;
-    if stream {
-        let opts = AttachOptions {
-            stdin,
-            stdout,
-            stderr,
-        };
-        let (engine, id) = (ctx.engine.clone(), c.id.clone());
-        let mut fut = Box::pin(async move { engine.attach(&id, opts).await });
-        let ready = tokio::select! {
-            biased;
-            r = &mut fut => Some(r),
-            _ = std::future::ready(()) => None,
-        };
-        attached = Some((fut, ready));
-    }
+    let a = AttachRequest::new(&ctx, &q, id).await?;
+    let (tty, mode) = (a.c.options.tty, a.stdin_mode());
     let (resp, hijacked) = hijack(&mut req, stream_content_type(&ctx, tty));
     let engine = ctx.engine.clone();
     tokio::spawn(async move {
         let Ok(mut client) = hijacked.client().await else {
             return;
         };
-        if logs {
-            let opts = LogsOptions {
-                stdout,
-                stderr,
-                ..Default::default()
-            };
-            if replay(&engine, &c.id, opts, tty, &mut client)
+        if let Some(opts) = a.logs_options() {
+            if replay(&engine, &a.c.id, opts, tty, &mut client)
                 .await
                 .is_err()
             {
                 return;
             }
         }
-        let Some((fut, ready)) = attached else {
+        let Some(attached) = a.attached else {
             return;
         };
-        let result = match ready {
-            Some(r) => r,
-            None => fut.await,
-        };
-        match result {
+        match attached.attached().await {
             Ok(att) => {
-                // Docker attaches stdin only to a container that keeps it open.
-                let stdin = Stdin::new(stdin && c.options.open_stdin, c.options.stdin_once, tty);
-                pump(client, att.stream, stdin, &keys).await;
+                pump(client, att.stream, mode, &keys).await;
             }
             Err(e) => {
                 let msg = format!("Error attaching: {}\n", e.full_message());
@@ -95,6 +64,91 @@ pub async fn attach(ctx: Ctx, mut req: Request, id: &str) -> ApiResult {
         }
     });
     Ok(resp)
+}
+
+/// What an attach (plain or WebSocket) asks for: the container, the
+/// streams, the log replay and the registered attach (with `stream`).
+pub(super) struct AttachRequest {
+    pub c: Container,
+    pub opts: AttachOptions,
+    pub logs: bool,
+    pub attached: Option<Registered>,
+}
+
+impl AttachRequest {
+    /// Reads the query (`stdin`, `stdout`, `stderr`, `logs`, `stream`),
+    /// finds the container (404 before any header goes out) and registers
+    /// the attach.
+    pub(super) async fn new(
+        ctx: &Ctx,
+        q: &[(String, String)],
+        id: &str,
+    ) -> Result<AttachRequest, ApiError> {
+        let opts = AttachOptions {
+            stdin: flag(q, "stdin"),
+            stdout: flag(q, "stdout"),
+            stderr: flag(q, "stderr"),
+        };
+        let (engine, name) = (ctx.engine.clone(), id.to_string());
+        let c = blocking(move || engine.container(&name)).await?;
+        let attached = match flag(q, "stream") {
+            true => Some(Registered::new(ctx.engine.clone(), c.id.clone(), opts).await),
+            false => None,
+        };
+        Ok(AttachRequest {
+            c,
+            opts,
+            logs: flag(q, "logs"),
+            attached,
+        })
+    }
+
+    /// What the client's input is: Docker attaches stdin only to a
+    /// container that keeps it open.
+    pub(super) fn stdin_mode(&self) -> Stdin {
+        let o = &self.c.options;
+        Stdin::new(self.opts.stdin && o.open_stdin, o.stdin_once, o.tty)
+    }
+
+    /// The log replay asked for (`logs=1`) of the attached streams.
+    pub(super) fn logs_options(&self) -> Option<LogsOptions> {
+        self.logs.then(|| LogsOptions {
+            stdout: self.opts.stdout,
+            stderr: self.opts.stderr,
+            ..Default::default()
+        })
+    }
+}
+
+/// An attach registered with the engine before the 101 goes out: the
+/// client starts the container as soon as it has the 101, and the engine
+/// connects only the attaches registered by then (the first poll of the
+/// engine's attach registers it).
+pub(super) struct Registered {
+    fut: Pin<Box<dyn Future<Output = wharf_engine::Result<Attached>> + Send>>,
+    ready: Option<wharf_engine::Result<Attached>>,
+}
+
+impl Registered {
+    /// Registers an attach of container `id`.
+    pub(super) async fn new(engine: Arc<Engine>, id: String, opts: AttachOptions) -> Registered {
+        let mut fut: Pin<Box<dyn Future<Output = _> + Send>> =
+            Box::pin(async move { engine.attach(&id, opts).await });
+        let ready = tokio::select! {
+            biased;
+            r = &mut fut => Some(r),
+            _ = std::future::ready(()) => None,
+        };
+        Registered { fut, ready }
+    }
+
+    /// The process's stream, once the container runs.
+    pub(super) async fn attached(self) -> wharf_engine::Result<Attached> {
+        match self.ready {
+            Some(r) => r,
+            None => self.fut.await,
+        }
+    }
 }
 
 /// Writes a container's log so far to an attached client.

@@ -1,6 +1,12 @@
-//! Helpers of the engine_gaps and engine_init_ipc scenarios: inspect
-//! through the raw API, polled with a hang guard.
+//! Helpers of the engine_gaps, engine_init_ipc and engine_ws_auth
+//! scenarios: inspect through the raw API, polled with a hang guard; the
+//! head of a hijacked (upgraded) response.
 
+// Each test binary uses a part of it.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::os::unix::net::UnixStream;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -38,4 +44,16 @@ pub fn inspect_until(e: &dyn Engine, name: &str, what: &str, ok: impl Fn(&Value)
         );
         sleep(Duration::from_millis(100));
     }
+}
+
+/// Reads the head of an upgraded response (up to the blank line), in
+/// lower case.
+pub fn read_head(s: &mut UnixStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).expect("a response head");
+        head.push(byte[0]);
+    }
+    String::from_utf8_lossy(&head).to_ascii_lowercase()
 }
