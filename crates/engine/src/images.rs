@@ -17,7 +17,7 @@ use crate::Engine;
 
 mod transfer;
 
-pub use transfer::{ImportOptions, LoadReport};
+pub use transfer::{import_config, ImportOptions, LoadReport};
 
 /// The image store's error as the engine reports it, with Docker's wording
 /// and status: a missing image is 404 `No such image: x`, a bad name 400,

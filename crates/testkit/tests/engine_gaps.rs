@@ -281,3 +281,27 @@ fn attach_half_close(e: &dyn Engine) {
 }
 
 engine_tests!(attach_half_close => attach_half_close_dockerd, attach_half_close_wharf);
+
+/// `docker import --change` with an instruction Docker does not allow:
+/// a 400 in Docker's words, which the CLI receives after sending the
+/// whole archive (no broken pipe).
+fn import_refuses_a_shell_change(e: &dyn Engine) {
+    let tar = wharf_testkit::images::busybox_rootfs_tar();
+    let args = [
+        "import",
+        "--change",
+        "SHELL [\"/bin/sh\"]",
+        "-",
+        "gaps/shell",
+    ];
+    let out = e.docker_input(&args, &tar);
+    assert!(!out.status.success(), "on {}", e.kind());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Error response from daemon: shell is not a valid change command"),
+        "on {}: {err}",
+        e.kind()
+    );
+}
+
+engine_tests!(import_refuses_a_shell_change => import_shell_change_dockerd, import_shell_change_wharf);

@@ -65,6 +65,13 @@ pub(crate) async fn create(ctx: Ctx, req: Request) -> ApiResult {
             format!("Get \"{url}\": dial tcp: lookup {host}: no such host"),
         ));
     }
+    if let Err(e) = wharf_engine::images::import_config(&changes) {
+        // Read the archive first, as dockerd does: a client still sending
+        // it would otherwise see its connection closed under it.
+        let mut body = req.into_body();
+        while let Some(Ok(_)) = http_body_util::BodyExt::frame(&mut body).await {}
+        return Err(e.into());
+    }
     let opts = ImportOptions {
         reference,
         changes,

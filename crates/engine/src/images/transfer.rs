@@ -50,6 +50,26 @@ fn load_error(e: LoadError) -> EngineError {
     }
 }
 
+/// The config `--change`s make for an import, refused in Docker's words
+/// (`shell is not a valid change command`); callers check before they read
+/// the archive.
+pub fn import_config(changes: &[String]) -> Result<RunConfig> {
+    use wharf_build::changes::ChangeError;
+    use wharf_build::dispatch::DispatchError;
+    let mut config = RunConfig::default();
+    wharf_build::changes::apply(&mut config, changes).map_err(|e| match &e {
+        ChangeError::Apply {
+            source: DispatchError::NotAChange(keyword),
+            ..
+        } => EngineError::invalid(format!(
+            "{} is not a valid change command",
+            keyword.to_lowercase()
+        )),
+        _ => EngineError::invalid(error_chain(&e)),
+    })?;
+    Ok(config)
+}
+
 fn commit_error(e: CommitError) -> EngineError {
     match e {
         CommitError::Store(s) => store_error(s),
@@ -70,9 +90,7 @@ impl Engine {
             ),
             _ => None,
         };
-        let mut config = RunConfig::default();
-        wharf_build::changes::apply(&mut config, &opts.changes)
-            .map_err(|e| EngineError::invalid(error_chain(&e)))?;
+        let config = import_config(&opts.changes)?;
         let _hold = store.hold().map_err(store_error)?;
         let layer = store.add_layer(None, tar).map_err(|e| match e {
             StoreError::Layer(l) => EngineError::invalid(error_chain(&l)),
