@@ -230,7 +230,13 @@ async fn update(ctx: Ctx, req: Request, id: &str) -> ApiResult {
     let res = (res != Default::default()).then_some(res);
     let policy = body.restart_policy.map(|r| r.to_policy());
     let (engine, id) = (ctx.engine.clone(), id.to_string());
-    let warnings = blocking(move || engine.update(&id, res, policy)).await?;
+    let warnings = blocking(move || {
+        if let Some(r) = &res {
+            engine.update_check(&id, r)?;
+        }
+        engine.update(&id, res, policy)
+    })
+    .await?;
     Ok(json(StatusCode::OK, &json!({"Warnings": warnings})))
 }
 

@@ -95,8 +95,8 @@ fn oci_resources(new: &Resources) -> LinuxResources {
     res
 }
 
-/// Docker's checks of an update.
-fn validate(old: &Resources, new: &Resources, merged: &Resources) -> Result<()> {
+/// Docker's verification of an update (400, no prefix).
+fn validate(new: &Resources, merged: &Resources) -> Result<()> {
     if new.memory != 0 && new.memory < MIN_MEMORY {
         return Err(EngineError::invalid("Minimum memory limit allowed is 6MB"));
     }
@@ -105,12 +105,12 @@ fn validate(old: &Resources, new: &Resources, merged: &Resources) -> Result<()> 
             "Conflicting options: Nano CPUs and CPU Period cannot both be set",
         ));
     }
+    if new.memory > 0 && new.memory_swap > 0 && new.memory_swap < new.memory {
+        return Err(EngineError::invalid(
+            "Minimum memoryswap limit should be larger than memory limit, see usage",
+        ));
+    }
     if merged.memory > 0 && merged.memory_swap > 0 && merged.memory_swap < merged.memory {
-        if new.memory_swap == 0 && old.memory_swap > 0 {
-            return Err(EngineError::invalid(
-                "Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time",
-            ));
-        }
         return Err(EngineError::invalid(
             "Minimum memoryswap limit should be larger than memory limit, see usage",
         ));
@@ -118,7 +118,31 @@ fn validate(old: &Resources, new: &Resources, merged: &Resources) -> Result<()> 
     Ok(())
 }
 
+/// [`validate`], then moby's `UpdateContainer` rule: a new memory limit
+/// above the swap limit already set (0 and -1 included, moby#39541) must
+/// come with a new swap limit (409).
+fn validate_as_docker(id: &str, old: &Resources, new: &Resources) -> Result<()> {
+    // Docker verifies the request alone first; [`Engine::update`] checks
+    // the merged limits after.
+    validate(new, new)?;
+    if new.memory > 0 && new.memory_swap == 0 && new.memory > old.memory_swap {
+        return Err(EngineError::conflict(format!(
+            "Cannot update container {id}: Memory limit should be smaller than already set \
+             memoryswap limit, update the memoryswap at the same time"
+        )));
+    }
+    Ok(())
+}
+
 impl Engine {
+    /// Checks an update of its limits as dockerd does, including the rule
+    /// that [`Engine::update`] leaves to the API: a memory limit alone may
+    /// not go above the swap limit already set (none and -1 included).
+    pub fn update_check(&self, name_or_id: &str, resources: &Resources) -> Result<()> {
+        let c = self.container(name_or_id)?;
+        validate_as_docker(&c.id, &c.options.host.resources, resources)
+    }
+
     /// Renames it (409 when the name is taken).
     pub fn rename(&self, name_or_id: &str, new_name: &str) -> Result<()> {
         let entry = self.entry(name_or_id)?;
@@ -175,7 +199,7 @@ impl Engine {
             if let Some(new) = &resources {
                 let old = r.c.options.host.resources.clone();
                 let merged = merge(&old, new);
-                validate(&old, new, &merged).map_err(cannot)?;
+                validate(new, &merged)?;
                 if matches!(r.c.state.status, Status::Running | Status::Paused) {
                     self.apply_live(&r.c.id, new).map_err(cannot)?;
                 }
@@ -232,13 +256,36 @@ mod tests {
             memory: 1 << 20,
             ..Default::default()
         };
-        let e = validate(&old, &small, &merge(&old, &small)).unwrap_err();
+        let check = |old: &Resources, new: &Resources| validate_as_docker("c1", old, new);
+        let mem = |memory: i64, memory_swap: i64| Resources {
+            memory,
+            memory_swap,
+            ..Default::default()
+        };
+
+        let e = check(&old, &small).unwrap_err();
         assert_eq!(e.message, "Minimum memory limit allowed is 6MB");
         let swap = Resources {
             memory: 100 << 20,
             memory_swap: 50 << 20,
             ..Default::default()
         };
-        assert!(validate(&old, &swap, &merge(&old, &swap)).is_err());
+        assert!(check(&old, &swap).is_err());
+        let merged_bad = validate(&mem(100 << 20, 0), &mem(100 << 20, 50 << 20));
+        assert_eq!(
+            merged_bad.unwrap_err().kind,
+            crate::error::Kind::InvalidArgument
+        );
+        // A memory limit alone above the swap limit set (none, -1, or
+        // smaller) is a conflict; under it, or with a swap limit, it goes.
+        for swap_set in [0, -1, 64 << 20] {
+            let e = check(&mem(32 << 20, swap_set), &mem(100 << 20, 0)).unwrap_err();
+            assert_eq!(e.kind, crate::error::Kind::Conflict);
+            assert!(e
+                .message
+                .starts_with("Cannot update container c1: Memory limit"));
+        }
+        assert!(check(&mem(64 << 20, 128 << 20), &mem(32 << 20, 0)).is_ok());
+        assert!(check(&mem(0, 0), &mem(32 << 20, 64 << 20)).is_ok());
     }
 }

@@ -106,6 +106,35 @@ fn memory_swap_default(e: &dyn Engine) {
         json!({"Image": IMG, "HostConfig": {"Memory": 64i64 << 20}}),
     );
     assert_eq!(swap("ms5"), json!(128i64 << 20));
+    // Update: a memory limit alone stays under the swap limit already set
+    // (none and -1 count as below any), else 409 in moby's words.
+    let update = |name: &str, body: Value| {
+        let r = e.api(
+            "POST",
+            &format!("/containers/{name}/update"),
+            Some(body.to_string().as_bytes()),
+        );
+        (r.status, r.message())
+    };
+    assert_eq!(update("ms1", json!({"Memory": 32i64 << 20})).0, 200);
+    assert_eq!(swap("ms1"), json!(128i64 << 20));
+    for name in ["ms1", "ms2", "ms4"] {
+        let id = inspect(e, name)["Id"].as_str().unwrap().to_string();
+        assert_eq!(
+            update(name, json!({"Memory": 300i64 << 20})),
+            (
+                409,
+                format!(
+                    "Cannot update container {id}: Memory limit should be smaller than already \
+                     set memoryswap limit, update the memoryswap at the same time"
+                )
+            ),
+            "{name} on {}",
+            e.kind()
+        );
+    }
+    let both = json!({"Memory": 300i64 << 20, "MemorySwap": 600i64 << 20});
+    assert_eq!(update("ms4", both).0, 200);
     let memsw = "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes";
     if std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() {
         let out = e.docker_ok(&["run", "--rm", "-m", "64m", IMG, "cat", memsw]);
