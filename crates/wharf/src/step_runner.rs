@@ -98,6 +98,12 @@ impl StepRunner for LocalStepRunner {
 
     fn forget(&mut self, id: &str) {
         let _ = Runtime::new(&self.runtime_root).delete(id, true);
+        // A builder killed while the runtime created the step's container
+        // left its cgroup (the spec names none: the runtime's default for
+        // the id) but no state for `delete` to find.
+        if let Ok(cg) = wharf_runtime::cgroup::open(None, id) {
+            let _ = wharf_runtime::cgroup::kill_and_destroy(&cg);
+        }
         let _ = std::fs::remove_dir_all(self.bundles.join(id));
     }
 }
