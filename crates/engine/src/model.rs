@@ -88,6 +88,9 @@ pub struct HostOptions {
     pub security_opt: Vec<String>,
     /// `--device`.
     pub devices: Vec<DeviceMapping>,
+    /// `--device-cgroup-rule` (`c 42:* rmw`), checked at start as Docker does.
+    #[serde(default)]
+    pub device_cgroup_rules: Vec<String>,
     /// `--ulimit`.
     pub ulimits: Vec<Ulimit>,
     /// Resource limits.

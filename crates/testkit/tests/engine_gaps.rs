@@ -334,3 +334,50 @@ fn import_refuses_a_shell_change(e: &dyn Engine) {
 }
 
 engine_tests!(import_refuses_a_shell_change => import_shell_change_dockerd, import_shell_change_wharf);
+
+/// `--device-cgroup-rule`: in HostConfig, in the container's device cgroup
+/// (v1 lists it), and checked at start (500 in moby's words).
+fn device_cgroup_rules(e: &dyn Engine) {
+    e.import_busybox(IMG);
+    let list = "/sys/fs/cgroup/devices/devices.list";
+    if std::path::Path::new("/sys/fs/cgroup/devices/devices.list").exists() {
+        let out = e.docker_ok(&[
+            "run",
+            "--rm",
+            "--device-cgroup-rule",
+            "c 42:* rmw",
+            IMG,
+            "cat",
+            list,
+        ]);
+        assert!(
+            out.lines().any(|l| l == "c 42:* rwm"),
+            "on {}: {out}",
+            e.kind()
+        );
+    }
+    e.docker_ok(&[
+        "create",
+        "--name",
+        "dcr",
+        "--device-cgroup-rule",
+        "c 42:* rmw",
+        IMG,
+    ]);
+    let rules = inspect(e, "dcr")["HostConfig"]["DeviceCgroupRules"].clone();
+    assert_eq!(rules, json!(["c 42:* rmw"]));
+    let body = json!({"Image": IMG, "HostConfig": {"DeviceCgroupRules": ["c a:2 r"]}});
+    create(e, "dcr-bad", body);
+    let r = e.api("POST", "/containers/dcr-bad/start", None);
+    assert_eq!(
+        (r.status, r.message()),
+        (
+            500,
+            "invalid device cgroup rule format: 'c a:2 r'".to_string()
+        ),
+        "on {}",
+        e.kind()
+    );
+}
+
+engine_tests!(device_cgroup_rules => device_cgroup_rules_dockerd, device_cgroup_rules_wharf);

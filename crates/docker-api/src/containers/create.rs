@@ -168,6 +168,8 @@ struct Host {
     #[serde(deserialize_with = "nullable")]
     devices: Vec<Device>,
     #[serde(deserialize_with = "nullable")]
+    device_cgroup_rules: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
     ulimits: Vec<Limit>,
     #[serde(flatten)]
     resources: ResourcesBody,
@@ -393,6 +395,7 @@ impl CreateBody {
                     cgroup_permissions: d.cgroup_permissions,
                 })
                 .collect(),
+            device_cgroup_rules: h.device_cgroup_rules,
             ulimits: h
                 .ulimits
                 .into_iter()

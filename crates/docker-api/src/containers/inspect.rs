@@ -256,7 +256,7 @@ pub fn inspect(engine: &Engine, c: &Container) -> Value {
             "PathInContainer": d.path_in_container,
             "CgroupPermissions": d.cgroup_permissions,
         })).collect::<Vec<_>>(),
-        "DeviceCgroupRules": null,
+        "DeviceCgroupRules": strs_or_null(&h.device_cgroup_rules),
         "DeviceRequests": null,
         "KernelMemory": 0,
         "KernelMemoryTCP": 0,

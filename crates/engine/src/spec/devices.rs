@@ -123,5 +123,71 @@ pub(super) fn devices(h: &HostOptions) -> Result<(Vec<Value>, Vec<Value>)> {
             )));
         }
     }
+    for r in &h.device_cgroup_rules {
+        rules.push(cgroup_rule(r)?);
+    }
     Ok((devs, rules))
+}
+
+/// A `--device-cgroup-rule` (`type major:minor access`, `*` for any
+/// number; moby's `deviceCgroupRuleRegex`) as a cgroup device rule.
+fn cgroup_rule(rule: &str) -> Result<Value> {
+    let bad = || {
+        EngineError::new(
+            crate::error::Kind::System,
+            format!("invalid device cgroup rule format: '{rule}'"),
+        )
+    };
+    let parts: Vec<&str> = rule.split(' ').collect();
+    let [kind, numbers, access] = parts.as_slice() else {
+        return Err(bad());
+    };
+    let (major, minor) = numbers.split_once(':').ok_or_else(bad)?;
+    let number = |n: &str| -> Result<Option<u64>> {
+        match n {
+            "*" => Ok(None),
+            n if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                n.parse().map(Some).map_err(|_| bad())
+            }
+            _ => Err(bad()),
+        }
+    };
+    let access_ok = (1..=3).contains(&access.len()) && access.bytes().all(|b| b"rwm".contains(&b));
+    if !matches!(*kind, "a" | "b" | "c") || !access_ok {
+        return Err(bad());
+    }
+    let mut out = json!({ "allow": true, "type": kind, "access": access });
+    if let Some(m) = number(major)? {
+        out["major"] = json!(m);
+    }
+    if let Some(m) = number(minor)? {
+        out["minor"] = json!(m);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cgroup_rule;
+    use serde_json::json;
+
+    #[test]
+    fn cgroup_rules_as_moby_reads_them() {
+        assert_eq!(
+            cgroup_rule("c 42:* rmw").unwrap(),
+            json!({"allow": true, "type": "c", "major": 42, "access": "rmw"})
+        );
+        assert_eq!(
+            cgroup_rule("b *:* r").unwrap(),
+            json!({"allow": true, "type": "b", "access": "r"})
+        );
+        assert!(cgroup_rule("c 1:2 rr").is_ok());
+        for bad in ["x 1:2 r", "c 1:2", "c a:2 r", "c 1:2 rwmx", "a", "c 1:2  r"] {
+            let e = cgroup_rule(bad).unwrap_err();
+            assert_eq!(
+                e.message,
+                format!("invalid device cgroup rule format: '{bad}'")
+            );
+        }
+    }
 }
