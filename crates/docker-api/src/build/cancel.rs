@@ -56,7 +56,9 @@ impl Group {
 }
 
 /// Kills `group` when the client goes away (the response's channel
-/// closes) before `done` is sent or dropped.
+/// closes) before `done` is sent or dropped, and when the daemon shuts
+/// down meanwhile (its runtime drops the watching task): a builder does
+/// not outlive its daemon.
 pub(super) fn watch_client(
     handle: &tokio::runtime::Handle,
     watch: tokio::sync::mpsc::Sender<bytes::Bytes>,
@@ -64,11 +66,26 @@ pub(super) fn watch_client(
     done: oneshot::Receiver<()>,
 ) {
     handle.spawn(async move {
+        let mut armed = KillOnDrop(Some(group));
         tokio::select! {
-            _ = watch.closed() => group.kill(),
-            _ = done => {}
+            _ = watch.closed() => {}
+            // Sent once the builder exited; dropped unsent, it did not.
+            r = done => if r.is_ok() {
+                armed.0 = None;
+            },
         }
     });
+}
+
+/// Kills the group it holds when dropped.
+struct KillOnDrop(Option<std::sync::Arc<Group>>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(group) = &self.0 {
+            group.kill();
+        }
+    }
 }
 
 /// Removes the step containers and snapshots of builders that died, with
