@@ -28,6 +28,11 @@ impl WharfRoot {
         &self.daemon
     }
 
+    /// The daemon, to stop or restart it.
+    pub fn daemon_mut(&mut self) -> &mut WharfDaemon {
+        &mut self.daemon
+    }
+
     /// The daemon's data root: the image store (`snapshots/`, `layers/`,
     /// `blobs/`).
     pub fn path(&self) -> PathBuf {

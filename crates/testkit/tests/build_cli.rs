@@ -416,6 +416,56 @@ fn a_killed_quiet_client_stops_its_build_too() {
     killed_client_stops_the_build(true);
 }
 
+/// A daemon told to stop (SIGTERM) kills the builds it runs, as their
+/// clients' connections end: no builder or step container outlives it.
+#[test]
+fn a_daemon_that_stops_stops_its_builds() {
+    let mut root = WharfRoot::new().unwrap();
+    root.import_busybox("busybox");
+    let ctx = context(&[("Dockerfile", "FROM busybox\nRUN sleep 300\n")]);
+    let mut child = root
+        .command(["build", "-q", ctx.path().to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let step = running_step(&root, None);
+    root.daemon_mut().terminate();
+    assert!(!child.wait().unwrap().success());
+    // The reap may finish just after the daemon exited.
+    wait_until_nothing_left(&root, &step);
+}
+
+/// The id of the build step whose container runs (its `sleep` is a
+/// process of the step's cgroup): `printed` in the output, or the one
+/// snapshot's (`build-<pid>-<step>`).
+fn running_step(root: &WharfRoot, printed: Option<&str>) -> String {
+    wait_for("the RUN step's container never ran", || {
+        let step = match printed {
+            Some(s) => s.to_string(),
+            None => root.snapshots().first()?.rsplit('-').next()?.to_string(),
+        };
+        (!wharf_testkit::leaks(&step, None).is_empty()).then_some(step)
+    })
+}
+
+/// Waits until a stopped build left nothing of `step`: no snapshot, mount,
+/// cgroup or process.
+fn wait_until_nothing_left(root: &WharfRoot, step: &str) {
+    let left = || {
+        let mut left = root.snapshots();
+        left.extend(root.mounts());
+        left.extend(wharf_testkit::leaks(step, None));
+        left
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !left().is_empty() {
+        let now = std::time::Instant::now();
+        assert!(now < deadline, "the stopped build left {:?}", left());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// Waits for `what` to hold (a hang guard, not a time limit the test
 /// asserts).
 fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
@@ -447,41 +497,24 @@ fn killed_client_stops_the_build(quiet: bool) {
         .unwrap();
     // Wait until the step's container runs (its `sleep` is a process of
     // the step's cgroup), then kill the client hard.
-    let step = match quiet {
-        false => BufReader::new(child.stdout.take().unwrap())
+    let printed = (!quiet).then(|| {
+        BufReader::new(child.stdout.take().unwrap())
             .lines()
             .find_map(|l| {
                 l.unwrap()
                     .strip_prefix(" ---> Running in ")
                     .map(str::to_string)
             })
-            .expect("the RUN step started"),
-        true => wait_for("the RUN step never started", || {
-            let s = root.snapshots().into_iter().next()?;
-            Some(s.rsplit('-').next()?.to_string())
-        }),
-    };
-    assert_eq!(root.snapshots().len(), 1, "{:?}", root.snapshots());
-    wait_for("the step's container never ran", || {
-        (!wharf_testkit::leaks(&step, None).is_empty()).then_some(())
+            .expect("the RUN step started")
     });
+    let step = running_step(&root, printed.as_deref());
+    assert_eq!(root.snapshots().len(), 1, "{:?}", root.snapshots());
     child.kill().unwrap();
     child.wait().unwrap();
     // As dockerd cancels a build whose client went away, the daemon kills
     // the builder and the step's container and removes its snapshot and
     // mounts, without waiting for another build.
-    let left = || {
-        let mut left = root.snapshots();
-        left.extend(root.mounts());
-        left.extend(wharf_testkit::leaks(&step, None));
-        left
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while !left().is_empty() {
-        let now = std::time::Instant::now();
-        assert!(now < deadline, "the cancelled build left {:?}", left());
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until_nothing_left(&root, &step);
     // The daemon goes on building.
     let ok = context(&[("Dockerfile", "FROM busybox\nRUN true\n")]);
     let out = build(&root, ok.path(), &[]);
