@@ -148,6 +148,13 @@ pub struct MountSpec {
     pub tmpfs_mode: Option<u32>,
     /// Volume labels (`volume-label`).
     pub labels: BTreeMap<String, String>,
+    /// The volume's driver (`volume-driver`; empty: `local`).
+    #[serde(default)]
+    pub driver: String,
+    /// Options of a volume this mount creates (`volume-opt`: `type`,
+    /// `device`, `o`); an existing volume keeps its own.
+    #[serde(default)]
+    pub driver_options: BTreeMap<String, String>,
 }
 
 /// A mount as the container finally has it (inspect's `Mounts`).

@@ -97,8 +97,13 @@ pub fn prepare(
         done: false,
     };
     let mut out: Vec<MountPoint> = Vec::new();
-    let anonymous = |made: &mut Made<'_>, dest: &str| -> Result<MountPoint> {
-        let v = engine.volumes().create_anonymous()?;
+    let anonymous = |made: &mut Made<'_>, dest: &str, spec: Option<&crate::model::MountSpec>| {
+        let v = match spec {
+            Some(m) => engine
+                .volumes()
+                .create_anonymous_with(&m.driver, m.driver_options.clone())?,
+            None => engine.volumes().create_anonymous()?,
+        };
         made.anonymous.push(v.name.clone());
         engine.emit_volume("create", &v.name);
         Ok(volume_point(&v.name, v.mountpoint, dest, true))
@@ -121,7 +126,7 @@ pub fn prepare(
                 ..MountPoint::default()
             }
         } else if spec.source.is_empty() {
-            anonymous(&mut made, &spec.target)?
+            anonymous(&mut made, &spec.target, None)?
         } else {
             let existed = engine.volumes().get(&spec.source).is_ok();
             let v = engine.volumes().create(
@@ -157,7 +162,7 @@ pub fn prepare(
                 ..MountPoint::default()
             },
             "volume" if m.source.is_empty() => {
-                let mut p = anonymous(&mut made, &m.target)?;
+                let mut p = anonymous(&mut made, &m.target, Some(m))?;
                 p.rw = !m.read_only;
                 p.copy_data = !m.no_copy;
                 p
@@ -166,9 +171,9 @@ pub fn prepare(
                 let existed = engine.volumes().get(&m.source).is_ok();
                 let v = engine.volumes().create(
                     Some(&m.source),
-                    "local",
+                    &m.driver,
                     m.labels.clone(),
-                    Default::default(),
+                    m.driver_options.clone(),
                 )?;
                 if !existed {
                     engine.emit_volume("create", &v.name);
@@ -195,7 +200,7 @@ pub fn prepare(
         if taken.contains(&dest) || dest == "/" {
             continue;
         }
-        out.push(anonymous(&mut made, &dest)?);
+        out.push(anonymous(&mut made, &dest, None)?);
         taken.push(dest);
     }
     made.done = true;

@@ -101,8 +101,18 @@ impl Volumes {
     /// Creates an anonymous volume for a container (removed with it by
     /// `rm -v`, pruned by default).
     pub fn create_anonymous(&self) -> Result<Volume> {
+        self.create_anonymous_with("local", BTreeMap::new())
+    }
+
+    /// [`Volumes::create_anonymous`] with a driver and its options
+    /// (`--mount type=volume,dst=…,volume-opt=…`).
+    pub fn create_anonymous_with(
+        &self,
+        driver: &str,
+        options: BTreeMap<String, String>,
+    ) -> Result<Volume> {
         let labels = BTreeMap::from([(ANONYMOUS_LABEL.to_string(), String::new())]);
-        self.create_inner(None, "local", labels, BTreeMap::new(), true)
+        self.create_inner(None, driver, labels, options, true)
     }
 
     fn create_inner(

@@ -381,3 +381,43 @@ fn device_cgroup_rules(e: &dyn Engine) {
 }
 
 engine_tests!(device_cgroup_rules => device_cgroup_rules_dockerd, device_cgroup_rules_wharf);
+
+/// `--mount type=volume,volume-opt=…`: the options of the volume the
+/// mount creates (named or anonymous); an existing volume keeps its own.
+fn volume_opts(e: &dyn Engine) {
+    e.import_busybox(IMG);
+    let df = |mount: &str| {
+        let out = e.docker_ok(&["run", "--rm", "--mount", mount, IMG, "df", "-k", "/d"]);
+        out.lines()
+            .nth(1)
+            .unwrap_or("")
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("")
+            .to_string()
+    };
+    let tmpfs = "volume-opt=type=tmpfs,volume-opt=device=tmpfs";
+    assert_eq!(
+        df(&format!(
+            "type=volume,src=vo1,dst=/d,{tmpfs},volume-opt=o=size=1m"
+        )),
+        "1024"
+    );
+    let opts = e.docker_ok(&["volume", "inspect", "-f", "{{json .Options}}", "vo1"]);
+    assert_eq!(
+        opts.trim(),
+        r#"{"device":"tmpfs","o":"size=1m","type":"tmpfs"}"#
+    );
+    assert_eq!(
+        df(&format!("type=volume,dst=/d,{tmpfs},volume-opt=o=size=2m")),
+        "2048"
+    );
+    assert_eq!(
+        df(&format!(
+            "type=volume,src=vo1,dst=/d,{tmpfs},volume-opt=o=size=3m"
+        )),
+        "1024"
+    );
+}
+
+engine_tests!(volume_opts => volume_opts_dockerd, volume_opts_wharf);

@@ -301,6 +301,16 @@ struct VolumeOptions {
     no_copy: bool,
     #[serde(deserialize_with = "nullable")]
     labels: BTreeMap<String, String>,
+    driver_config: Option<DriverConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct DriverConfig {
+    #[serde(deserialize_with = "nullable")]
+    name: String,
+    #[serde(deserialize_with = "nullable")]
+    options: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -476,6 +486,7 @@ impl CreateBody {
 
 fn mount_spec(m: Mount) -> MountSpec {
     let vo = m.volume_options.unwrap_or_default();
+    let dc = vo.driver_config.unwrap_or_default();
     let to = m.tmpfs_options.unwrap_or_default();
     MountSpec {
         kind: m.r#type.to_ascii_lowercase(),
@@ -490,6 +501,8 @@ fn mount_spec(m: Mount) -> MountSpec {
         tmpfs_size: to.size_bytes.filter(|s| *s > 0),
         tmpfs_mode: to.mode.filter(|m| *m != 0),
         labels: vo.labels,
+        driver: dc.name,
+        driver_options: dc.options,
     }
 }
 

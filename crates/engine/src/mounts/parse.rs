@@ -168,7 +168,8 @@ pub(crate) fn check_mount(m: &MountSpec) -> Result<()> {
         return fail("invalid specification: destination can't be '/'");
     }
     let tmpfs_opts = m.tmpfs_size.is_some() || m.tmpfs_mode.is_some();
-    let volume_opts = m.no_copy || !m.labels.is_empty();
+    let volume_opts =
+        m.no_copy || !m.labels.is_empty() || !m.driver.is_empty() || !m.driver_options.is_empty();
     match kind {
         "bind" => {
             if m.source.is_empty() {
