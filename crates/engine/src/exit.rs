@@ -61,12 +61,20 @@ impl Engine {
         };
         let id = c.id.clone();
         self.forget_execs(&id);
-        let engine = self.clone();
-        blocking(move || {
-            let _ = engine.store().unmount_snapshot_by_id(&id);
-            let _ = std::fs::remove_dir_all(engine.bundle_dir(&id));
-            crate::spec::release_shm(&engine.container_dir(&id));
-        });
+        let removing = auto_remove && c.state.status != Status::Removing;
+        // A `--rm` container's removal (below, finished in the background)
+        // unmounts its rootfs and /dev/shm and deletes its bundle: the last
+        // unmount of an overlay syncs the whole filesystem under its upper
+        // directory (every dirty file on that disk), which the client,
+        // waiting for the removal, need not wait for.
+        if !removing {
+            let engine = self.clone();
+            blocking(move || {
+                let _ = engine.store().unmount_snapshot_by_id(&id);
+                let _ = std::fs::remove_dir_all(engine.bundle_dir(&id));
+                crate::spec::release_shm(&engine.container_dir(&id));
+            });
+        }
         if exit.oom_killed {
             self.emit_container(&c, "oom", &[]);
         }
@@ -79,7 +87,7 @@ impl Engine {
                 finished_at,
             };
         });
-        if auto_remove && c.state.status != Status::Removing {
+        if removing {
             if let Err(e) = self.remove_locked(entry, true, true).await {
                 eprintln!("wharf: failed to auto-remove {}: {e}", entry.id);
             }

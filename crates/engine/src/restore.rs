@@ -97,6 +97,10 @@ fn open_blocking(config: EngineConfig) -> Result<Engine> {
     if let Err(e) = engine.store.remove_orphan_snapshots() {
         eprintln!("wharf: failed to remove orphan snapshot directories: {e}");
     }
+    // A record whose directory a power loss took (they are not synced).
+    if let Err(e) = engine.store.repair_snapshot_dirs() {
+        eprintln!("wharf: failed to repair snapshot directories: {e}");
+    }
     Ok(engine)
 }
 

@@ -1,8 +1,10 @@
 //! The daemon side of the shim protocol (see `wharf_shim::proto`): spawning
 //! a shim, and one request per connection to its socket.
 
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -17,6 +19,57 @@ const SPAWN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A reply line longer than this is a broken shim.
 const MAX_REPLY: usize = 64 * 1024;
+
+/// Read-only bind mounts of shim executables, attached nowhere, made once
+/// per executable path (in practice: the daemon's own binary).
+static READ_ONLY_EXES: Mutex<Vec<(PathBuf, Arc<OwnedFd>)>> = Mutex::new(Vec::new());
+
+/// What to execute for `wharf_exe`: the binary through a read-only bind
+/// mount of it that is attached nowhere, as `/proc/self/fd/N` (with the
+/// descriptor that keeps `N` open until the spawn is done), or
+/// `wharf_exe` itself where the mount API is refused.
+///
+/// The shim forks the processes that enter a container, so it must run
+/// from a binary nothing can write through `/proc/<pid>/exe`
+/// (CVE-2019-5736). Started from `wharf_exe` it re-executes itself through
+/// such a mount (`wharf_sys::cloned_binary`): one more exec of the whole
+/// binary, and one mount made and torn down, per container start. Started
+/// from this mount it finds itself already read-only and goes on. The
+/// descriptor is close-on-exec: `execve(2)` opens the path before it
+/// closes those, so the child can exec through its copy of it, and the
+/// shim itself inherits nothing.
+fn read_only_exe(wharf_exe: &Path) -> (PathBuf, Option<Arc<OwnedFd>>) {
+    let mut exes = READ_ONLY_EXES.lock().unwrap_or_else(|p| p.into_inner());
+    let found = exes
+        .iter()
+        .find(|(p, _)| p == wharf_exe)
+        .map(|(_, fd)| fd.clone());
+    let fd = match found {
+        Some(fd) => fd,
+        None => {
+            let made = wharf_sys::mount::clone_path(wharf_exe, false).and_then(|fd| {
+                wharf_sys::mount::set_attr(
+                    fd.as_fd(),
+                    false,
+                    wharf_sys::mount::attr::RDONLY,
+                    0,
+                    None,
+                )
+                .map(|()| fd)
+            });
+            let Ok(fd) = made else {
+                return (wharf_exe.to_path_buf(), None);
+            };
+            let fd = Arc::new(fd);
+            exes.push((wharf_exe.to_path_buf(), fd.clone()));
+            fd
+        }
+    };
+    (
+        PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())),
+        Some(fd),
+    )
+}
 
 /// A client of one container's shim, known by its directory.
 #[derive(Debug, Clone)]
@@ -59,7 +112,9 @@ impl ShimClient {
         let id = cfg.id.clone();
         let fail =
             |e: std::io::Error| system(format!("failed to start the shim of container {id}"), e);
-        let mut child = tokio::process::Command::new(wharf_exe)
+        let (program, _pin) = read_only_exe(wharf_exe);
+        let mut child = tokio::process::Command::new(&program)
+            .arg0(wharf_exe)
             .arg("shim")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -168,6 +168,29 @@ impl Db {
         self.run(TransactionBehavior::Immediate, f)
     }
 
+    /// Like [`Db::write`], but the commit does not wait for the disk
+    /// (`synchronous=NORMAL` for this transaction): a crash of the process
+    /// loses nothing, a power loss may lose this commit and the ones after
+    /// it — never one before it, and never half of one, since the WAL is
+    /// replayed in order up to its first incomplete frame. For records
+    /// whose loss the next open repairs (snapshots, see
+    /// [`Store::repair_snapshot_dirs`](crate::store::Store::repair_snapshot_dirs)).
+    pub fn write_unsynced<T, E: From<DbError>>(
+        &self,
+        f: impl FnOnce(&Tx<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sql("relaxing synchronous"))?;
+        let out = Self::run_locked(&mut conn, TransactionBehavior::Immediate, f);
+        let restored = conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(sql("restoring synchronous"));
+        let out = out?;
+        restored?;
+        Ok(out)
+    }
+
     /// Runs `f` in one read transaction: a consistent view of the store.
     pub fn read<T, E: From<DbError>>(
         &self,
@@ -182,6 +205,14 @@ impl Db {
         f: impl FnOnce(&Tx<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        Self::run_locked(&mut conn, behavior, f)
+    }
+
+    fn run_locked<T, E: From<DbError>>(
+        conn: &mut Connection,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Tx<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let tx = conn
             .transaction_with_behavior(behavior)
             .map_err(sql("starting a transaction"))?;

@@ -291,7 +291,10 @@ impl Store {
         }
         let _lock = self.lock(false)?;
         let work = self.temp_dir("snapshot-")?;
-        let row = self.db.write(|tx| {
+        // Neither the record nor the directory is synced (see
+        // [`Store::repair_snapshot_dirs`]): a snapshot is made for every
+        // container, and each flush waits for every dirty file on the disk.
+        let row = self.db.write_unsynced(|tx| {
             let layers = match (image, top) {
                 (Some(img), _) => {
                     self.require_image(tx, img)?;
@@ -326,7 +329,7 @@ impl Store {
         let snap = self.snapshot_from_row(row);
         let made = self.make_snapshot_dirs(&snap, work.path());
         if let Err(e) = made {
-            let _ = self.db.write(|tx| tx.delete_snapshot(id));
+            let _ = self.db.write_unsynced(|tx| tx.delete_snapshot(id));
             return Err(e);
         }
         Ok(snap)
@@ -361,9 +364,31 @@ impl Store {
             unmount_overlay(&snap.merged)?;
             fs::remove_dir_all(&snap.dir).map_err(io_err("remove", &snap.dir))?;
         }
-        fs::rename(work, &snap.dir).map_err(io_err("rename a snapshot to", &snap.dir))?;
-        let parent = self.root.join("snapshots");
-        crate::content::sync_dir(&parent).map_err(io_err("sync", &parent))
+        fs::rename(work, &snap.dir).map_err(io_err("rename a snapshot to", &snap.dir))
+    }
+
+    /// Makes the directories again of every snapshot whose record outlived
+    /// them, and returns how many. Snapshot records and directories are
+    /// written without waiting for the disk, so a power loss (never a
+    /// crash of a process: the kernel keeps what was written) may keep one
+    /// and lose the other. A directory without a record is removed by
+    /// [`Store::remove_orphan_snapshots`]; a record without a directory
+    /// gets empty ones here, which is what its writable layer held when it
+    /// was made — anything written to it since was in the same unsynced
+    /// state and lost with it. Runs under the exclusive lock, so no
+    /// snapshot is being made meanwhile.
+    pub fn repair_snapshot_dirs(&self) -> Result<usize> {
+        let _lock = self.lock(true)?;
+        let mut repaired = 0;
+        for snap in self.snapshots()? {
+            if snap.dir.exists() {
+                continue;
+            }
+            let work = self.temp_dir("snapshot-")?;
+            self.make_snapshot_dirs(&snap, work.path())?;
+            repaired += 1;
+        }
+        Ok(repaired)
     }
 
     /// The snapshot `id`.
@@ -428,10 +453,36 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => false,
             Err(e) => return Err(io_err("move away", &s.dir)(e)),
         };
-        self.db.write(|tx| tx.delete_snapshot(id))?;
+        self.db.write_unsynced(|tx| tx.delete_snapshot(id))?;
         if !moved {
             return Ok(());
         }
         trash.close().map_err(io_err("remove", &dest))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A power loss kept a snapshot's record but not its directory: the
+    /// repair makes empty ones again, once.
+    #[test]
+    fn record_without_directory_is_repaired() {
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::open(root.path()).unwrap();
+        let snap = store.create_snapshot("lost", None).unwrap();
+        let kept = store.create_snapshot("kept", None).unwrap();
+        fs::write(kept.upper.join("file"), b"x").unwrap();
+        fs::remove_dir_all(&snap.dir).unwrap();
+        assert_eq!(store.repair_snapshot_dirs().unwrap(), 1);
+        for d in [&snap.upper, &snap.work, &snap.merged, &snap.lowers[0]] {
+            assert!(d.is_dir(), "{}", d.display());
+        }
+        assert_eq!(fs::read(kept.upper.join("file")).unwrap(), b"x");
+        assert_eq!(store.repair_snapshot_dirs().unwrap(), 0);
+        store.remove_snapshot("lost").unwrap();
+        store.remove_snapshot("kept").unwrap();
+        assert!(!snap.dir.exists());
     }
 }

@@ -9,9 +9,23 @@ use wharf_cgroups::{Cgroup, Layout, Version};
 use crate::error::Result;
 use crate::rootfs::CgroupMount;
 
+/// The hierarchies, read once per process: a shim opens its container's
+/// cgroup to create it, to read its OOM count and to delete it, and
+/// `/proc/self/mountinfo` costs the kernel more with every mount on the
+/// host (each container's overlay among them). Hierarchies are mounted at
+/// boot and this process does not change cgroups.
+static LAYOUT: std::sync::OnceLock<Layout> = std::sync::OnceLock::new();
+
 /// The cgroup of container `id` for `cgroups_path` (`None`: the default).
 pub fn open(cgroups_path: Option<&str>, id: &str) -> Result<Cgroup> {
-    Ok(Cgroup::new(Layout::detect()?, cgroups_path, id)?)
+    let layout = match LAYOUT.get() {
+        Some(l) => l.clone(),
+        None => {
+            let detected = Layout::detect()?;
+            LAYOUT.get_or_init(|| detected).clone()
+        }
+    };
+    Ok(Cgroup::new(layout, cgroups_path, id)?)
 }
 
 /// linux.resources with the device rules every container needs appended,
