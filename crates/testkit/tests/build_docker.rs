@@ -229,3 +229,49 @@ fn pipe(cmd: &mut std::process::Command, input: &[u8]) -> std::process::Output {
     child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// `build -q` as docker prints it: only the image id on stdout when the
+/// build succeeds; when a step fails, nothing on stdout, the whole build
+/// output (held back until then) and the error on stderr, and the failed
+/// RUN's exit code.
+#[test]
+fn quiet_builds_print_like_docker() {
+    let docker = Dockerd::start().expect("dockerd starts");
+    let wharf = WharfRoot::new().unwrap();
+    use wharf_testkit::daemon::Engine;
+    docker.import_busybox("busybox");
+    wharf.import_busybox("busybox");
+    let ctx = tempfile::tempdir().unwrap();
+    let dir = ctx.path().to_str().unwrap();
+    let dockerfile = ctx.path().join("Dockerfile");
+    std::fs::write(&dockerfile, "FROM busybox\nRUN echo made > /f\n").unwrap();
+    let quiet = |out: &std::process::Output| {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let env = [("DOCKER_BUILDKIT", "0")];
+    let (dcode, dout, _) = quiet(&docker.docker_env(&["build", "-q", dir], &env));
+    let (wcode, wout, werr) = quiet(&wharf.run(&["build", "-q", dir]));
+    assert_eq!((dcode, wcode), (Some(0), Some(0)), "{werr}");
+    for out in [&dout, &wout] {
+        assert!(
+            out.starts_with("sha256:") && out.len() == 72 && out.ends_with('\n'),
+            "{out:?}"
+        );
+    }
+    std::fs::write(&dockerfile, "FROM busybox\nRUN echo said; exit 3\n").unwrap();
+    let (dcode, dout, derr) = quiet(&docker.docker_env(&["build", "-q", dir], &env));
+    let (wcode, wout, werr) = quiet(&wharf.run(&["build", "-q", dir]));
+    assert_eq!((dcode, wcode), (Some(3), Some(3)), "{derr}\n{werr}");
+    assert_eq!((dout.as_str(), wout.as_str()), ("", ""));
+    for err in [&derr, &werr] {
+        for part in [
+            "Sending build context to Docker daemon",
+            "Step 2/2 : RUN echo said; exit 3\n",
+            "\nsaid\n",
+            "The command '/bin/sh -c echo said; exit 3' returned a non-zero code: 3",
+        ] {
+            assert!(err.contains(part), "{part:?} not in {err}");
+        }
+    }
+}

@@ -91,7 +91,9 @@ pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, out: Output)
         "labels": req.labels,
         "target": req.target,
         "no_cache": req.no_cache,
-        "quiet": req.quiet,
+        // Like dockerd, the daemon does the quieting: with `q` the output
+        // is held back, and sent only if the build fails.
+        "quiet": false,
         "network": req.network,
         "result": result_file,
     });
@@ -124,8 +126,8 @@ pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, out: Output)
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(job.to_string().as_bytes());
     }
-    let outcome = std::thread::scope(|s| {
-        let pump = s.spawn(|| pump(engine, reader, &out, &group));
+    let (outcome, held) = std::thread::scope(|s| {
+        let pump = s.spawn(|| pump(engine, reader, &out, &group, req.quiet));
         group.wait_exit();
         let _ = child.wait();
         let _ = done.send(());
@@ -137,8 +139,8 @@ pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, out: Output)
             // containers may still run, holding the pipe open.
             cancel::reap(engine, &runtime_root);
         }
-        let _ = pump.join();
-        outcome
+        let held = pump.join().unwrap_or_default();
+        (outcome, held)
     });
     let Some(outcome) = outcome else {
         return internal("the builder ended without a result".into());
@@ -158,6 +160,12 @@ pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, out: Output)
         .get("error")
         .and_then(|v| v.as_str())
         .unwrap_or("build failed");
+    for h in &held {
+        match h {
+            Held::Stream(text) => out.stream(text),
+            Held::Aux(id) => out.aux_id(id),
+        };
+    }
     let status = outcome
         .get("status")
         .and_then(|v| v.as_u64())
@@ -166,12 +174,29 @@ pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, out: Output)
     out.fail(status, text, outcome.get("code").and_then(|c| c.as_i64()));
 }
 
+/// A message of a quiet build, sent only if the build fails.
+enum Held {
+    /// `{"stream": …}`.
+    Stream(String),
+    /// `{"aux": {"ID": …}}`.
+    Aux(String),
+}
+
 /// Turns the builder's text output into messages until the pipe ends; a
 /// client that is gone kills the builder (the rest is drained unsent).
-fn pump(engine: &Engine, reader: std::io::PipeReader, out: &Output, group: &Group) {
+/// With `quiet` the messages are held back and returned, as dockerd
+/// holds them.
+fn pump(
+    engine: &Engine,
+    reader: std::io::PipeReader,
+    out: &Output,
+    group: &Group,
+    quiet: bool,
+) -> Vec<Held> {
     let mut lines = BufReader::new(reader);
     let mut line = Vec::new();
     let mut gone = false;
+    let mut held = Vec::new();
     loop {
         line.clear();
         match lines.read_until(b'\n', &mut line) {
@@ -184,12 +209,20 @@ fn pump(engine: &Engine, reader: std::io::PipeReader, out: &Output, group: &Grou
         let text = String::from_utf8_lossy(&line);
         if let Some(short) = text.strip_prefix("Successfully built ") {
             if let Ok(id) = engine.store().image_id(short.trim()) {
-                gone |= !out.aux_id(id.as_str());
+                match quiet {
+                    true => held.push(Held::Aux(id.as_str().to_string())),
+                    false => gone |= !out.aux_id(id.as_str()),
+                }
             }
+        }
+        if quiet && !gone {
+            held.push(Held::Stream(text.into_owned()));
+            continue;
         }
         if gone || !out.stream(&text) {
             gone = true;
             group.kill();
         }
     }
+    held
 }

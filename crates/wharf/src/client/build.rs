@@ -5,7 +5,7 @@
 //! builder prints them.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -165,12 +165,17 @@ pub async fn build(c: &Client, a: BuildArgs) -> Result<u8> {
         };
         (context_tar(&abs, &name, &extra)?, name)
     };
-    if !a.quiet {
-        // docker's progress line, as its non-terminal progress writer ends it.
-        print!(
-            "Sending build context to Docker daemon  {}\r\r\n",
-            human_size(tar.len() as u64)
-        );
+    // docker's progress line, as its non-terminal progress writer ends it.
+    // With -q, like the rest of the output, it is shown only when the
+    // build fails (on stderr), as docker does.
+    let mut held = Vec::new();
+    let sending = format!(
+        "Sending build context to Docker daemon  {}\r\r\n",
+        human_size(tar.len() as u64)
+    );
+    match a.quiet {
+        true => held.extend_from_slice(sending.as_bytes()),
+        false => print!("{sending}"),
     }
     let mut path = format!(
         "/build?dockerfile={}&q={}&nocache={}&rm={}&forcerm={}&pull={}",
@@ -200,7 +205,20 @@ pub async fn build(c: &Client, a: BuildArgs) -> Result<u8> {
         path.push_str(&format!("&platform={}", q(p)));
     }
     let resp = c.request("POST", &path, Some(full(tar)), false).await?;
-    show_messages(resp, false).await?;
+    if !a.quiet {
+        show_messages(resp, &mut std::io::stdout()).await?;
+        return Ok(0);
+    }
+    let progress = held.len();
+    let shown = show_messages(resp, &mut held).await;
+    match shown {
+        // Only the image id came: it goes to stdout.
+        Ok(_) => std::io::stdout().write_all(&held[progress..])?,
+        Err(e) => {
+            std::io::stderr().write_all(&held)?;
+            return Err(e);
+        }
+    }
     Ok(0)
 }
 

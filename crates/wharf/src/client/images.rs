@@ -427,16 +427,16 @@ pub async fn export(c: &Client, a: ExportArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// Shows the daemon's JSON messages like docker's `jsonmessage` without a
-/// terminal; returns the last `aux.ID`. An `error` message fails.
+/// Shows the daemon's JSON messages on `out` like docker's `jsonmessage`
+/// without a terminal; returns the last `aux.ID`. An `error` message
+/// fails.
 pub async fn show_messages(
     resp: hyper::Response<hyper::body::Incoming>,
-    quiet: bool,
+    out: &mut dyn Write,
 ) -> Result<Option<String>> {
     let mut body = resp.into_body();
     let mut pending = Vec::new();
     let mut aux = None;
-    let mut out = std::io::stdout();
     loop {
         let frame = body.frame().await;
         let done = frame.is_none();
@@ -476,9 +476,6 @@ pub async fn show_messages(
             }
             if let Some(id) = v["aux"]["ID"].as_str() {
                 aux = Some(id.to_string());
-            }
-            if quiet {
-                continue;
             }
             if let Some(s) = v["stream"].as_str() {
                 out.write_all(s.as_bytes())?;
@@ -543,7 +540,7 @@ pub async fn load(c: &Client, a: LoadArgs) -> Result<u8> {
         .get("content-type")
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if json {
-        show_messages(resp, false).await?;
+        show_messages(resp, &mut std::io::stdout()).await?;
     } else {
         body_to(resp, None).await?;
     }
@@ -585,7 +582,7 @@ pub async fn import(c: &Client, a: ImportArgs) -> Result<u8> {
         path.push_str(&format!("&platform={}", q(p)));
     }
     let resp = c.request("POST", &path, body, false).await?;
-    show_messages(resp, false).await?;
+    show_messages(resp, &mut std::io::stdout()).await?;
     Ok(0)
 }
 
