@@ -61,7 +61,8 @@ async fn create(ctx: Ctx, req: Request) -> ApiResult {
     let q = query(&req);
     let body: create::CreateBody = read_json(req, MAX_JSON).await?;
     let mut opts = body.into_options(param(&q, "name"))?;
-    wharf_engine::spec::adapt(&mut opts);
+    let mut warnings = wharf_engine::spec::adapt(&mut opts);
+    warnings.extend(wharf_engine::spec::warnings(&opts));
     if let Some(donor) = opts.host.ipc_mode.strip_prefix("container:") {
         // Docker names the donor by its full id, and a missing one is a
         // bad parameter of the create (400).
@@ -73,9 +74,10 @@ async fn create(ctx: Ctx, req: Request) -> ApiResult {
         }
     }
     let created = ctx.engine.create(opts).await?;
+    warnings.extend(created.warnings);
     Ok(json(
         StatusCode::CREATED,
-        &json!({"Id": created.id, "Warnings": created.warnings}),
+        &json!({"Id": created.id, "Warnings": warnings}),
     ))
 }
 

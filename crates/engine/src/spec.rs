@@ -156,41 +156,41 @@ pub fn resolve(opts: &CreateOptions, image: &wharf_image::store::Image) -> Resul
 
 /// Docker's defaults filled into create options (moby's
 /// `adaptContainerSettings`): a memory limit without a swap limit gets
-/// twice the memory as memory+swap, or -1 (no swap limit) on a host without
-/// swap accounting, as `HostConfig.MemorySwap` shows and the cgroup gets.
-pub fn adapt(opts: &mut CreateOptions) {
+/// twice the memory as memory+swap, as `HostConfig.MemorySwap` shows and
+/// the cgroup gets; on a host without swap accounting any swap limit
+/// becomes -1 (none), with Docker's warning, which is returned.
+pub fn adapt(opts: &mut CreateOptions) -> Vec<String> {
     let r = &mut opts.host.resources;
     if r.memory > 0 && r.memory_swap == 0 {
         r.memory_swap = r.memory.saturating_mul(2);
     }
     if r.memory > 0 && r.memory_swap > 0 && !resources::swap_supported() {
         r.memory_swap = -1;
-    }
-}
-
-/// The warnings Docker's create answers with for `opts` on this host
-/// (options accepted but without effect).
-pub fn warnings(opts: &CreateOptions) -> Vec<String> {
-    let h = &opts.host;
-    let mut out = Vec::new();
-    if h.resources.blkio_weight != 0 && !resources::blkio_weight_supported() {
-        out.push(
-            "Your kernel does not support Block I/O weight or the cgroup is not mounted. \
-             Weight discarded."
-                .to_string(),
-        );
-    }
-    if h.resources.memory > 0 && h.resources.memory_swap != 0 && !resources::swap_supported() {
-        out.push(
+        return vec![
             "Your kernel does not support swap limit capabilities or the cgroup is not \
              mounted. Memory limited without swap."
                 .to_string(),
-        );
+        ];
     }
+    Vec::new()
+}
+
+/// The warnings Docker's create answers with for `opts` on this host
+/// (options accepted but without effect), after those of [`adapt`].
+pub fn warnings(opts: &CreateOptions) -> Vec<String> {
+    let h = &opts.host;
+    let mut out = Vec::new();
     if h.resources.oom_kill_disable && h.resources.memory == 0 {
         out.push(
             "OOM killer is disabled for the container, but no memory limit is set, this can \
              result in the system running out of resources."
+                .to_string(),
+        );
+    }
+    if h.resources.blkio_weight != 0 && !resources::blkio_weight_supported() {
+        out.push(
+            "Your kernel does not support Block I/O weight or the cgroup is not mounted. \
+             Weight discarded."
                 .to_string(),
         );
     }

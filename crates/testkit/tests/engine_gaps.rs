@@ -421,3 +421,35 @@ fn volume_opts(e: &dyn Engine) {
 }
 
 engine_tests!(volume_opts => volume_opts_dockerd, volume_opts_wharf);
+
+/// Create answers Docker's warnings for options without effect.
+fn create_warnings(e: &dyn Engine) {
+    e.import_busybox(IMG);
+    let warnings = |host: Value| {
+        let body = json!({"Image": IMG, "HostConfig": host});
+        let r = e.api(
+            "POST",
+            "/containers/create",
+            Some(body.to_string().as_bytes()),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["Warnings"].clone()
+    };
+    let oom = warnings(json!({"OomKillDisable": true}));
+    assert!(
+        oom.as_array().unwrap().contains(&json!(
+            "OOM killer is disabled for the container, but no memory limit is set, this can \
+             result in the system running out of resources."
+        )),
+        "on {}: {oom}",
+        e.kind()
+    );
+    let ports = warnings(json!({"NetworkMode": "host",
+        "PortBindings": {"80/tcp": [{"HostPort": "8080"}]}}));
+    assert_eq!(
+        ports,
+        json!(["Published ports are discarded when using host network mode"])
+    );
+}
+
+engine_tests!(create_warnings => create_warnings_dockerd, create_warnings_wharf);
