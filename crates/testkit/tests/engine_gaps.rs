@@ -220,6 +220,8 @@ fn health_uses_the_containers_shell(e: &dyn Engine) {
         json!({"Image": IMG, "Cmd": ["sleep", "1000"], "Healthcheck": health}),
     );
     assert_eq!(inspect(e, "hs1")["Config"]["Shell"], shell);
+    // Zero durations and retries are left out (Go's omitempty).
+    assert_eq!(inspect(e, "hs1")["Config"]["Healthcheck"], health);
     assert!(inspect(e, "hs2")["Config"].get("Shell").is_none());
     for (name, want) in [("hs1", "shell=yes\n"), ("hs2", "shell=\n")] {
         e.docker_ok(&["start", name]);

@@ -33,6 +33,8 @@ fn ps_shape(out: &str) -> Vec<String> {
 /// `docker stop` reaches the command; inspect keeps Path/Args.
 fn init(e: &dyn Engine) {
     e.import_busybox(IMG);
+    let info = e.api("GET", "/info", None).json();
+    assert_eq!(info["InitBinary"], json!("docker-init"), "on {}", e.kind());
     let ps = e.docker_ok(&["run", "--rm", "--init", IMG, "ps", "-o", "pid,pgid,args"]);
     assert_eq!(
         ps_shape(&ps),

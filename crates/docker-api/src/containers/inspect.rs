@@ -177,11 +177,23 @@ pub fn inspect(engine: &Engine, c: &Container) -> Value {
         config["Shell"] = json!(o.shell);
     }
     if let Some(hc) = &c.healthcheck {
-        config["Healthcheck"] = json!({
-            "Test": hc.test, "Interval": hc.interval, "Timeout": hc.timeout,
-            "Retries": hc.retries, "StartPeriod": hc.start_period,
-            "StartInterval": hc.start_interval,
-        });
+        // Go's omitempty: zero durations and retries are left out.
+        let mut h = Map::new();
+        if !hc.test.is_empty() {
+            h.insert("Test".into(), json!(hc.test));
+        }
+        for (key, v) in [
+            ("Interval", hc.interval),
+            ("Timeout", hc.timeout),
+            ("StartPeriod", hc.start_period),
+            ("StartInterval", hc.start_interval),
+            ("Retries", hc.retries),
+        ] {
+            if v != 0 {
+                h.insert(key.into(), json!(v));
+            }
+        }
+        config["Healthcheck"] = Value::Object(h);
     }
     let port_bindings: Map<String, Value> = h
         .port_bindings

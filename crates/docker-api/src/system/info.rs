@@ -84,8 +84,15 @@ fn info_value(engine: &Engine, ctx: &Ctx) -> Value {
         "IPv4Forwarding",
         json!(read_trim("/proc/sys/net/ipv4/ip_forward") == "1"),
     );
-    put("BridgeNfIptables", json!(false));
-    put("BridgeNfIp6tables", json!(false));
+    // As dockerd's sysinfo reads them (br_netfilter's switches).
+    put(
+        "BridgeNfIptables",
+        json!(read_trim("/proc/sys/net/bridge/bridge-nf-call-iptables") == "1"),
+    );
+    put(
+        "BridgeNfIp6tables",
+        json!(read_trim("/proc/sys/net/bridge/bridge-nf-call-ip6tables") == "1"),
+    );
     put("Debug", json!(false));
     put("NFd", json!(count_dir("/proc/self/fd")));
     put("OomKillDisable", json!(!v2));
@@ -151,7 +158,8 @@ fn info_value(engine: &Engine, ctx: &Ctx) -> Value {
     );
     put("LiveRestoreEnabled", json!(true));
     put("Isolation", json!(""));
-    put("InitBinary", json!(""));
+    // `--init` runs the wharf binary as /sbin/docker-init.
+    put("InitBinary", json!("docker-init"));
     put("ContainerdCommit", json!({ "ID": "", "Expected": "" }));
     let ours = env!("CARGO_PKG_VERSION");
     put("RuncCommit", json!({ "ID": ours, "Expected": ours }));
