@@ -81,8 +81,10 @@ pub fn validate_ps_args(args: &str) -> Result<()> {
 /// Runs `ps` with `args` and keeps the rows of `pids`.
 pub fn ps(pids: &[i32], args: &str) -> Result<Top> {
     let args: Vec<&str> = args.split(' ').collect();
+    // moby's psPidsArg: `-q` (procps' quick pid list in the options'
+    // format; BSD `q` would switch to BSD columns and add STAT).
     let quick = format!(
-        "q{}",
+        "-q{}",
         pids.iter()
             .map(|p| p.to_string())
             .collect::<Vec<_>>()

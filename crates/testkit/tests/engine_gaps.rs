@@ -455,3 +455,25 @@ fn create_warnings(e: &dyn Engine) {
 }
 
 engine_tests!(create_warnings => create_warnings_dockerd, create_warnings_wharf);
+
+/// `top` runs the host's `ps -ef` limited to the container's pids with
+/// `-q` (as moby's psPidsArg), so the columns are `-ef`'s.
+fn top_columns(e: &dyn Engine) {
+    e.import_busybox(IMG);
+    e.docker_ok(&["run", "-d", "--name", "top1", IMG, "sleep", "1000"]);
+    let r = e.api("GET", "/containers/top1/top", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(
+        v["Titles"],
+        json!(["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"])
+    );
+    assert_eq!(
+        v["Processes"][0][7],
+        json!("sleep 1000"),
+        "on {}: {v}",
+        e.kind()
+    );
+}
+
+engine_tests!(top_columns => top_columns_dockerd, top_columns_wharf);
