@@ -190,6 +190,7 @@ pub fn sample(cg: &Cgroup) -> Result<Stats> {
     if let Some((v, d)) = place(cg, "memory", "memory") {
         s.memory.stats = keyed(&d, "memory.stat");
         if v == Version::V1 {
+            s.memory.stats.retain(|k, _| V1_MEMORY_STAT.contains(&k.as_str()));
             s.memory.failcnt = read(&d, "memory.failcnt")
                 .and_then(|t| t.trim().parse().ok())
                 .unwrap_or(0);
@@ -210,6 +211,43 @@ fn read(dir: &Path, file: &str) -> Option<String> {
 }
 
 /// A flat-keyed file (`key value` per line) as a map.
+/// The v1 `memory.stat` keys Docker reports (containerd's `MemoryStat`):
+/// newer kernels' swap, shmem and workingset counters are left out.
+const V1_MEMORY_STAT: [&str; 32] = [
+    "cache",
+    "rss",
+    "rss_huge",
+    "mapped_file",
+    "dirty",
+    "writeback",
+    "pgpgin",
+    "pgpgout",
+    "pgfault",
+    "pgmajfault",
+    "inactive_anon",
+    "active_anon",
+    "inactive_file",
+    "active_file",
+    "unevictable",
+    "hierarchical_memory_limit",
+    "hierarchical_memsw_limit",
+    "total_cache",
+    "total_rss",
+    "total_rss_huge",
+    "total_mapped_file",
+    "total_dirty",
+    "total_writeback",
+    "total_pgpgin",
+    "total_pgpgout",
+    "total_pgfault",
+    "total_pgmajfault",
+    "total_inactive_anon",
+    "total_active_anon",
+    "total_inactive_file",
+    "total_active_file",
+    "total_unevictable",
+];
+
 fn keyed(dir: &Path, file: &str) -> BTreeMap<String, u64> {
     read(dir, file)
         .unwrap_or_default()

@@ -477,3 +477,42 @@ fn top_columns(e: &dyn Engine) {
 }
 
 engine_tests!(top_columns => top_columns_dockerd, top_columns_wharf);
+
+/// One-shot stats: on cgroup v1, `memory_stats.stats` holds the keys Docker
+/// reports (containerd's set), not every line of memory.stat.
+fn stats_memory_keys(e: &dyn Engine) {
+    if !std::path::Path::new("/sys/fs/cgroup/memory/memory.stat").exists() {
+        return;
+    }
+    e.import_busybox(IMG);
+    e.docker_ok(&["run", "-d", "--name", "st1", IMG, "sleep", "1000"]);
+    let r = e.api("GET", "/containers/st1/stats?stream=0", None);
+    let stats = r.json()["memory_stats"]["stats"].clone();
+    let mut keys: Vec<String> = stats.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    let mut want = vec![
+        "cache",
+        "rss",
+        "rss_huge",
+        "mapped_file",
+        "dirty",
+        "writeback",
+        "pgpgin",
+        "pgpgout",
+        "pgfault",
+        "pgmajfault",
+        "inactive_anon",
+        "active_anon",
+        "inactive_file",
+        "active_file",
+        "unevictable",
+        "hierarchical_memory_limit",
+        "hierarchical_memsw_limit",
+    ];
+    let totals: Vec<String> = want[..15].iter().map(|k| format!("total_{k}")).collect();
+    want.extend(totals.iter().map(String::as_str));
+    want.sort();
+    assert_eq!(keys, want, "on {}", e.kind());
+}
+
+engine_tests!(stats_memory_keys => stats_memory_keys_dockerd, stats_memory_keys_wharf);
