@@ -7,7 +7,7 @@ use wharf_testkit::daemon::{Engine, WharfDaemon};
 use wharf_testkit::engine_tests;
 
 mod gaps_support;
-use gaps_support::{inspect, inspect_until};
+use gaps_support::inspect_until;
 
 const IMG: &str = "wharf-test/busybox:latest";
 
@@ -81,12 +81,12 @@ fn init(e: &dyn Engine) {
         e.kind()
     );
     e.docker_ok(&["run", "-d", "--name", "in1", "--init", IMG, "sleep", "1000"]);
-    let v = inspect(e, "in1");
+    let v = e.inspect("in1");
     assert_eq!(v["Path"], json!("sleep"));
     assert_eq!(v["Args"], json!(["1000"]));
     assert_eq!(v["HostConfig"]["Init"], json!(true));
     e.docker_ok(&["stop", "in1"]);
-    assert_eq!(inspect(e, "in1")["State"]["ExitCode"], json!(143));
+    assert_eq!(e.inspect("in1")["State"]["ExitCode"], json!(143));
 }
 
 engine_tests!(init => init_dockerd, init_wharf);
@@ -97,11 +97,8 @@ engine_tests!(init => init_dockerd, init_wharf);
 fn ipc_shm(e: &dyn Engine) {
     e.import_busybox(IMG);
     e.docker_ok(&["run", "-d", "--name", "priv", IMG, "sleep", "1000"]);
-    let priv_id = inspect(e, "priv")["Id"].as_str().unwrap().to_string();
-    assert_eq!(
-        inspect(e, "priv")["HostConfig"]["IpcMode"],
-        json!("private")
-    );
+    let priv_id = e.inspect("priv")["Id"].as_str().unwrap().to_string();
+    assert_eq!(e.inspect("priv")["HostConfig"]["IpcMode"], json!("private"));
     e.docker_ok(&[
         "run",
         "-d",
@@ -115,7 +112,7 @@ fn ipc_shm(e: &dyn Engine) {
         "sleep",
         "1000",
     ]);
-    let donor = inspect(e, "donor");
+    let donor = e.inspect("donor");
     let donor_id = donor["Id"].as_str().unwrap().to_string();
     assert_eq!(donor["HostConfig"]["IpcMode"], json!("shareable"));
     assert_eq!(donor["HostConfig"]["ShmSize"], json!(8 << 20));
@@ -148,7 +145,7 @@ fn ipc_shm(e: &dyn Engine) {
         "true",
     ]);
     assert_eq!(
-        inspect(e, "joiner")["HostConfig"]["IpcMode"],
+        e.inspect("joiner")["HostConfig"]["IpcMode"],
         json!(format!("container:{donor_id}"))
     );
     let none = e.docker(&["run", "--rm", "--ipc", "none", IMG, "ls", "/dev/shm"]);
@@ -171,7 +168,7 @@ fn ipc_shm(e: &dyn Engine) {
         format!("can't join IPC of container {priv_id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)")
     );
     e.docker_ok(&["create", "--name", "stopped", "--ipc", "shareable", IMG]);
-    let stopped_id = inspect(e, "stopped")["Id"].as_str().unwrap().to_string();
+    let stopped_id = e.inspect("stopped")["Id"].as_str().unwrap().to_string();
     let r = start("j2", "container:stopped");
     assert_eq!(r.status, 500, "{}", r.text());
     assert_eq!(
@@ -229,7 +226,7 @@ fn health_survives_a_live_restore_wharf() {
     let streak = before["State"]["Health"]["FailingStreak"].as_i64().unwrap();
     d.kill9();
     d.spawn().expect("the daemon starts again");
-    let after = inspect(&d, "hl");
+    let after = d.inspect("hl");
     let health = &after["State"]["Health"];
     assert_eq!(after["State"]["Running"], json!(true));
     assert_eq!(health["Status"], json!("unhealthy"), "{after}");

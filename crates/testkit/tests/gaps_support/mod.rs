@@ -1,6 +1,6 @@
 //! Helpers of the engine_gaps, engine_init_ipc and engine_ws_auth
-//! scenarios: inspect through the raw API, polled with a hang guard; the
-//! head of a hijacked (upgraded) response.
+//! scenarios: inspect polled with a hang guard; the head of a hijacked
+//! (upgraded) response.
 
 // Each test binary uses a part of it.
 #![allow(dead_code)]
@@ -16,24 +16,11 @@ use wharf_testkit::daemon::Engine;
 /// The hang guard of the polls (never a pass/fail timing).
 pub const GUARD: Duration = Duration::from_secs(120);
 
-/// `GET /containers/{name}/json`, which must answer 200.
-pub fn inspect(e: &dyn Engine, name: &str) -> Value {
-    let r = e.api("GET", &format!("/containers/{name}/json"), None);
-    assert_eq!(
-        r.status,
-        200,
-        "inspect {name} on {}: {}",
-        e.kind(),
-        r.text()
-    );
-    r.json()
-}
-
 /// Polls inspect of `name` until `ok` holds; returns that inspect.
 pub fn inspect_until(e: &dyn Engine, name: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + GUARD;
     loop {
-        let v = inspect(e, name);
+        let v = e.inspect(name);
         if ok(&v) {
             return v;
         }
