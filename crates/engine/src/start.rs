@@ -360,7 +360,14 @@ impl Engine {
             let exit = loop {
                 match client.wait().await {
                     Ok(exit) => {
-                        wait_shim_gone(&dir).await;
+                        // A `--rm` container is removed next, which
+                        // tolerates a shim still deleting the container's
+                        // cgroups (its output is in the log before its
+                        // answer); a container that may start again must
+                        // not meet its previous shim's cleanup.
+                        if !entry.rec().c.options.host.auto_remove {
+                            wait_shim_gone(&dir).await;
+                        }
                         break exit;
                     }
                     Err(_) if client.is_alive() => {

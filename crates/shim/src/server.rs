@@ -227,9 +227,17 @@ impl Shim {
         let finished_at = now_rfc3339_nano();
         let code = self.procs[0].status.unwrap_or(255);
         let oom_killed = self.oom_killed();
-        // The last output of init (and of whatever else held its stdio).
-        let _ = self.rt.delete(&self.cfg.id, true);
-        self.reap();
+        // With a pid namespace of its own, every other process of the
+        // container was killed and gone before init could be reaped
+        // (pid_namespaces(7)), so nothing holds its stdio any more: the
+        // waiters are answered first and the cgroups removed after.
+        // Otherwise processes may outlive init and keep its stdio open:
+        // they are killed (with the cgroups) before the output is drained.
+        let own_pid_ns = self.rt.load(&self.cfg.id).is_ok_and(|c| c.state.own_pid_ns);
+        if !own_pid_ns {
+            let _ = self.rt.delete(&self.cfg.id, true);
+            self.reap();
+        }
         for p in 0..self.procs.len() {
             let log = if p == 0 { self.logger.as_mut() } else { None };
             self.procs[p].close(log);
@@ -252,6 +260,10 @@ impl Shim {
         self.listener = None;
         for w in self.waiters.drain(..) {
             send_reply(w, &Reply::exit(&exit));
+        }
+        if own_pid_ns {
+            let _ = self.rt.delete(&self.cfg.id, true);
+            self.reap();
         }
         self.exit = Some(exit);
     }
