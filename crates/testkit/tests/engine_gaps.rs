@@ -65,7 +65,7 @@ fn exec_ids(e: &dyn Engine) {
     assert_eq!(gone.status, 404, "{}", gone.text());
 }
 
-engine_tests!(exec_ids => exec_ids_dockerd, exec_ids_wharf);
+engine_tests!(exec_ids => engine_gaps_exec_ids_dockerd, engine_gaps_exec_ids_wharf);
 
 /// A memory limit without a swap limit: MemorySwap is twice the memory in
 /// inspect and in the cgroup the container sees; -1 and an explicit value
@@ -142,7 +142,7 @@ fn memory_swap_default(e: &dyn Engine) {
     }
 }
 
-engine_tests!(memory_swap_default => memory_swap_default_dockerd, memory_swap_default_wharf);
+engine_tests!(memory_swap_default => engine_gaps_memory_swap_default_dockerd, engine_gaps_memory_swap_default_wharf);
 
 /// `noprune`: deleting an image keeps its untagged parent; without it the
 /// parent goes too. The parent is made by commit (whose image's parent is
@@ -198,7 +198,7 @@ fn noprune_keeps_parents(e: &dyn Engine) {
     }
 }
 
-engine_tests!(noprune_keeps_parents => noprune_keeps_parents_dockerd, noprune_keeps_parents_wharf);
+engine_tests!(noprune_keeps_parents => engine_gaps_noprune_keeps_parents_dockerd, engine_gaps_noprune_keeps_parents_wharf);
 
 /// A `CMD-SHELL` health check runs through the container's `Shell`
 /// (Config.Shell of the create body; Docker never takes the image's).
@@ -246,7 +246,7 @@ fn health_uses_the_containers_shell(e: &dyn Engine) {
     }
 }
 
-engine_tests!(health_uses_the_containers_shell => health_shell_dockerd, health_shell_wharf);
+engine_tests!(health_uses_the_containers_shell => engine_gaps_health_shell_dockerd, engine_gaps_health_shell_wharf);
 
 /// Attaches to a new `cat` container (stdin open) with stdin, starts it,
 /// sends a line, half-closes; returns what the attach carried until it
@@ -323,7 +323,7 @@ fn attach_half_close(e: &dyn Engine) {
     }
 }
 
-engine_tests!(attach_half_close => attach_half_close_dockerd, attach_half_close_wharf);
+engine_tests!(attach_half_close => engine_gaps_attach_half_close_dockerd, engine_gaps_attach_half_close_wharf);
 
 /// `docker import --change` with an instruction Docker does not allow:
 /// a 400 in Docker's words, which the CLI receives after sending the
@@ -347,7 +347,7 @@ fn import_refuses_a_shell_change(e: &dyn Engine) {
     );
 }
 
-engine_tests!(import_refuses_a_shell_change => import_shell_change_dockerd, import_shell_change_wharf);
+engine_tests!(import_refuses_a_shell_change => engine_gaps_import_shell_change_dockerd, engine_gaps_import_shell_change_wharf);
 
 /// `--device-cgroup-rule`: in HostConfig, in the container's device cgroup
 /// (v1 lists it), and checked at start (500 in moby's words).
@@ -394,7 +394,7 @@ fn device_cgroup_rules(e: &dyn Engine) {
     );
 }
 
-engine_tests!(device_cgroup_rules => device_cgroup_rules_dockerd, device_cgroup_rules_wharf);
+engine_tests!(device_cgroup_rules => engine_gaps_device_cgroup_rules_dockerd, engine_gaps_device_cgroup_rules_wharf);
 
 /// `--mount type=volume,volume-opt=…`: the options of the volume the
 /// mount creates (named or anonymous); an existing volume keeps its own.
@@ -434,7 +434,7 @@ fn volume_opts(e: &dyn Engine) {
     );
 }
 
-engine_tests!(volume_opts => volume_opts_dockerd, volume_opts_wharf);
+engine_tests!(volume_opts => engine_gaps_volume_opts_dockerd, engine_gaps_volume_opts_wharf);
 
 /// Create answers Docker's warnings for options without effect.
 fn create_warnings(e: &dyn Engine) {
@@ -466,7 +466,7 @@ fn create_warnings(e: &dyn Engine) {
     );
 }
 
-engine_tests!(create_warnings => create_warnings_dockerd, create_warnings_wharf);
+engine_tests!(create_warnings => engine_gaps_create_warnings_dockerd, engine_gaps_create_warnings_wharf);
 
 /// `top` runs the host's `ps -ef` limited to the container's pids with
 /// `-q` (as moby's psPidsArg), so the columns are `-ef`'s.
@@ -488,7 +488,7 @@ fn top_columns(e: &dyn Engine) {
     );
 }
 
-engine_tests!(top_columns => top_columns_dockerd, top_columns_wharf);
+engine_tests!(top_columns => engine_gaps_top_columns_dockerd, engine_gaps_top_columns_wharf);
 
 /// One-shot stats: on cgroup v1, `memory_stats.stats` holds the keys Docker
 /// reports (containerd's set), not every line of memory.stat.
@@ -517,4 +517,4 @@ fn stats_memory_keys(e: &dyn Engine) {
     assert_eq!(keys, want, "on {}", e.kind());
 }
 
-engine_tests!(stats_memory_keys => stats_memory_keys_dockerd, stats_memory_keys_wharf);
+engine_tests!(stats_memory_keys => engine_gaps_stats_memory_keys_dockerd, engine_gaps_stats_memory_keys_wharf);

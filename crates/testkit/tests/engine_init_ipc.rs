@@ -89,7 +89,7 @@ fn init(e: &dyn Engine) {
     assert_eq!(e.inspect("in1")["State"]["ExitCode"], json!(143));
 }
 
-engine_tests!(init => init_dockerd, init_wharf);
+engine_tests!(init => engine_init_ipc_init_dockerd, engine_init_ipc_init_wharf);
 
 /// `--ipc shareable` gets a /dev/shm of `--shm-size` that `--ipc
 /// container:` joiners share; joining a private, a stopped or a missing
@@ -187,7 +187,7 @@ fn ipc_shm(e: &dyn Engine) {
     );
 }
 
-engine_tests!(ipc_shm => ipc_shm_dockerd, ipc_shm_wharf);
+engine_tests!(ipc_shm => engine_init_ipc_ipc_shm_dockerd, engine_init_ipc_ipc_shm_wharf);
 
 /// A live restore (daemon killed -9 and started again) keeps the health
 /// recorded before it (status, streak, log), as dockerd 20.10 with
@@ -195,7 +195,7 @@ engine_tests!(ipc_shm => ipc_shm_dockerd, ipc_shm_wharf);
 /// probing, moby#41871: a bug not copied). dockerd's fixture cannot
 /// restart, so this runs against wharf only.
 #[test]
-fn health_survives_a_live_restore_wharf() {
+fn engine_init_ipc_health_survives_a_live_restore_wharf() {
     let mut d = WharfDaemon::start().expect("a private wharf daemon");
     d.import_busybox(IMG);
     d.docker_ok(&[

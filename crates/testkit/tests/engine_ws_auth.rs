@@ -98,7 +98,7 @@ fn attach_ws(e: &dyn Engine) {
     assert!(text.ends_with("got=hello\n"), "on {}: {text:?}", e.kind());
 }
 
-engine_tests!(attach_ws => attach_ws_dockerd, attach_ws_wharf);
+engine_tests!(attach_ws => engine_ws_auth_attach_ws_dockerd, engine_ws_auth_attach_ws_wharf);
 
 /// `docker login` to a registry that cannot be reached: dockerd tries
 /// https and then http (a loopback registry is insecure) and answers 500
@@ -123,7 +123,7 @@ fn auth_unreachable(e: &dyn Engine) {
     );
 }
 
-engine_tests!(auth_unreachable => auth_unreachable_dockerd, auth_unreachable_wharf);
+engine_tests!(auth_unreachable => engine_ws_auth_auth_unreachable_dockerd, engine_ws_auth_auth_unreachable_wharf);
 
 /// `/session` without an upgrade to h2c is refused at once (400).
 fn session_refused(e: &dyn Engine) {
@@ -134,4 +134,4 @@ fn session_refused(e: &dyn Engine) {
     );
 }
 
-engine_tests!(session_refused => session_refused_dockerd, session_refused_wharf);
+engine_tests!(session_refused => engine_ws_auth_session_refused_dockerd, engine_ws_auth_session_refused_wharf);
