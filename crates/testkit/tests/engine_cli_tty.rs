@@ -139,9 +139,10 @@ fn run_it_detach(e: &dyn Engine) {
     let mut t = OnTerminal::spawn(e, &["attach", "tty1"]);
     // The shell prints nothing on attach: poke it with a command.
     round_trip(&mut t, "again");
-    t.type_(b"\x10\x11");
-    // `docker attach` says so and exits 1 when detached (`run` exits 0).
+    // `docker attach` says so and exits 1 when detached (`run` exits 0);
+    // the offset is taken first, or a quick answer falls before it.
     let from = t.len();
+    t.type_(b"\x10\x11");
     t.wait_for("read escape sequence", from);
     assert_eq!(t.exit_code(), Some(1));
     assert_eq!(status(e, "tty1"), "running");
