@@ -190,7 +190,9 @@ pub fn sample(cg: &Cgroup) -> Result<Stats> {
     if let Some((v, d)) = place(cg, "memory", "memory") {
         s.memory.stats = keyed(&d, "memory.stat");
         if v == Version::V1 {
-            s.memory.stats.retain(|k, _| V1_MEMORY_STAT.contains(&k.as_str()));
+            s.memory
+                .stats
+                .retain(|k, _| V1_MEMORY_STAT.contains(&k.as_str()));
             s.memory.failcnt = read(&d, "memory.failcnt")
                 .and_then(|t| t.trim().parse().ok())
                 .unwrap_or(0);
