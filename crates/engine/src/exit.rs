@@ -62,11 +62,9 @@ impl Engine {
         let id = c.id.clone();
         self.forget_execs(&id);
         let removing = auto_remove && c.state.status != Status::Removing;
-        // A `--rm` container's removal (below, finished in the background)
-        // unmounts its rootfs and /dev/shm and deletes its bundle: the last
-        // unmount of an overlay syncs the whole filesystem under its upper
-        // directory (every dirty file on that disk), which the client,
-        // waiting for the removal, need not wait for.
+        // A `--rm` container's removal (below) unmounts its rootfs and
+        // /dev/shm and deletes its bundle itself, once: the last unmount of
+        // an overlay syncs the filesystem under its upper directory.
         if !removing {
             let engine = self.clone();
             blocking(move || {
@@ -88,7 +86,7 @@ impl Engine {
             };
         });
         if removing {
-            if let Err(e) = self.remove_locked(entry, true, true).await {
+            if let Err(e) = self.remove_locked(entry, true).await {
                 eprintln!("wharf: failed to auto-remove {}: {e}", entry.id);
             }
             return;

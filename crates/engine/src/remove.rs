@@ -112,7 +112,7 @@ impl Engine {
                 }
                 _ => {}
             }
-            return self.remove_locked(&entry, volumes, false).await;
+            return self.remove_locked(&entry, volumes).await;
         }
     }
 
@@ -122,13 +122,11 @@ impl Engine {
     /// the next open. As in dockerd (`cleanupContainer`), the files go
     /// before `removed` waiters and the `destroy` event hear of it: a
     /// client of `rm` or `run --rm` (waiting for `condition=removed`) never
-    /// sees a removed container's files. `_background` (the `--rm` callers)
-    /// no longer changes that.
+    /// sees a removed container's files.
     pub(crate) async fn remove_locked(
         self: &Arc<Self>,
         entry: &Arc<Entry>,
         volumes: bool,
-        _background: bool,
     ) -> Result<()> {
         let c = {
             let mut r = entry.rec();

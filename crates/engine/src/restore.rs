@@ -165,7 +165,7 @@ impl Engine {
         let c: Container = entry.get();
         if c.options.host.auto_remove && c.state.status == Status::Exited {
             let _op = entry.op.lock().await;
-            let _ = self.remove_locked(entry, true, true).await;
+            let _ = self.remove_locked(entry, true).await;
             return None;
         }
         let started_before = c.state.started_at != crate::registry::ZERO_TIME;

@@ -235,7 +235,7 @@ impl Engine {
                 // As Docker: a `--rm` container that cannot start is removed
                 // (its client waits for the removal).
                 if c.options.host.auto_remove {
-                    if let Err(e) = self.remove_locked(entry, true, true).await {
+                    if let Err(e) = self.remove_locked(entry, true).await {
                         eprintln!("wharf: failed to auto-remove {}: {e}", c.id);
                     }
                 }
