@@ -6,7 +6,7 @@
 //! command, env, working directory and user applied, like Docker.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use oci_spec::runtime::{Capability, LinuxCapabilities, Process};
@@ -30,6 +30,8 @@ pub struct Execs {
 struct Record {
     info: ExecInfo,
     started: bool,
+    /// Its `exec_die` event went out.
+    died: bool,
 }
 
 impl Execs {
@@ -88,13 +90,19 @@ impl Engine {
             Record {
                 info,
                 started: false,
+                died: false,
             },
         );
+        self.emit_exec(&c, "exec_create", &id);
         Ok(id)
     }
 
     /// Starts it: detached (None) or with its stdio attached.
-    pub async fn exec_start(&self, exec_id: &str, detach: bool) -> Result<Option<Attached>> {
+    pub async fn exec_start(
+        self: &Arc<Self>,
+        exec_id: &str,
+        detach: bool,
+    ) -> Result<Option<Attached>> {
         let rec = self.execs.get(exec_id)?;
         if rec.started {
             return Err(EngineError::conflict(format!(
@@ -121,6 +129,8 @@ impl Engine {
             r.info.pid = pid;
             r.info.running = true;
         });
+        self.emit_exec(&c, "exec_start", exec_id);
+        self.watch_exec(&c, exec_id);
         if detach {
             return Ok(None);
         }
@@ -164,7 +174,60 @@ impl Engine {
             r.info.running = running;
             r.info.exit_code = code;
         });
+        if let (false, Some(code), Ok(c)) = (running, code, self.container(&rec.info.container_id))
+        {
+            self.exec_died(&c, exec_id, code);
+        }
         Ok(self.execs.get(exec_id)?.info)
+    }
+
+    /// Docker's event of an exec: `exec_create: <cmd> <args…>` (and
+    /// `exec_start: …`) with the exec's id among the container's attributes.
+    fn emit_exec(&self, c: &Container, what: &str, exec_id: &str) {
+        let Ok(rec) = self.execs.get(exec_id) else {
+            return;
+        };
+        let cmd = &rec.info.options.cmd;
+        let action = match cmd.split_first() {
+            Some((first, rest)) => format!("{what}: {first} {}", rest.join(" ")),
+            None => format!("{what}: "),
+        };
+        self.emit_container(c, &action, &[("execID", exec_id.to_string())]);
+    }
+
+    /// Waits in the background for a started exec to end, records its exit
+    /// code and sends `exec_die` (once, whoever learns of the end first).
+    fn watch_exec(self: &Arc<Self>, c: &Container, exec_id: &str) {
+        let engine = self.clone();
+        let (c, exec_id) = (c.clone(), exec_id.to_string());
+        let Ok(shim) = self.shim(&c.id) else {
+            return;
+        };
+        tokio::spawn(async move {
+            if let Ok(code) = shim.exec_wait(&exec_id).await {
+                engine.execs.update(&exec_id, |r| {
+                    r.info.running = false;
+                    r.info.exit_code = Some(code);
+                });
+                engine.exec_died(&c, &exec_id, code);
+            }
+        });
+    }
+
+    fn exec_died(&self, c: &Container, exec_id: &str, code: i32) {
+        let mut first = false;
+        self.execs
+            .update(exec_id, |r| first = !std::mem::replace(&mut r.died, true));
+        if first {
+            self.emit_container(
+                c,
+                "exec_die",
+                &[
+                    ("execID", exec_id.to_string()),
+                    ("exitCode", code.to_string()),
+                ],
+            );
+        }
     }
 
     /// Docker's `ExecIDs` of a container: its execs created and not yet
@@ -203,7 +266,7 @@ impl Engine {
     /// Runs `cmd` to its end within `timeout` (health checks); exit code and
     /// combined output (at most 4 KiB kept).
     pub async fn exec_capture(
-        &self,
+        self: &Arc<Self>,
         container: &str,
         cmd: Vec<String>,
         timeout: Duration,
@@ -215,21 +278,28 @@ impl Engine {
             ..ExecOptions::default()
         };
         let id = self.exec_create(container, opts)?;
-        let result = self.capture(&id, timeout).await;
-        let rec = self.execs.get(&id);
-        self.execs.map.lock().expect("execs lock").remove(&id);
-        let output = result?;
-        let code = match rec {
-            Ok(r) => {
-                let shim = self.shim(&r.info.container_id)?;
-                shim.exec_state(&id).await?.1
-            }
-            Err(e) => return Err(e),
+        let output = self.capture(&id, timeout).await;
+        let code = match &output {
+            Ok(_) => self.captured_code(&id).await,
+            Err(_) => Ok(None),
         };
-        Ok((code.unwrap_or(-1), output))
+        self.execs.map.lock().expect("execs lock").remove(&id);
+        let output = output?;
+        Ok((code?.unwrap_or(-1), output))
     }
 
-    async fn capture(&self, id: &str, timeout: Duration) -> Result<Vec<u8>> {
+    /// The exit code of a captured exec that ended (its `exec_die` sent).
+    async fn captured_code(&self, id: &str) -> Result<Option<i32>> {
+        let r = self.execs.get(id)?;
+        let shim = self.shim(&r.info.container_id)?;
+        let code = shim.exec_state(id).await?.1;
+        if let (Some(code), Ok(c)) = (code, self.container(&r.info.container_id)) {
+            self.exec_died(&c, id, code);
+        }
+        Ok(code)
+    }
+
+    async fn capture(self: &Arc<Self>, id: &str, timeout: Duration) -> Result<Vec<u8>> {
         let attached = self
             .exec_start(id, false)
             .await?

@@ -295,6 +295,17 @@ impl ShimClient {
         Ok(reply.pid.unwrap_or(0))
     }
 
+    /// Waits until the exec has ended; its exit code.
+    pub async fn exec_wait(&self, exec_id: &str) -> Result<i32> {
+        let req = Request::ExecWait {
+            exec: exec_id.to_string(),
+        };
+        let (reply, _) = self.call(&req).await?;
+        reply
+            .exit_code
+            .ok_or_else(|| EngineError::new(Kind::System, "the shim's exec wait reply has no exit"))
+    }
+
     /// [`ShimClient::exec_state`] without an async runtime (a quick local
     /// round trip, for synchronous callers such as exec inspect).
     pub fn exec_state_blocking(&self, exec_id: &str) -> Result<(bool, Option<i32>)> {

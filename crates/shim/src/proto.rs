@@ -130,6 +130,11 @@ pub enum Request {
         /// The exec id.
         exec: String,
     },
+    /// Reply once the exec has ended, as [`Request::ExecState`] does then.
+    ExecWait {
+        /// The exec id.
+        exec: String,
+    },
 }
 
 /// How the container's init ended (also the content of `exit.json`).

@@ -104,6 +104,16 @@ impl Shim {
                 stdin,
                 detach,
             } => self.exec(exec, *process, tty, stdin, detach),
+            Request::ExecWait { exec } => match self.find(Some(&exec)) {
+                Ok(_) => match self.ended_exec(&exec) {
+                    Some(reply) => reply,
+                    None => {
+                        self.exec_waiters.push((exec, stream));
+                        return;
+                    }
+                },
+                Err(r) => r,
+            },
             Request::ExecState { exec } => match self.find(Some(&exec)) {
                 Ok(p) => {
                     let proc_ = &self.procs[p];
@@ -126,6 +136,20 @@ impl Shim {
             },
         };
         send_reply(stream, &reply);
+    }
+
+    /// The answer to an exec's waiters once it has ended (None before).
+    pub(crate) fn ended_exec(&self, exec: &str) -> Option<Reply> {
+        let p = self.find(Some(exec)).ok()?;
+        let proc_ = &self.procs[p];
+        let code = proc_.status?;
+        Some(Reply {
+            ok: true,
+            pid: Some(proc_.pid),
+            running: Some(false),
+            exit_code: Some(code),
+            ..Reply::default()
+        })
     }
 
     /// The index of init (None) or of an exec.

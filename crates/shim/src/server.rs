@@ -30,6 +30,8 @@ pub(crate) struct Shim {
     listener: Option<UnixListener>,
     pub conns: Vec<Conn>,
     pub waiters: Vec<UnixStream>,
+    /// Waiting for the end of an exec: its id and the stream to answer.
+    pub exec_waiters: Vec<(String, UnixStream)>,
     /// procs[0] is init; then execs.
     pub procs: Vec<Proc>,
     pub logger: Option<Logger>,
@@ -72,6 +74,7 @@ impl Shim {
             listener: Some(listener),
             conns: Vec::new(),
             waiters: Vec::new(),
+            exec_waiters: Vec::new(),
             procs: vec![init],
             logger,
             exit: None,
@@ -215,6 +218,14 @@ impl Shim {
         for p in 1..self.procs.len() {
             if self.procs[p].status.is_some() && self.procs[p].pidfd.is_some() {
                 self.procs[p].close(None);
+            }
+        }
+        if !self.exec_waiters.is_empty() {
+            for (exec, stream) in std::mem::take(&mut self.exec_waiters) {
+                match self.ended_exec(&exec) {
+                    Some(reply) => send_reply(stream, &reply),
+                    None => self.exec_waiters.push((exec, stream)),
+                }
             }
         }
         if self.procs[0].status.is_some() && self.exit.is_none() {

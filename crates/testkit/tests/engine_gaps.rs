@@ -2,7 +2,7 @@
 //! by a scenario that runs against Debian's dockerd (proving what Docker
 //! does) and against `wharf daemon`: `ExecIDs` in inspect, the default
 //! `MemorySwap`, `noprune`, the container's `Shell` for health checks and
-//! the end of an attach when its client half-closes.
+//! the end of an attach when its client half-closes, and exec events.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -518,3 +518,81 @@ fn stats_memory_keys(e: &dyn Engine) {
 }
 
 engine_tests!(stats_memory_keys => engine_gaps_stats_memory_keys_dockerd, engine_gaps_stats_memory_keys_wharf);
+
+/// Exec events: `exec_create: <cmd> <args…>` and `exec_start: …` with the
+/// exec's id, then `exec_die` with its exit code, for attached and
+/// detached execs; `event=exec_create` selects by the part before the
+/// colon.
+fn exec_events(e: &dyn Engine) {
+    e.import_busybox(IMG);
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 1;
+    e.docker_ok(&["run", "-d", "--name", "xe1", IMG, "sleep", "1000"]);
+    e.docker_ok(&["exec", "xe1", "true"]);
+    let out = e.docker(&["exec", "xe1", "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "on {}", e.kind());
+    e.docker_ok(&["exec", "-d", "xe1", "sleep", "0.2"]);
+    // The history up to a second from now (the CLI waits for it).
+    let events = |filter: &str| {
+        let since = t0.to_string();
+        let until = (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 1)
+        .to_string();
+        let format = "{{.Action}}|{{json .Actor.Attributes}}";
+        e.docker_ok(&[
+            "events", "--since", &since, "--until", &until, "--filter", filter, "--format", format,
+        ])
+    };
+    let deadline = std::time::Instant::now() + GUARD;
+    let mut out = events("container=xe1");
+    while out.matches("exec_die").count() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "three exec_die in {out}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        out = events("container=xe1");
+    }
+    let execs: Vec<(String, Value)> = out
+        .lines()
+        .filter(|l| l.starts_with("exec_"))
+        .map(|l| {
+            let (action, attrs) = l.split_once('|').unwrap();
+            (action.to_string(), serde_json::from_str(attrs).unwrap())
+        })
+        .collect();
+    let actions: Vec<&str> = execs.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "exec_create: true ",
+            "exec_start: true ",
+            "exec_die",
+            "exec_create: sh -c exit 3",
+            "exec_start: sh -c exit 3",
+            "exec_die",
+            "exec_create: sleep 0.2",
+            "exec_start: sleep 0.2",
+            "exec_die",
+        ],
+        "on {}",
+        e.kind()
+    );
+    for (i, code) in [(2, "0"), (5, "3"), (8, "0")] {
+        let (_, attrs) = &execs[i];
+        assert_eq!(attrs["exitCode"], code, "on {}: {attrs}", e.kind());
+        assert_eq!(attrs["execID"], execs[i - 2].1["execID"], "on {}", e.kind());
+        assert_eq!(attrs["name"], "xe1");
+    }
+    let created = events("event=exec_create");
+    assert_eq!(created.lines().count(), 3, "on {}: {created}", e.kind());
+    e.docker_ok(&["rm", "-f", "xe1"]);
+}
+
+engine_tests!(exec_events => engine_gaps_exec_events_dockerd, engine_gaps_exec_events_wharf);
