@@ -200,7 +200,9 @@ fn attach_plain(e: &dyn Engine) {
     e.docker_ok(&["run", "-d", "--name", "att1", IMG, "sh", "-c", script]);
     let attach = e.docker_follow(&["attach", "att1"]);
     attach.wait_until("the container's output", |t| t.contains("tick\n"));
-    e.docker_ok(&["exec", "att1", "touch", "/go"]);
+    // Detached: the container may end (killing the exec) before `touch`
+    // has exited.
+    e.docker_ok(&["exec", "-d", "att1", "touch", "/go"]);
     let (code, all) = attach.wait_exit();
     assert!(all.ends_with("tick\nlate\n"), "{all}");
     assert_eq!(code, Some(4));
