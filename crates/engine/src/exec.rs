@@ -231,24 +231,17 @@ impl Engine {
     }
 
     /// Docker's `ExecIDs` of a container: its execs created and not yet
-    /// started, or still running (sorted; Docker's order is a map's).
+    /// started, or still running (sorted; Docker's order is a map's). An
+    /// exec's end is recorded by its watcher ([`Engine::exec_start`]), so
+    /// this asks no shim.
     pub fn exec_ids(&self, container_id: &str) -> Vec<String> {
-        let recs: Vec<Record> = {
+        let mut ids: Vec<String> = {
             let map = self.execs.map.lock().expect("execs lock");
             map.values()
-                .filter(|r| r.info.container_id == container_id)
-                .cloned()
+                .filter(|r| r.info.container_id == container_id && r.info.exit_code.is_none())
+                .map(|r| r.info.id.clone())
                 .collect()
         };
-        let mut ids: Vec<String> = recs
-            .into_iter()
-            .filter(|r| {
-                !r.started
-                    || (r.info.exit_code.is_none()
-                        && self.exec_inspect(&r.info.id).is_ok_and(|i| i.running))
-            })
-            .map(|r| r.info.id)
-            .collect();
         ids.sort();
         ids
     }

@@ -73,7 +73,7 @@ pub(crate) fn spawn(engine: Arc<Engine>, id: String) {
                 engine.emit_container(&c, &format!("health_status: {}", h.status), &[]);
             }
         };
-        run_with(cfg, &shell, resume, runner, sink, state).await;
+        run(cfg, &shell, resume, runner, sink, state).await;
     });
 }
 
@@ -124,13 +124,8 @@ fn enabled(cfg: &HealthConfig) -> bool {
 }
 
 /// The command of a check: `CMD` arguments as they are, `CMD-SHELL` through
-/// `/bin/sh -c`. `None` for `NONE` or an empty test.
-pub fn command(test: &[String]) -> Option<Vec<String>> {
-    command_in(test, &[])
-}
-
-/// [`command`] with the container's `Shell` for `CMD-SHELL` (moby's
-/// `getShell`: `/bin/sh -c` when `shell` is empty).
+/// the container's `Shell` (moby's `getShell`: `/bin/sh -c` when `shell` is
+/// empty). `None` for `NONE` or an empty test.
 pub fn command_in(test: &[String], shell: &[String]) -> Option<Vec<String>> {
     match test.first().map(String::as_str) {
         Some("CMD") if test.len() > 1 => Some(test[1..].to_vec()),
@@ -161,22 +156,10 @@ fn is_running(s: &State) -> bool {
 
 /// The check loop. `probe(cmd, timeout)` runs one check (exit code and
 /// output, or why it could not run); `sink(health, status_changed)` hears
-/// every new health. Returns when `state` says the container stopped.
+/// every new health. `CMD-SHELL` checks run through `shell` (see
+/// [`command_in`]); the loop goes on from `resume`. Returns when `state`
+/// says the container stopped.
 pub async fn run<P, F>(
-    cfg: HealthConfig,
-    probe: P,
-    sink: impl FnMut(&Health, bool),
-    state: watch::Receiver<State>,
-) where
-    P: FnMut(Vec<String>, Duration) -> F,
-    F: Future<Output = Result<(i32, Vec<u8>), String>>,
-{
-    run_with(cfg, &[], Resume::default(), probe, sink, state).await;
-}
-
-/// [`run`] with the container's `Shell` for `CMD-SHELL` checks, going on
-/// from `resume`.
-pub async fn run_with<P, F>(
     cfg: HealthConfig,
     shell: &[String],
     resume: Resume,
@@ -311,12 +294,15 @@ mod tests {
     #[test]
     fn commands() {
         let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert_eq!(command(&v(&["CMD", "true", "x"])), Some(v(&["true", "x"])));
         assert_eq!(
-            command(&v(&["CMD-SHELL", "exit 1"])),
+            command_in(&v(&["CMD", "true", "x"]), &[]),
+            Some(v(&["true", "x"]))
+        );
+        assert_eq!(
+            command_in(&v(&["CMD-SHELL", "exit 1"]), &[]),
             Some(v(&["/bin/sh", "-c", "exit 1"]))
         );
-        assert_eq!(command(&v(&["NONE"])), None);
+        assert_eq!(command_in(&v(&["NONE"]), &[]), None);
         assert_eq!(
             command_in(
                 &v(&["CMD-SHELL", "exit", "1"]),
@@ -328,7 +314,7 @@ mod tests {
             command_in(&v(&["CMD", "true"]), &v(&["/bin/bash", "-c"])),
             Some(v(&["true"]))
         );
-        assert_eq!(command(&[]), None);
+        assert_eq!(command_in(&[], &[]), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
-use wharf_engine::health::run;
+use wharf_engine::health::{run, Resume};
 use wharf_engine::{Health, HealthConfig, State, Status};
 
 fn cfg(retries: i64, start_period_s: u64) -> HealthConfig {
@@ -66,7 +66,7 @@ async fn drive(
         let seen = seen.clone();
         move |h: &Health, changed: bool| seen.lock().unwrap().push((h.clone(), changed))
     };
-    run(cfg, probe, sink, rx).await;
+    run(cfg, &[], Resume::default(), probe, sink, rx).await;
     let out = seen.lock().unwrap().clone();
     out
 }
@@ -156,6 +156,8 @@ async fn health_none_runs_nothing() {
     };
     run(
         cfg,
+        &[],
+        Resume::default(),
         |_, _| {
             called = true;
             async { Ok((0, Vec::new())) }
