@@ -502,8 +502,9 @@ impl WharfDaemon {
         let ids = self.container_ids();
         self.cleanup();
         // A killed process may stay a zombie for a moment, until its
-        // parent (or pid 1) reaps it: look again for a few seconds.
-        let deadline = Instant::now() + Duration::from_secs(5);
+        // parent (or pid 1) reaps it: look again until a hang guard (a
+        // clean stop returns at once).
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let mut left: Vec<String> = referencing_pids(&self.dir)
                 .into_iter()

@@ -4,7 +4,6 @@
 //! talks to it. Dropping it stops the daemon and removes everything.
 
 use std::ffi::OsStr;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
@@ -68,21 +67,7 @@ impl WharfRoot {
 
     /// Runs `wharf <args>` with `input` on stdin.
     pub fn run_with_input(&self, args: &[&str], input: &[u8]) -> Output {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("wharf starts");
-        let mut stdin = child.stdin.take().expect("stdin is piped");
-        let input = input.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = stdin.write_all(&input);
-        });
-        let out = child.wait_with_output().expect("wharf runs");
-        let _ = writer.join();
-        out
+        crate::output::run_with_input(self.command(args), input)
     }
 
     /// Runs `wharf <args>`, panics with its stderr unless it succeeds, and

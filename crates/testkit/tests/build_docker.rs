@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use wharf_testkit::dockerd::Dockerd;
-use wharf_testkit::WharfRoot;
+use wharf_testkit::{run_with_input, WharfRoot};
 
 /// Dockerfiles exercising every metadata instruction and the common
 /// file-changing ones.
@@ -106,8 +106,7 @@ fn docker_and_wharf_build_the_same_configs() {
     let wharf = WharfRoot::new().unwrap();
     // One base image in both: made by docker, moved with save and load.
     let tar = wharf_testkit::images::busybox_rootfs_tar();
-    let mut cmd = docker.command(&["import", "-", "busybox:latest"]);
-    let out = pipe(&mut cmd, &tar);
+    let out = run_with_input(docker.command(&["import", "-", "busybox:latest"]), &tar);
     assert!(
         out.status.success(),
         "{}",
@@ -215,19 +214,6 @@ fn config_from_archive(tar: &Path) -> String {
     let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
     let config = manifest[0]["Config"].as_str().unwrap();
     String::from_utf8(files[config].clone()).unwrap()
-}
-
-fn pipe(cmd: &mut std::process::Command, input: &[u8]) -> std::process::Output {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
 }
 
 /// `build -q` as docker prints it: only the image id on stdout when the

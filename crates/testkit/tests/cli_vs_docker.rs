@@ -6,11 +6,12 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use wharf_testkit::daemon::{Engine, WharfDaemon};
 use wharf_testkit::dockerd::Dockerd;
+use wharf_testkit::run_with_input;
 
 /// The daemon and both clients.
 struct Pair {
@@ -54,15 +55,15 @@ impl Pair {
     }
 
     fn wharf(&self, args: &[&str]) -> Output {
-        run(self.wharf_cmd(args), &[])
+        run_with_input(self.wharf_cmd(args), &[])
     }
 
     fn docker_in(&self, args: &[&str], input: &[u8]) -> Output {
-        run(self.d.command(args), input)
+        run_with_input(self.d.command(args), input)
     }
 
     fn wharf_in(&self, args: &[&str], input: &[u8]) -> Output {
-        run(self.wharf_cmd(args), input)
+        run_with_input(self.wharf_cmd(args), input)
     }
 
     fn wharf_ok(&self, args: &[&str]) -> String {
@@ -81,23 +82,6 @@ impl Pair {
         let w = self.wharf(args);
         assert_same(args, &d, &w);
     }
-}
-
-fn run(mut c: Command, input: &[u8]) -> Output {
-    let mut child = c
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the client starts");
-    let mut stdin = child.stdin.take().expect("piped");
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().expect("the client runs");
-    let _ = writer.join();
-    out
 }
 
 fn text(b: &[u8]) -> String {

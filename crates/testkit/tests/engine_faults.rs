@@ -415,8 +415,9 @@ fn check_consistent(d: &WharfDaemon, ledger: &BTreeMap<String, Seen>) {
         );
         // A container whose kill was in flight when the daemon died may
         // still be seen running for a moment after its process ended,
-        // until its shim reports the exit; it must not stay so.
-        let deadline = Instant::now() + Duration::from_secs(10);
+        // until its shim reports the exit; it must not stay so (a hang
+        // guard, not a time limit: a loaded machine may take long).
+        let deadline = Instant::now() + Duration::from_secs(120);
         let mut v = v.json();
         while v["State"]["Running"] == true {
             let pid = v["State"]["Pid"].as_i64().unwrap_or(0);
