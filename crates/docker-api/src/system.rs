@@ -1,6 +1,6 @@
 //! `/version`, `/info`, `/events`, `/system/df`, `/auth` and `/session`.
 
-mod auth;
+pub(crate) mod auth;
 mod df;
 mod events;
 mod info;

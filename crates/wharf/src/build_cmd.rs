@@ -37,7 +37,6 @@ struct Job {
     labels: BTreeMap<String, String>,
     target: Option<String>,
     no_cache: bool,
-    quiet: bool,
     /// `default`, `none`, `host`.
     network: String,
     /// Where the outcome goes: `{"id":…}` or `{"error":…,"code":…,"status":…}`.
@@ -116,7 +115,6 @@ fn runner(store: &Store, job: &Job, network: StepNetwork) -> LocalStepRunner {
             StepNetwork::Host => Network::Host,
             _ => Network::None,
         },
-        quiet: job.quiet,
     }
 }
 
@@ -167,7 +165,8 @@ fn run_job(job: &Job) -> Result<wharf_image::digest::Digest, Failure> {
         labels: job.labels.clone(),
         target: job.target.clone(),
         no_cache: job.no_cache,
-        quiet: job.quiet,
+        // The daemon holds a quiet build's output back (as dockerd).
+        quiet: false,
         network,
     };
     let null = std::fs::File::open("/dev/null").map_err(Failure::plain)?;

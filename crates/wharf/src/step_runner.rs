@@ -56,8 +56,6 @@ pub struct LocalStepRunner {
     pub bundles: PathBuf,
     /// `--network` of the build.
     pub network: Network,
-    /// `-q`: the steps' output goes nowhere.
-    pub quiet: bool,
 }
 
 impl StepRunner for LocalStepRunner {
@@ -73,10 +71,6 @@ impl StepRunner for LocalStepRunner {
         };
         let bundle = self.bundles.join(step.id);
         std::fs::create_dir_all(&bundle)?;
-        let _silence = match self.quiet {
-            true => Some(Silenced::new()?),
-            false => None,
-        };
         let result = launch(&Launch {
             id: step.id,
             rootfs: step.rootfs,
@@ -105,31 +99,5 @@ impl StepRunner for LocalStepRunner {
             let _ = wharf_runtime::cgroup::kill_and_destroy(&cg);
         }
         let _ = std::fs::remove_dir_all(self.bundles.join(id));
-    }
-}
-
-/// Standard output and error sent to /dev/null until dropped.
-struct Silenced {
-    stdout: std::os::fd::OwnedFd,
-    stderr: std::os::fd::OwnedFd,
-}
-
-impl Silenced {
-    fn new() -> std::io::Result<Silenced> {
-        let saved = Silenced {
-            stdout: rustix::io::dup(std::io::stdout())?,
-            stderr: rustix::io::dup(std::io::stderr())?,
-        };
-        let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
-        rustix::stdio::dup2_stdout(&null)?;
-        rustix::stdio::dup2_stderr(&null)?;
-        Ok(saved)
-    }
-}
-
-impl Drop for Silenced {
-    fn drop(&mut self) {
-        let _ = rustix::stdio::dup2_stdout(&self.stdout);
-        let _ = rustix::stdio::dup2_stderr(&self.stderr);
     }
 }

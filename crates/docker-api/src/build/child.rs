@@ -91,9 +91,6 @@ pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, out: Output)
         "labels": req.labels,
         "target": req.target,
         "no_cache": req.no_cache,
-        // Like dockerd, the daemon does the quieting: with `q` the output
-        // is held back, and sent only if the build fails.
-        "quiet": false,
         "network": req.network,
         "result": result_file,
     });
@@ -160,11 +157,8 @@ pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, out: Output)
         .get("error")
         .and_then(|v| v.as_str())
         .unwrap_or("build failed");
-    for h in &held {
-        match h {
-            Held::Stream(text) => out.stream(text),
-            Held::Aux(id) => out.aux_id(id),
-        };
+    for text in &held {
+        out.stream(text);
     }
     let status = outcome
         .get("status")
@@ -174,25 +168,17 @@ pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, out: Output)
     out.fail(status, text, outcome.get("code").and_then(|c| c.as_i64()));
 }
 
-/// A message of a quiet build, sent only if the build fails.
-enum Held {
-    /// `{"stream": …}`.
-    Stream(String),
-    /// `{"aux": {"ID": …}}`.
-    Aux(String),
-}
-
 /// Turns the builder's text output into messages until the pipe ends; a
 /// client that is gone kills the builder (the rest is drained unsent).
-/// With `quiet` the messages are held back and returned, as dockerd
-/// holds them.
+/// With `quiet` the text is held back and returned, as dockerd holds it
+/// (sent only if the build fails, when there is no image to announce).
 fn pump(
     engine: &Engine,
     reader: std::io::PipeReader,
     out: &Output,
     group: &Group,
     quiet: bool,
-) -> Vec<Held> {
+) -> Vec<String> {
     let mut lines = BufReader::new(reader);
     let mut line = Vec::new();
     let mut gone = false;
@@ -207,17 +193,14 @@ fn pump(
             continue;
         }
         let text = String::from_utf8_lossy(&line);
+        if quiet {
+            held.push(text.into_owned());
+            continue;
+        }
         if let Some(short) = text.strip_prefix("Successfully built ") {
             if let Ok(id) = engine.store().image_id(short.trim()) {
-                match quiet {
-                    true => held.push(Held::Aux(id.as_str().to_string())),
-                    false => gone |= !out.aux_id(id.as_str()),
-                }
+                gone = !out.aux_id(id.as_str());
             }
-        }
-        if quiet && !gone {
-            held.push(Held::Stream(text.into_owned()));
-            continue;
         }
         if gone || !out.stream(&text) {
             gone = true;

@@ -5,9 +5,6 @@ use serde_json::{json, Map, Value};
 use wharf_engine::model::{Container, MountPoint, Status};
 use wharf_engine::Engine;
 
-/// The list shapes lived here first; `system df` reaches them by this path.
-pub use super::list::{list_entry, nanos, status_text};
-
 /// Go's zero time as Docker prints it.
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 

@@ -19,10 +19,7 @@ use crate::http::{full, param, query, ApiError, ApiResult, Ctx, Request};
 /// What a pull or push says on a host without a registry: the lookup of
 /// `domain`'s registry host fails, as it does for dockerd offline.
 pub(crate) fn unreachable(domain: &str) -> String {
-    let host = match domain {
-        "docker.io" | "index.docker.io" => "registry-1.docker.io",
-        other => other,
-    };
+    let host = crate::system::auth::registry_host(domain);
     format!("Get \"https://{host}/v2/\": dial tcp: lookup {host}: no such host")
 }
 

@@ -168,7 +168,7 @@ fn container_json(engine: &Engine, c: &Container) -> Value {
         .ok()
         .and_then(|d| engine.store().image_by_id(&d).ok())
         .map_or(0, |i| i.size);
-    let mut v = crate::containers::inspect::list_entry(c);
+    let mut v = crate::containers::list::list_entry(c);
     v["SizeRw"] = json!(size_rw);
     v["SizeRootFs"] = json!(size_rw + image_size);
     v
