@@ -27,6 +27,11 @@ pub fn accept_key(key: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(digest)
 }
 
+/// The close frame the server ends with: status 1000 (normal closure).
+fn close_frame() -> Vec<u8> {
+    ws_frame(8, &1000u16.to_be_bytes())
+}
+
 /// One frame from the server: FIN set, unmasked.
 pub fn ws_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 10);
@@ -149,7 +154,7 @@ pub async fn attach_ws(ctx: Ctx, mut req: Request, id: &str) -> ApiResult {
             }
         }
         let Some(attached) = a.attached else {
-            let _ = client.write_all(&ws_frame(8, &1000u16.to_be_bytes())).await;
+            let _ = client.write_all(&close_frame()).await;
             return;
         };
         match attached.attached().await {
@@ -157,7 +162,7 @@ pub async fn attach_ws(ctx: Ctx, mut req: Request, id: &str) -> ApiResult {
             Err(e) => {
                 let msg = format!("Error attaching: {}\n", e.full_message());
                 let _ = client.write_all(&ws_frame(2, msg.as_bytes())).await;
-                let _ = client.write_all(&ws_frame(8, &1000u16.to_be_bytes())).await;
+                let _ = client.write_all(&close_frame()).await;
             }
         }
     });
@@ -195,7 +200,7 @@ where
             }
         }
         let mut w = writer.lock().await;
-        let _ = w.write_all(&ws_frame(8, &1000u16.to_be_bytes())).await;
+        let _ = w.write_all(&close_frame()).await;
         let _ = w.shutdown().await;
     };
     let input = async move {
