@@ -86,6 +86,7 @@ impl From<EngineError> for ApiError {
             Kind::NotFound => StatusCode::NOT_FOUND,
             Kind::Conflict => StatusCode::CONFLICT,
             Kind::NotModified => StatusCode::NOT_MODIFIED,
+            Kind::Forbidden => StatusCode::FORBIDDEN,
             Kind::System => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.full_message())

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::error::{EngineError, Kind, Result};
 use crate::lifecycle::Created;
-use crate::model::{Container, CreateOptions, State};
+use crate::model::{Container, CreateOptions, NetworkState, State};
 use crate::registry::{blocking, name_conflict, now_rfc3339, Entry, ZERO_TIME};
 use crate::{mounts, names, spec, Engine};
 
@@ -94,6 +94,7 @@ impl Engine {
             hostname_path: dir.join("hostname"),
             hosts_path: dir.join("hosts"),
             resolv_conf_path: dir.join("resolv.conf"),
+            network: NetworkState::default(),
             options: opts,
         };
         self.reserve_name(&mut c, given)?;

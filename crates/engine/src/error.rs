@@ -10,6 +10,9 @@ pub enum Kind {
     NotFound,
     /// 409: the object's state or name forbids it.
     Conflict,
+    /// 403: never allowed (removing a predefined network, a pool that
+    /// overlaps another).
+    Forbidden,
     /// 304: already in the asked state (start of a running container).
     NotModified,
     /// 500: our fault or the system's.

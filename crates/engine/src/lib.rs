@@ -25,6 +25,7 @@ pub mod logs;
 pub mod model;
 pub mod mounts;
 pub mod names;
+pub mod networks;
 mod records;
 mod registry;
 mod remove;

@@ -59,6 +59,140 @@ pub struct CreateOptions {
     pub volumes: Vec<String>,
     /// Host side.
     pub host: HostOptions,
+    /// Docker's `NetworkingConfig.EndpointsConfig`: the networks (by name
+    /// or id as given) the container joins besides its network mode's,
+    /// with their settings; the mode's own network may be listed too.
+    #[serde(default)]
+    pub networks: BTreeMap<String, EndpointOptions>,
+}
+
+/// How a container joins one network (`--network-alias`, `--ip`;
+/// Docker's EndpointSettings as a client sends it).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EndpointOptions {
+    /// Extra names other containers on the network resolve to it.
+    pub aliases: Vec<String>,
+    /// A fixed IPv4 address (`--ip`), user-defined networks only.
+    pub ipv4_address: Option<String>,
+    /// A fixed MAC address (`--mac-address`).
+    pub mac_address: Option<String>,
+}
+
+/// A container's attachment to one network while it runs (an entry of
+/// inspect's `NetworkSettings.Networks`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The network's id (64 hex).
+    pub network_id: String,
+    /// 64 hex, new for every attachment.
+    pub endpoint_id: String,
+    /// The container's IPv4 address.
+    pub ip_address: String,
+    /// The subnet's prefix length.
+    pub prefix_len: u8,
+    /// The network's gateway.
+    pub gateway: String,
+    /// `02:42:…` (from the address) or the one asked for.
+    pub mac_address: String,
+    /// What the container was joined with.
+    pub options: EndpointOptions,
+    /// Names other containers on the network resolve to it: its name,
+    /// its aliases and its short id (user-defined networks only).
+    pub dns_names: Vec<String>,
+    /// Host end of the veth pair.
+    pub host_ifname: String,
+    /// Interface name in the container (`eth0`, `eth1`, …).
+    pub ifname: String,
+}
+
+/// A published port as set up (inspect's `NetworkSettings.Ports`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PortMapping {
+    /// Port in the container.
+    pub container_port: u16,
+    /// `tcp`, `udp` or `sctp`.
+    pub proto: String,
+    /// Host address (`0.0.0.0`: all).
+    pub host_ip: String,
+    /// Host port.
+    pub host_port: u16,
+}
+
+/// A container's network state while it runs (empty when it does not).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NetworkState {
+    /// Its network namespace file (`<exec-root>/netns/<id12>`); empty
+    /// without one of its own (`host`, `container:`, not running).
+    pub sandbox_key: PathBuf,
+    /// 64 hex, new for every run with a namespace of its own.
+    pub sandbox_id: String,
+    /// Network name → attachment.
+    pub endpoints: BTreeMap<String, Endpoint>,
+    /// Published ports.
+    pub ports: Vec<PortMapping>,
+}
+
+/// A network (`network inspect`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Network {
+    /// 64 hex.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// `bridge`, `host` or `null`.
+    pub driver: String,
+    /// RFC 3339 (nanoseconds).
+    pub created: String,
+    /// No outbound NAT and no published ports.
+    pub internal: bool,
+    /// Recorded only (Docker's swarm flag).
+    pub attachable: bool,
+    /// Recorded only (IPv6 is not supported yet).
+    pub enable_ipv6: bool,
+    /// The address pools (one IPv4 pool for a bridge network).
+    pub ipam: Vec<IpamPool>,
+    /// IPAM driver options.
+    pub ipam_options: BTreeMap<String, String>,
+    /// Driver options (`com.docker.network.bridge.name`, …).
+    pub options: BTreeMap<String, String>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// The bridge device (bridge driver only).
+    pub bridge: String,
+}
+
+/// One IPAM pool.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IpamPool {
+    /// CIDR, `172.18.0.0/16`.
+    pub subnet: String,
+    /// First host address unless given.
+    pub gateway: String,
+    /// Addresses handed out come from here (CIDR; empty: the subnet).
+    pub ip_range: String,
+}
+
+/// `network create`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkCreate {
+    /// Name (unique).
+    pub name: String,
+    /// `bridge` (default when empty).
+    pub driver: String,
+    /// See [`Network::internal`].
+    pub internal: bool,
+    /// See [`Network::attachable`].
+    pub attachable: bool,
+    /// Refused when true (IPv6 is not supported yet).
+    pub enable_ipv6: bool,
+    /// Pools asked for (empty: one from the default pools).
+    pub ipam: Vec<IpamPool>,
+    /// IPAM driver options.
+    pub ipam_options: BTreeMap<String, String>,
+    /// Driver options.
+    pub options: BTreeMap<String, String>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// Docker's HostConfig in engine terms.
@@ -412,6 +546,9 @@ pub struct Container {
     pub hosts_path: PathBuf,
     /// See `hostname_path`.
     pub resolv_conf_path: PathBuf,
+    /// Its network state while it runs.
+    #[serde(default)]
+    pub network: NetworkState,
 }
 
 /// The condition `wait` waits for.

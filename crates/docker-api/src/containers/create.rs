@@ -480,6 +480,7 @@ impl CreateBody {
             exposed_ports: self.exposed_ports,
             volumes: self.volumes,
             host,
+            networks: Default::default(),
         })
     }
 }
