@@ -57,6 +57,36 @@ pub struct EngineConfig {
     pub exec_root: PathBuf,
     /// The `wharf` executable, run as `wharf shim` (and for builds).
     pub wharf_exe: PathBuf,
+    /// Networking.
+    pub network: NetworkConfig,
+}
+
+/// The daemon's networking settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkConfig {
+    /// Device of the default `bridge` network (`--bridge`, default
+    /// `wharf0`); `none`: no default bridge network.
+    pub bridge: String,
+    /// `--bip`: the default bridge's gateway and prefix (`172.17.0.1/16`);
+    /// None: the first default pool that overlaps nothing.
+    pub bip: Option<String>,
+    /// `--default-address-pool base=CIDR,size=N`: (base, size) pools of
+    /// networks created without a subnet; empty: Docker's.
+    pub default_pools: Vec<(String, u8)>,
+    /// The nftables table of the daemon's rules (`--nft-table`, default
+    /// `wharf`).
+    pub nft_table: String,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            bridge: "wharf0".into(),
+            bip: None,
+            default_pools: Vec::new(),
+            nft_table: "wharf".into(),
+        }
+    }
 }
 
 /// The engine. Shared as `Arc<Engine>` by every request.

@@ -30,6 +30,10 @@ async fn engine() -> (Roots, Arc<Engine>) {
         data_root: dir.join("data"),
         exec_root: dir.join("exec"),
         wharf_exe: PathBuf::from("/nonexistent/wharf"),
+        network: wharf_engine::NetworkConfig {
+            bridge: "none".into(),
+            ..Default::default()
+        },
     };
     let e = Engine::open(config).await.expect("the engine opens");
     (Roots { dir }, e)

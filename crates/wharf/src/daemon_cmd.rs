@@ -125,6 +125,7 @@ fn run(mut args: DaemonArgs) -> Result<()> {
         data_root,
         exec_root,
         wharf_exe,
+        network: wharf_engine::NetworkConfig::default(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

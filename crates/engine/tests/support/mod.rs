@@ -55,6 +55,10 @@ impl Roots {
             data_root: dir.join("data"),
             exec_root: dir.join("exec"),
             wharf_exe: wharf_testkit::paths::wharf_path().unwrap(),
+            network: wharf_engine::NetworkConfig {
+                bridge: "none".into(),
+                ..Default::default()
+            },
         };
         std::fs::create_dir_all(&config.data_root).unwrap();
         Roots { dir, config }
