@@ -69,6 +69,12 @@ impl EngineError {
         }
     }
 
+    /// The same failure with a cause.
+    pub fn with(mut self, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
     /// The message with its causes, `: `-joined (what the API sends).
     pub fn full_message(&self) -> String {
         let mut out = self.message.clone();

@@ -128,6 +128,10 @@ pub struct NetworkState {
     pub sandbox_id: String,
     /// Network name → attachment.
     pub endpoints: BTreeMap<String, Endpoint>,
+    /// The network its ports are published on and its default route
+    /// goes through (its first).
+    #[serde(default)]
+    pub primary: String,
     /// Published ports.
     pub ports: Vec<PortMapping>,
 }
