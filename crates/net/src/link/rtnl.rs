@@ -7,12 +7,18 @@
 //! there.
 
 use std::io;
+use std::net::{IpAddr, Ipv4Addr};
 
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST,
+    DefaultNla, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP,
+    NLM_F_EXCL, NLM_F_REQUEST,
 };
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, LinkProtoInfoBridge};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::protocols::NETLINK_ROUTE;
 use netlink_sys::{Socket, SocketAddr};
 
@@ -96,4 +102,134 @@ impl Rtnl {
         msg.attributes.extend(mtu.map(LinkAttribute::Mtu));
         self.request(RouteNetlinkMessage::SetLink(msg), 0).map(drop)
     }
+
+    /// The link named `name`, or `None` when there is none (`ENODEV`).
+    pub(crate) fn link(&mut self, name: &str) -> io::Result<Option<LinkMessage>> {
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(name.to_owned()));
+        match self.request(RouteNetlinkMessage::GetLink(msg), 0) {
+            Ok(answers) => Ok(answers.into_iter().find_map(|m| match m {
+                RouteNetlinkMessage::NewLink(link) => Some(link),
+                _ => None,
+            })),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The IPv4 addresses of the link `index`, with their prefix lengths.
+    pub(crate) fn addresses(&mut self, index: u32) -> io::Result<Vec<(Ipv4Addr, u8)>> {
+        let mut msg = AddressMessage::default();
+        msg.header.family = AddressFamily::Inet;
+        let answers = self.request(RouteNetlinkMessage::GetAddress(msg), NLM_F_DUMP)?;
+        Ok(answers
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewAddress(a) if a.header.index == index => Some(a),
+                _ => None,
+            })
+            .flat_map(|a| {
+                let prefix = a.header.prefix_len;
+                a.attributes.into_iter().filter_map(move |attr| match attr {
+                    AddressAttribute::Local(IpAddr::V4(ip)) => Some((ip, prefix)),
+                    _ => None,
+                })
+            })
+            .collect())
+    }
+
+    /// Adds `address/prefix` to the link `index` (with its broadcast address
+    /// when the subnet has one, as `ip addr add … brd +` does).
+    pub(crate) fn add_address(
+        &mut self,
+        index: u32,
+        address: Ipv4Addr,
+        prefix: u8,
+    ) -> io::Result<()> {
+        let mut msg = AddressMessage::default();
+        msg.header.family = AddressFamily::Inet;
+        msg.header.prefix_len = prefix;
+        msg.header.index = index;
+        msg.attributes.push(AddressAttribute::Local(address.into()));
+        msg.attributes
+            .push(AddressAttribute::Address(address.into()));
+        if prefix < 31 {
+            let host_bits = u32::MAX.checked_shr(u32::from(prefix)).unwrap_or(0);
+            let broadcast = Ipv4Addr::from(u32::from(address) | host_bits);
+            msg.attributes.push(AddressAttribute::Broadcast(broadcast));
+        }
+        self.request(
+            RouteNetlinkMessage::NewAddress(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
+    }
+
+    /// Adds the default route of the main table via `gateway` on link `index`.
+    pub(crate) fn add_default_route(&mut self, index: u32, gateway: Ipv4Addr) -> io::Result<()> {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = AddressFamily::Inet;
+        msg.header.table = RouteHeader::RT_TABLE_MAIN;
+        msg.header.protocol = RouteProtocol::Boot;
+        msg.header.scope = RouteScope::Universe;
+        msg.header.kind = RouteType::Unicast;
+        msg.attributes
+            .push(RouteAttribute::Gateway(RouteAddress::Inet(gateway)));
+        msg.attributes.push(RouteAttribute::Oif(index));
+        self.request(
+            RouteNetlinkMessage::NewRoute(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
+    }
+
+    /// Creates the link `msg` describes (`NLM_F_CREATE | NLM_F_EXCL`).
+    pub(crate) fn create_link(&mut self, msg: LinkMessage) -> io::Result<()> {
+        self.request(RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL)
+            .map(drop)
+    }
+
+    /// Deletes the link named `name` (a veth takes its peer along).
+    pub(crate) fn delete_link(&mut self, name: &str) -> io::Result<()> {
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(name.to_owned()));
+        self.request(RouteNetlinkMessage::DelLink(msg), 0).map(drop)
+    }
+
+    /// Turns hairpin mode on for the bridge port `index`, so that a frame
+    /// may leave by the port it came in (a container reaching its own
+    /// published port through the host's DNAT): an `AF_BRIDGE` setlink with
+    /// a nested `IFLA_PROTINFO` holding `IFLA_BRPORT_MODE` (`rtnetlink(7)`,
+    /// `bridge link set … hairpin on`).
+    pub(crate) fn set_hairpin(&mut self, index: u32) -> io::Result<()> {
+        let mut msg = LinkMessage::default();
+        msg.header.interface_family = AddressFamily::Bridge;
+        msg.header.index = index;
+        msg.attributes
+            .push(LinkAttribute::ProtoInfoBridge(vec![hairpin_on()]));
+        self.request(RouteNetlinkMessage::SetLink(msg), 0).map(drop)
+    }
+
+    /// Whether the bridge port `index` has hairpin mode on (an `AF_BRIDGE`
+    /// link dump, the only way the kernel reports port settings).
+    pub(crate) fn hairpin(&mut self, index: u32) -> io::Result<bool> {
+        let mut msg = LinkMessage::default();
+        msg.header.interface_family = AddressFamily::Bridge;
+        let answers = self.request(RouteNetlinkMessage::GetLink(msg), NLM_F_DUMP)?;
+        Ok(answers.iter().any(|m| match m {
+            RouteNetlinkMessage::NewLink(link) if link.header.index == index => {
+                link.attributes.iter().any(|attr| match attr {
+                    LinkAttribute::ProtoInfoBridge(port) => port.contains(&hairpin_on()),
+                    _ => false,
+                })
+            }
+            _ => false,
+        }))
+    }
+}
+
+/// `IFLA_BRPORT_MODE` = 1 (`<linux/if_link.h>`): hairpin mode on.
+fn hairpin_on() -> LinkProtoInfoBridge {
+    const IFLA_BRPORT_MODE: u16 = 4;
+    LinkProtoInfoBridge::Other(DefaultNla::new(IFLA_BRPORT_MODE, vec![1]))
 }
