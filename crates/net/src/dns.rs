@@ -122,6 +122,7 @@ impl DnsServer {
             asker,
             names,
             upstreams: upstreams.into(),
+            turns: Default::default(),
         });
         Ok(DnsServer {
             udp: handle.spawn(server::serve_udp(udp, Arc::clone(&cx))),

@@ -322,6 +322,9 @@ fn garbage_is_survived() {
 
 #[test]
 fn stopping_or_dropping_frees_the_address() {
+    fn kept_by_the_engine<T: Send + Sync + 'static>() {}
+    kept_by_the_engine::<DnsServer>();
+
     let (rt, scratch, server) = serving("a", Vec::new());
     let _entered = rt.enter();
     let again = DnsServer::start(&scratch.ns, "a".into(), Arc::new(TestNames), Vec::new());

@@ -25,7 +25,9 @@ pub enum Action {
 
 /// Decides on `msg` from `asker`. A reply over UDP is cut to 512 bytes, or
 /// to the client's EDNS size (at most 1232), with TC set; over TCP to 65535.
-pub fn decide(msg: &[u8], asker: &str, names: &dyn Names, tcp: bool) -> Action {
+/// Several addresses are rotated left by `turn` (round robin: Docker
+/// shuffles them, so that clients taking the first spread over them).
+pub fn decide(msg: &[u8], asker: &str, names: &dyn Names, tcp: bool, turn: usize) -> Action {
     let query = match wire::parse_query(msg) {
         Ok(query) => query,
         Err(Reject::Drop) => return Action::Drop,
@@ -49,7 +51,11 @@ pub fn decide(msg: &[u8], asker: &str, names: &dyn Names, tcp: bool) -> Action {
         }
     } else {
         match names.lookup(asker, &name) {
-            Some(ips) if matches!(query.qtype, wire::TYPE_A | wire::TYPE_ANY) => {
+            Some(mut ips) if matches!(query.qtype, wire::TYPE_A | wire::TYPE_ANY) => {
+                if !ips.is_empty() {
+                    let by = turn % ips.len();
+                    ips.rotate_left(by);
+                }
                 ips.into_iter().map(Rdata::A).collect()
             }
             Some(_) => Vec::new(),

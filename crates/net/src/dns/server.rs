@@ -4,6 +4,7 @@
 //! everything and closes the sockets.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,14 @@ pub struct Context {
     pub names: Arc<dyn Names>,
     /// Upstream servers, in the daemon's namespace.
     pub upstreams: Arc<[SocketAddr]>,
+    /// Counts answers, to rotate several addresses.
+    pub turns: AtomicUsize,
+}
+
+impl Context {
+    fn turn(&self) -> usize {
+        self.turns.fetch_add(1, Ordering::Relaxed)
+    }
 }
 
 /// Serves UDP queries until the task is aborted.
@@ -46,7 +55,7 @@ pub async fn serve_udp(socket: UdpSocket, cx: Arc<Context>) {
                 // Errors here are per datagram (ICMP reports): go on.
                 let Ok((n, peer)) = received else { continue };
                 let msg = &buf[..n];
-                match answer::decide(msg, &cx.asker, cx.names.as_ref(), false) {
+                match answer::decide(msg, &cx.asker, cx.names.as_ref(), false, cx.turn()) {
                     Action::Reply(reply) => {
                         let _ = socket.send_to(&reply, peer).await;
                     }
@@ -105,7 +114,7 @@ async fn serve_connection(mut stream: TcpStream, cx: Arc<Context>) {
             Ok(Ok(Some(msg))) => msg,
             _ => return,
         };
-        let reply = match answer::decide(&msg, &cx.asker, cx.names.as_ref(), true) {
+        let reply = match answer::decide(&msg, &cx.asker, cx.names.as_ref(), true, cx.turn()) {
             Action::Reply(reply) => reply,
             Action::Forward => match forward::tcp(&cx.upstreams, &msg).await {
                 Some(reply) => reply,

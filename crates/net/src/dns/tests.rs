@@ -54,7 +54,7 @@ fn reply(action: Action) -> Vec<u8> {
 
 /// The reply over UDP to a query asked by "a".
 fn ask(msg: &[u8]) -> Vec<u8> {
-    reply(decide(msg, "a", &Fixed, false))
+    reply(decide(msg, "a", &Fixed, false, 0))
 }
 
 fn counts(msg: &[u8]) -> [u16; 4] {
@@ -134,10 +134,10 @@ fn responses_and_odd_queries_are_not_answered_as_queries() {
     let mut m = query(1, "alpha", wire::TYPE_A, None);
     m[5] = 2;
     assert_eq!(parse_query(&m), Err(Reject::Rcode(wire::RCODE_FORMERR)));
-    let formerr = reply(decide(&m, "a", &Fixed, false));
+    let formerr = reply(decide(&m, "a", &Fixed, false, 0));
     assert_eq!(&formerr[..4], &[0, 1, 0x81, 0x81]);
     assert_eq!(counts(&formerr), [0; 4]);
-    assert_eq!(decide(&[1, 2, 3], "a", &Fixed, false), Action::Drop);
+    assert_eq!(decide(&[1, 2, 3], "a", &Fixed, false, 0), Action::Drop);
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn ptr_of_a_known_address() {
     assert_eq!(counts(&r), [1, 1, 0, 0]);
     assert!(r.ends_with(b"\x05alpha\x07usernet\x00"));
     let other = query(4, "4.0.77.10.in-addr.arpa", wire::TYPE_PTR, None);
-    assert_eq!(decide(&other, "a", &Fixed, false), Action::Forward);
+    assert_eq!(decide(&other, "a", &Fixed, false, 0), Action::Forward);
 }
 
 #[test]
@@ -178,14 +178,14 @@ fn unknown_names_and_other_askers_are_forwarded() {
         ("a", "", wire::TYPE_A),
     ] {
         assert_eq!(
-            decide(&query(1, name, qtype, None), asker, &Fixed, false),
+            decide(&query(1, name, qtype, None), asker, &Fixed, false, 0),
             Action::Forward
         );
     }
     let mut chaos = query(1, "alpha", wire::TYPE_A, None);
     let len = chaos.len();
     chaos[len - 1] = 3;
-    assert_eq!(decide(&chaos, "a", &Fixed, false), Action::Forward);
+    assert_eq!(decide(&chaos, "a", &Fixed, false, 0), Action::Forward);
 }
 
 #[test]
@@ -203,6 +203,7 @@ fn udp_answers_are_truncated_to_the_client_size() {
         "a",
         &Fixed,
         true,
+        0,
     ));
     assert_eq!(counts(&tcp)[1], 60);
 }
@@ -267,4 +268,17 @@ fn resolv_conf_nameservers() {
         .map(ToString::to_string)
         .collect();
     assert_eq!(got, ["127.0.0.53:53", "10.0.0.1:53", "[::1]:53"]);
+}
+
+#[test]
+fn several_addresses_take_turns() {
+    let q = query(1, "many", wire::TYPE_A, Some(1232));
+    let first = |turn| {
+        let r = reply(decide(&q, "a", &Fixed, false, turn));
+        let answer = 12 + 6 + 4;
+        r[answer + 12..answer + 16].to_vec()
+    };
+    assert_eq!(first(0), [10, 0, 0, 0]);
+    assert_eq!(first(1), [10, 0, 0, 1]);
+    assert_eq!(first(61), [10, 0, 0, 1]);
 }
