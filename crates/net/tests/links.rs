@@ -379,3 +379,41 @@ fn attach_failures_leave_nothing_behind() {
         .expect_err("a veth");
     assert!(matches!(err, LinkError::NotBridge { .. }), "{err:?}");
 }
+
+#[test]
+fn two_containers_on_one_bridge_reach_each_other_without_a_gateway() {
+    let w = World::new();
+    let (one, two) = (w.container("one"), w.container("two"));
+    let ip1 = Ipv4Addr::new(10, 77, 0, 2);
+    let ip2 = Ipv4Addr::new(10, 77, 0, 3);
+    let a1 = Attachment {
+        gateway: None,
+        ..attachment(&w, &w.name("va"), ip1)
+    };
+    let a2 = Attachment {
+        gateway: None,
+        ..attachment(&w, &w.name("vb"), ip2)
+    };
+    w.host(|| {
+        ensure_bridge(&a1.bridge, GATEWAY, 24, None).expect("bridge");
+        attach(&one, &a1).expect("attach one");
+        attach(&two, &a2).expect("attach two");
+    });
+    assert_eq!(
+        two.run(default_gateway).expect("run"),
+        None,
+        "internal: no default route"
+    );
+
+    let listener = one
+        .run(|| TcpListener::bind((ip1, 0)).expect("bind"))
+        .expect("run");
+    let to = listener.local_addr().unwrap();
+    let (peer, got) = exchange(&listener, || two.run(|| connect(to)).expect("run"));
+    assert_eq!((peer, got.as_slice()), (ip2, &b"ping"[..]));
+
+    w.host(|| {
+        detach(&a1.host_ifname).expect("detach one");
+        assert!(link_exists(&a2.host_ifname), "the other attachment stays");
+    });
+}
