@@ -201,12 +201,12 @@ fn busybox_nslookup_inside_the_namespace() {
 }
 
 /// A fake upstream on 127.0.0.1 (the test's namespace) answering one UDP
-/// and/or TCP query with 192.0.2.1; hands back the queries it received.
-fn fake_upstream(udp: bool) -> (SocketAddr, std::thread::JoinHandle<Vec<u8>>) {
-    let answer = |q: &[u8]| {
+/// or TCP query with 192.0.2.1 and `rcode`; hands back the query it received.
+fn fake_upstream(udp: bool, rcode: u8) -> (SocketAddr, std::thread::JoinHandle<Vec<u8>>) {
+    let answer = move |q: &[u8]| {
         let mut r = q.to_vec();
         r[2] |= 0x80;
-        r[3] = 0x80;
+        r[3] = 0x80 | rcode;
         r[7] = 1;
         r.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 192, 0, 2, 1]);
         r
@@ -247,17 +247,20 @@ fn other_names_are_forwarded_verbatim() {
     let scratch = Scratch::new();
     let upstream = (wire::TYPE_A, 30, vec![192, 0, 2, 1]);
 
-    // A name of no container, over UDP.
-    let (addr, fake) = fake_upstream(true);
-    let server = start(&rt, &scratch, "a", vec![addr]);
+    // A name of no container, over UDP; the first upstream fails (SERVFAIL),
+    // so the second is asked, as Docker does.
+    let (failing, first) = fake_upstream(true, 2);
+    let (addr, second) = fake_upstream(true, 0);
+    let server = start(&rt, &scratch, "a", vec![failing, addr]);
     let q = query(21, "example.com", wire::TYPE_A);
     let r = ask_udp(&scratch.ns, &q);
     assert_eq!((r.id, r.rcode, r.answers), (21, 0, vec![upstream.clone()]));
-    assert_eq!(fake.join().unwrap(), q, "forwarded verbatim");
+    assert_eq!(first.join().unwrap(), q, "forwarded verbatim");
+    assert_eq!(second.join().unwrap(), q);
     rt.block_on(server.stop());
 
     // A container the asker shares no network with: forwarded, not answered.
-    let (addr, fake) = fake_upstream(false);
+    let (addr, fake) = fake_upstream(false, 0);
     let server = start(&rt, &scratch, "b", vec![addr]);
     let q = query(22, "alpha", wire::TYPE_A);
     let r = ask_tcp(&scratch.ns, &q);

@@ -70,15 +70,16 @@ pub fn decide(msg: &[u8], asker: &str, names: &dyn Names, tcp: bool, turn: usize
     ))
 }
 
-/// The SERVFAIL reply to `msg` (no upstream answered), if it is a query.
-pub fn servfail(msg: &[u8], tcp: bool) -> Option<Vec<u8>> {
+/// The reply to `msg` with no answer and `rcode`, if it is a query:
+/// SERVFAIL when no upstream answered, REFUSED when too many are waiting.
+pub fn failure(msg: &[u8], rcode: u8, tcp: bool) -> Option<Vec<u8>> {
     match wire::parse_query(msg) {
         Ok(query) => {
             let limit = reply_limit(&query, tcp);
-            Some(wire::encode_reply(&query, wire::RCODE_SERVFAIL, &[], limit))
+            Some(wire::encode_reply(&query, rcode, &[], limit))
         }
         Err(Reject::Drop) => None,
-        Err(Reject::Rcode(_)) => wire::error_reply(msg, wire::RCODE_SERVFAIL),
+        Err(Reject::Rcode(_)) => wire::error_reply(msg, rcode),
     }
 }
 

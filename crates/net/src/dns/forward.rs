@@ -1,5 +1,7 @@
 //! Forwarding a query that is not about a container to the upstream
-//! servers, one after the other, each given [`UPSTREAM_TIMEOUT`].
+//! servers, one after the other, each given [`UPSTREAM_TIMEOUT`]. As in
+//! Docker, an upstream answering SERVFAIL or REFUSED counts as silent:
+//! the next one is asked.
 //!
 //! The sockets are made by the runtime's threads, which stay in the
 //! daemon's own network namespace: that is where the host's resolvers
@@ -20,18 +22,26 @@ pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(3);
 /// Largest DNS message (the TCP length prefix is 16 bits).
 pub const MAX_MESSAGE: usize = u16::MAX as usize;
 
-/// Forwards `query` over UDP; the first upstream's reply carrying the
-/// query's id, or None when none answered in time.
+/// Forwards `query` over UDP; the first upstream's useful reply carrying
+/// the query's id, or None when none gave one in time.
 pub async fn udp(upstreams: &[SocketAddr], query: &[u8]) -> Option<Vec<u8>> {
     let id = wire::message_id(query)?;
     for upstream in upstreams {
         let deadline = Instant::now() + UPSTREAM_TIMEOUT;
-        match timeout_at(deadline, udp_one(*upstream, query, id)).await {
-            Ok(Ok(reply)) => return Some(reply),
-            Ok(Err(_)) | Err(_) => continue,
+        if let Ok(Ok(reply)) = timeout_at(deadline, udp_one(*upstream, query, id)).await {
+            if useful(&reply) {
+                return Some(reply);
+            }
         }
     }
     None
+}
+
+fn useful(reply: &[u8]) -> bool {
+    !matches!(
+        wire::rcode(reply),
+        Some(wire::RCODE_SERVFAIL | wire::RCODE_REFUSED)
+    )
 }
 
 async fn udp_one(upstream: SocketAddr, query: &[u8], id: u16) -> io::Result<Vec<u8>> {
@@ -55,12 +65,14 @@ async fn udp_one(upstream: SocketAddr, query: &[u8], id: u16) -> io::Result<Vec<
 }
 
 /// Forwards `query` over TCP (the client asked over TCP, usually after a
-/// truncated UDP reply); the first upstream's reply, or None.
+/// truncated UDP reply); the first upstream's useful reply, or None.
 pub async fn tcp(upstreams: &[SocketAddr], query: &[u8]) -> Option<Vec<u8>> {
     for upstream in upstreams {
         let deadline = Instant::now() + UPSTREAM_TIMEOUT;
         if let Ok(Ok(reply)) = timeout_at(deadline, tcp_one(*upstream, query)).await {
-            return Some(reply);
+            if useful(&reply) {
+                return Some(reply);
+            }
         }
     }
     None

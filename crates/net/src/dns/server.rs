@@ -13,10 +13,11 @@ use tokio::task::JoinSet;
 use tokio::time::timeout;
 
 use super::answer::{self, Action};
-use super::forward;
 use super::Names;
+use super::{forward, wire};
 
-/// Queries being forwarded at once over UDP; more get SERVFAIL at once.
+/// Queries being forwarded at once over UDP; more get REFUSED at once
+/// (Docker's answer when its limit is reached).
 pub const MAX_FORWARDS: usize = 128;
 /// TCP connections served at once; more are closed at once.
 pub const MAX_CONNECTIONS: usize = 32;
@@ -65,13 +66,13 @@ pub async fn serve_udp(socket: UdpSocket, cx: Arc<Context>) {
                         forwards.spawn(async move {
                             let reply = match forward::udp(&upstreams, &msg).await {
                                 Some(reply) => reply,
-                                None => answer::servfail(&msg, false)?,
+                                None => answer::failure(&msg, wire::RCODE_SERVFAIL, false)?,
                             };
                             Some((peer, reply))
                         });
                     }
                     Action::Forward => {
-                        if let Some(reply) = answer::servfail(msg, false) {
+                        if let Some(reply) = answer::failure(msg, wire::RCODE_REFUSED, false) {
                             let _ = socket.send_to(&reply, peer).await;
                         }
                     }
@@ -118,7 +119,7 @@ async fn serve_connection(mut stream: TcpStream, cx: Arc<Context>) {
             Action::Reply(reply) => reply,
             Action::Forward => match forward::tcp(&cx.upstreams, &msg).await {
                 Some(reply) => reply,
-                None => match answer::servfail(&msg, true) {
+                None => match answer::failure(&msg, wire::RCODE_SERVFAIL, true) {
                     Some(reply) => reply,
                     None => return,
                 },

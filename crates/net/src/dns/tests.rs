@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::answer::{decide, name_text, reverse_address, servfail, Action};
+use super::answer::{decide, failure, name_text, reverse_address, Action};
 use super::wire::{self, parse_query, Query, Rdata, Reject};
 use super::{upstreams_from_resolv_conf, Names};
 
@@ -211,10 +211,14 @@ fn udp_answers_are_truncated_to_the_client_size() {
 #[test]
 fn servfail_echoes_the_question() {
     let q = query(5, "example.com", wire::TYPE_A, None);
-    let r = servfail(&q, false).unwrap();
+    let r = failure(&q, wire::RCODE_SERVFAIL, false).unwrap();
     assert_eq!(&r[..4], &[0, 5, 0x81, 0x82]);
     assert_eq!(&r[12..], &q[12..]);
-    assert_eq!(servfail(&[0; 4], false), None);
+    assert_eq!(failure(&[0; 4], wire::RCODE_SERVFAIL, false), None);
+    let mut checking_disabled = q.clone();
+    checking_disabled[3] |= 0x10;
+    let r = failure(&checking_disabled, wire::RCODE_REFUSED, false).unwrap();
+    assert_eq!(&r[2..4], &[0x81, 0x95], "RD and CD echoed, RA, REFUSED");
 }
 
 #[test]

@@ -30,6 +30,8 @@ pub const RCODE_FORMERR: u8 = 1;
 pub const RCODE_SERVFAIL: u8 = 2;
 /// Response code: the kind of query is not implemented.
 pub const RCODE_NOTIMP: u8 = 4;
+/// Response code: the server will not answer (too busy).
+pub const RCODE_REFUSED: u8 = 5;
 /// Time to live of local answers, in seconds (Docker's value).
 pub const TTL: u32 = 600;
 /// UDP size a plain (non-EDNS) client accepts (RFC 1035).
@@ -41,6 +43,7 @@ const FLAG_QR: u16 = 0x8000;
 const FLAG_TC: u16 = 0x0200;
 const FLAG_RD: u16 = 0x0100;
 const FLAG_RA: u16 = 0x0080;
+const FLAG_CD: u16 = 0x0010;
 const MAX_NAME_LEN: usize = 255;
 const MAX_LABEL_LEN: usize = 63;
 
@@ -58,7 +61,7 @@ pub enum Reject {
 pub struct Query {
     /// Message id, echoed in the reply.
     pub id: u16,
-    /// The query's header flags (RD is echoed).
+    /// The query's header flags (RD and CD are echoed).
     pub flags: u16,
     /// The question's labels as sent (case kept: some clients check it).
     pub labels: Vec<Vec<u8>>,
@@ -258,7 +261,8 @@ pub fn encode_reply(query: &Query, rcode: u8, answers: &[Rdata], limit: usize) -
         out.extend_from_slice(&EDNS_UDP_SIZE.to_be_bytes());
         out.extend_from_slice(&[0; 6]);
     }
-    let mut flags = FLAG_QR | (query.flags & FLAG_RD) | FLAG_RA | u16::from(rcode & 0xF);
+    let echoed = query.flags & (FLAG_RD | FLAG_CD);
+    let mut flags = FLAG_QR | echoed | FLAG_RA | u16::from(rcode & 0xF);
     if truncated {
         flags |= FLAG_TC;
     }
@@ -293,6 +297,11 @@ pub fn encode_name(text: &str) -> Vec<u8> {
     }
     out.push(0);
     out
+}
+
+/// The response code of a DNS message (the header's low four bits).
+pub fn rcode(msg: &[u8]) -> Option<u8> {
+    msg.get(3).map(|b| b & 0xF)
 }
 
 /// The message id of a DNS message (its first two bytes).
