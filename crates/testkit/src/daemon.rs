@@ -30,6 +30,7 @@ use crate::fixture::{
     PrepareError, STOP_TIMEOUT,
 };
 use crate::leaks::{remove_leftovers, unmount_under};
+use crate::netns::{FixtureNetns, NetnsError};
 use crate::output::{explain, run_with_input, stdout_text, Collector};
 use crate::paths::{wharf_path, LocateError};
 use crate::runtime::output_with_timeout;
@@ -57,6 +58,9 @@ pub enum DaemonError {
     /// The temporary directory or a file in it could not be made.
     #[error(transparent)]
     Prepare(#[from] PrepareError),
+    /// Its network namespace could not be made.
+    #[error(transparent)]
+    Netns(#[from] NetnsError),
     /// The daemon could not be spawned.
     #[error("failed to run {path} daemon")]
     Spawn {
@@ -123,6 +127,28 @@ pub trait Engine: Sync {
     /// A directory of the fixture where tests may put files (contexts,
     /// archives); removed with the fixture.
     fn scratch(&self) -> PathBuf;
+
+    /// The daemon's exec root.
+    fn exec_root(&self) -> PathBuf;
+
+    /// The file of the network namespace the daemon runs in; None: the
+    /// caller's own (a dockerd without networking).
+    fn netns(&self) -> Option<PathBuf> {
+        None
+    }
+
+    /// Runs `args` (a host-side command: `wget`, `curl`, `ip`, `nft`) in
+    /// the daemon's network namespace, where its published ports are
+    /// reached through 127.0.0.1; returns its output whatever its status.
+    fn host_cmd(&self, args: &[&str]) -> Output {
+        crate::netns::run_host(self.netns().as_deref(), args, &self.scratch())
+    }
+
+    /// What networking left in the daemon's namespace and exec root (see
+    /// [`net_leftovers`](crate::netns::net_leftovers)); compare two calls.
+    fn net_leftovers(&self) -> Vec<String> {
+        crate::netns::net_leftovers(self.netns().as_deref(), &self.exec_root(), &self.scratch())
+    }
 
     /// The `DOCKER_HOST` value.
     fn host(&self) -> String {
@@ -379,6 +405,9 @@ pub struct WharfDaemon {
     dir: PathBuf,
     bin: PathBuf,
     child: Option<Child>,
+    /// The network namespace the daemon runs in (its bridge, firewall
+    /// table and subnets are private to it); deleted after the cleanup.
+    netns: Option<FixtureNetns>,
 }
 
 impl WharfDaemon {
@@ -396,7 +425,9 @@ impl WharfDaemon {
             dir: dir.clone(),
             bin,
             child: None,
+            netns: None,
         };
+        d.netns = Some(FixtureNetns::create(&netns_name(&dir))?);
         // An empty config file, so that the host's /etc/wharf/daemon.json
         // never leaks into a test.
         write_file(&dir.join("daemon.json"), "{}\n")?;
@@ -407,7 +438,8 @@ impl WharfDaemon {
     /// Starts the daemon again on the same roots (after [`WharfDaemon::kill9`]
     /// or [`WharfDaemon::terminate`]) and waits for `/_ping`.
     pub fn spawn(&mut self) -> Result<(), DaemonError> {
-        let child = daemon_command(&self.bin, &self.dir, FILES)?
+        let netns = self.netns.as_ref().map(FixtureNetns::path);
+        let child = daemon_command(&self.bin, &self.dir, FILES, netns.as_deref())?
             .spawn()
             .map_err(|source| DaemonError::Spawn {
                 path: self.bin.clone(),
@@ -551,9 +583,19 @@ impl WharfDaemon {
             }
             sleep(Duration::from_millis(50));
         }
+        let netns = Path::new(crate::netns::NETNS_DIR).join(netns_name(&self.dir));
+        crate::netns::kill_members(&netns);
         unmount_under(&self.dir);
         let _ = fs::remove_dir_all(&self.dir);
+        crate::netns::remove(&netns_name(&self.dir));
     }
+}
+
+/// The network namespace of the fixture in `dir`: named after it.
+pub(crate) fn netns_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 impl Engine for WharfDaemon {
@@ -567,6 +609,14 @@ impl Engine for WharfDaemon {
 
     fn scratch(&self) -> PathBuf {
         self.dir.join("scratch")
+    }
+
+    fn exec_root(&self) -> PathBuf {
+        self.dir.join("exec")
+    }
+
+    fn netns(&self) -> Option<PathBuf> {
+        self.netns.as_ref().map(FixtureNetns::path)
     }
 }
 
@@ -607,6 +657,7 @@ fn sweep_stale(bin: &Path, current: &Path) {
             dir,
             bin: bin.to_path_buf(),
             child: None,
+            netns: None,
         });
     }
 }
@@ -650,9 +701,32 @@ pub fn referencing_pids(dir: &Path) -> Vec<i32> {
 #[macro_export]
 macro_rules! engine_tests {
     ($scenario:path => $dockerd:ident, $(#[$wattr:meta])* $wharf:ident) => {
+        $crate::engine_tests_with!($crate::dockerd::Dockerd::start(), "a private dockerd";
+            $scenario => $dockerd, $(#[$wattr])* $wharf);
+    };
+}
+
+/// [`engine_tests!`] for networking scenarios: the dockerd variant runs
+/// with its default bridge, iptables and userland proxy in a network
+/// namespace of its own ([`Dockerd::start_networked`](crate::dockerd::Dockerd::start_networked)),
+/// as the Wharf daemon always does.
+#[macro_export]
+macro_rules! engine_net_tests {
+    ($scenario:path => $dockerd:ident, $(#[$wattr:meta])* $wharf:ident) => {
+        $crate::engine_tests_with!($crate::dockerd::Dockerd::start_networked(),
+            "a private dockerd with networking"; $scenario => $dockerd, $(#[$wattr])* $wharf);
+    };
+}
+
+/// What [`engine_tests!`] and [`engine_net_tests!`] expand to, with the
+/// expression that starts the dockerd.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! engine_tests_with {
+    ($start:expr, $what:literal; $scenario:path => $dockerd:ident, $(#[$wattr:meta])* $wharf:ident) => {
         #[test]
         fn $dockerd() {
-            let engine = $crate::dockerd::Dockerd::start().expect("a private dockerd");
+            let engine = $start.expect($what);
             $scenario(&engine);
         }
 

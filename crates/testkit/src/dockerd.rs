@@ -4,8 +4,10 @@
 //! [`Dockerd::start`] runs `/usr/sbin/dockerd` by hand with everything of
 //! its own under one temporary directory: data root, exec root, pid file,
 //! socket, daemon config, trust key and the containerd that dockerd starts
-//! under its exec root. No bridge, no iptables, no forwarding: the tests
-//! have no network and touch none of the host's. Containers go in cgroups
+//! under its exec root. By default no bridge, no iptables, no forwarding:
+//! the tests have no network and touch none of the host's. With
+//! [`DockerdOptions::network`] it has its defaults (bridge, iptables,
+//! userland proxy) in a network namespace of its own. Containers go in cgroups
 //! under a parent named after the directory, so that everything the daemon
 //! made can be found and killed by that name.
 //!
@@ -27,6 +29,7 @@ use crate::fixture::{
     PrepareError, STOP_TIMEOUT,
 };
 use crate::leaks::{remove_leftovers, unmount_under};
+use crate::netns::{FixtureNetns, NetnsError};
 
 /// Debian's daemon.
 pub const DOCKERD: &str = "/usr/sbin/dockerd";
@@ -57,6 +60,9 @@ pub enum DockerdError {
     /// The temporary directory or a file in it could not be made.
     #[error(transparent)]
     Prepare(#[from] PrepareError),
+    /// Its network namespace could not be made.
+    #[error(transparent)]
+    Netns(#[from] NetnsError),
     /// dockerd exited or never answered; `log` is the end of its log.
     #[error("dockerd did not start (storage drivers tried: {drivers}); its log ends with:\n{log}")]
     NotReady {
@@ -67,18 +73,47 @@ pub enum DockerdError {
     },
 }
 
+/// How a private dockerd runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DockerdOptions {
+    /// Networking as a default install has it (the default bridge,
+    /// iptables, the userland proxy), in a network namespace of the
+    /// fixture's own; false: no bridge and no rules, in the caller's.
+    pub network: bool,
+    /// `live-restore` in daemon.json: containers outlive a restart.
+    pub live_restore: bool,
+}
+
 /// A running private dockerd; stopped and cleaned up on drop.
 pub struct Dockerd {
     dir: PathBuf,
     name: String,
     child: Option<Child>,
     driver: String,
+    opts: DockerdOptions,
+    /// The network namespace with [`DockerdOptions::network`]; deleted
+    /// after the cleanup.
+    netns: Option<FixtureNetns>,
 }
 
 impl Dockerd {
     /// Starts dockerd with overlay2 (vfs if overlay2 fails) and waits until
     /// it answers `/_ping` on its socket.
     pub fn start() -> Result<Dockerd, DockerdError> {
+        Dockerd::start_with(DockerdOptions::default())
+    }
+
+    /// Starts dockerd with its default networking in a network namespace
+    /// of its own (see [`DockerdOptions::network`]).
+    pub fn start_networked() -> Result<Dockerd, DockerdError> {
+        Dockerd::start_with(DockerdOptions {
+            network: true,
+            live_restore: false,
+        })
+    }
+
+    /// [`Dockerd::start`] with `opts`.
+    pub fn start_with(opts: DockerdOptions) -> Result<Dockerd, DockerdError> {
         for bin in [DOCKERD, DOCKER] {
             if !Path::new(bin).exists() {
                 return Err(DockerdError::NotInstalled { path: bin.into() });
@@ -88,7 +123,7 @@ impl Dockerd {
         let mut last_log = String::new();
         for driver in ["overlay2", "vfs"] {
             tried.push(driver);
-            let mut d = Dockerd::prepare(driver)?;
+            let mut d = Dockerd::prepare(driver, opts)?;
             match d.spawn_and_wait() {
                 Ok(()) => return Ok(d),
                 Err(log) => last_log = log,
@@ -100,23 +135,29 @@ impl Dockerd {
         })
     }
 
-    fn prepare(driver: &str) -> Result<Dockerd, DockerdError> {
+    fn prepare(driver: &str, opts: DockerdOptions) -> Result<Dockerd, DockerdError> {
         let dir = fixture_dir("wharf-dockerd-", &["data", "exec", "scratch"])?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let d = Dockerd {
+        let mut d = Dockerd {
             dir: dir.clone(),
-            name,
+            name: name.clone(),
             child: None,
             driver: driver.to_string(),
+            opts,
+            netns: None,
         };
+        if opts.network {
+            d.netns = Some(FixtureNetns::create(&name)?);
+        }
         // dockerd 20.10 keeps a trust key in /etc/docker unless told
         // otherwise; the setting exists only in the config file.
         let config = format!(
-            "{{\"deprecated-key-path\": \"{}\"}}\n",
-            dir.join("key.json").display()
+            "{{\"deprecated-key-path\": \"{}\", \"live-restore\": {}}}\n",
+            dir.join("key.json").display(),
+            opts.live_restore
         );
         write_file(&dir.join("daemon.json"), &config)?;
         Ok(d)
@@ -124,20 +165,34 @@ impl Dockerd {
 
     /// Spawns dockerd and polls its socket; on failure returns its log.
     fn spawn_and_wait(&mut self) -> Result<(), String> {
-        let mut cmd =
-            daemon_command(Path::new(DOCKERD), &self.dir, FILES).map_err(|e| e.to_string())?;
-        let child = cmd
-            .arg(format!("--cgroup-parent=/{}", self.name))
-            .arg(format!("--storage-driver={}", self.driver))
-            .args([
+        if self.spawn().is_ok() {
+            return Ok(());
+        }
+        let tail = self.log_tail(30);
+        self.cleanup();
+        Err(tail)
+    }
+
+    /// Spawns dockerd on the fixture's roots and waits for `/_ping`; on
+    /// failure returns its log (the daemon is stopped, the roots stay).
+    fn spawn(&mut self) -> Result<(), String> {
+        let netns = self.netns.as_ref().map(FixtureNetns::path);
+        let mut cmd = daemon_command(Path::new(DOCKERD), &self.dir, FILES, netns.as_deref())
+            .map_err(|e| e.to_string())?;
+        cmd.arg(format!("--cgroup-parent=/{}", self.name))
+            .arg(format!("--storage-driver={}", self.driver));
+        if !self.opts.network {
+            cmd.args([
                 "--bridge=none",
                 "--iptables=false",
                 "--ip6tables=false",
                 "--ip-forward=false",
                 "--ip-masq=false",
                 "--userland-proxy=false",
-            ])
-            // dockerd finds containerd, its shims and runc on PATH.
+            ]);
+        }
+        // dockerd finds containerd, its shims and runc on PATH.
+        let child = cmd
             .env("PATH", SYSTEM_PATH)
             .spawn()
             .map_err(|e| format!("failed to run {DOCKERD}: {e}"))?;
@@ -145,9 +200,22 @@ impl Dockerd {
         if wait_ready(child, &self.dir.join(FILES.socket)) {
             return Ok(());
         }
-        let tail = self.log_tail(30);
-        self.cleanup();
-        Err(tail)
+        if let Some(child) = self.child.take() {
+            stop_child(child, Signal::TERM, STOP_TIMEOUT);
+        }
+        Err(self.log_tail(30))
+    }
+
+    /// Stops dockerd (SIGTERM; with live restore its containers keep
+    /// running) and starts it again on the same roots.
+    pub fn restart(&mut self) -> Result<(), DockerdError> {
+        if let Some(child) = self.child.take() {
+            stop_child(child, Signal::TERM, STOP_TIMEOUT);
+        }
+        self.spawn().map_err(|log| DockerdError::NotReady {
+            drivers: self.driver.clone(),
+            log,
+        })
     }
 
     /// The daemon's socket path.
@@ -241,6 +309,10 @@ impl Dockerd {
             remove_leftovers(&self.name);
             sleep(Duration::from_millis(50));
         }
+        if let Some(ns) = &self.netns {
+            // Its userland proxies live in its namespace, not its cgroups.
+            crate::netns::kill_members(&ns.path());
+        }
         unmount_under(&self.dir);
         let _ = fs::remove_dir_all(&self.dir);
     }
@@ -263,5 +335,13 @@ impl Engine for Dockerd {
 
     fn scratch(&self) -> PathBuf {
         self.dir.join("scratch")
+    }
+
+    fn exec_root(&self) -> PathBuf {
+        self.dir.join("exec")
+    }
+
+    fn netns(&self) -> Option<PathBuf> {
+        self.netns.as_ref().map(FixtureNetns::path)
     }
 }

@@ -57,11 +57,14 @@ fn prepare(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> PrepareEr
 /// A daemon command with its roots under `dir` as dockerd and `wharf
 /// daemon` both take them (`--config-file daemon.json`, `--data-root data`,
 /// `--exec-root exec`, `--pidfile <pidfile>`, `-H unix://<socket>`), stdin
-/// null and both outputs appended to `dir/<log>`.
+/// null and both outputs appended to `dir/<log>`. With `netns`, the daemon
+/// runs in that network namespace through `nsenter --net=<netns>`, which
+/// execs it (the child's pid is the daemon's).
 pub(crate) fn daemon_command(
     program: &Path,
     dir: &Path,
     names: DaemonFiles,
+    netns: Option<&Path>,
 ) -> Result<Command, PrepareError> {
     let log_path = dir.join(names.log);
     let log = fs::OpenOptions::new()
@@ -70,7 +73,10 @@ pub(crate) fn daemon_command(
         .open(&log_path)
         .map_err(prepare(&log_path))?;
     let log2 = log.try_clone().map_err(prepare(&log_path))?;
-    let mut cmd = Command::new(program);
+    let mut cmd = match netns {
+        Some(ns) => crate::netns::net_command(ns, program, &[]),
+        None => Command::new(program),
+    };
     cmd.args(names.subcommand)
         .arg("--config-file")
         .arg(dir.join("daemon.json"))

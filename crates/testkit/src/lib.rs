@@ -25,6 +25,12 @@
 //!   and [`engine_tests!`] runs one scenario against both. What the two
 //!   fixtures share (their directory, command line, `/_ping` wait and
 //!   stop) is in [`fixture`].
+//! - [`netns::FixtureNetns`] is the network namespace each networked
+//!   daemon runs in; [`daemon::Engine::host_cmd`] runs a host-side command
+//!   there and [`daemon::Engine::net_leftovers`] lists what networking
+//!   left in it; [`engine_net_tests!`] runs a scenario against a dockerd
+//!   with its default bridge and against `wharf daemon`; [`net_scenario`]
+//!   holds what those scenarios share (an httpd image, fetches, waits).
 //! - [`run_with_input`], [`Collector`], [`explain`] and [`stdout_text`]
 //!   feed a command, collect a stream in the background and put a
 //!   command's output into words for assertion messages.
@@ -43,6 +49,8 @@ pub mod fixture;
 pub mod host;
 pub mod images;
 pub mod leaks;
+pub mod net_scenario;
+pub mod netns;
 pub mod output;
 pub mod paths;
 pub mod report;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use wharf_testkit::caps::DOCKER_DEFAULT_CAP_MASK;
 use wharf_testkit::daemon::Engine;
 use wharf_testkit::engine_tests;
-use wharf_testkit::explain;
+use wharf_testkit::{explain, stdout_text};
 
 const IMG: &str = "wharf-test/busybox:latest";
 
@@ -272,7 +272,8 @@ fn networks(e: &dyn Engine) {
         "cat",
         "/proc/net/dev",
     ]);
-    let ours = fs::read_to_string("/proc/self/net/dev").unwrap();
+    // The daemon's own namespace (a private one for wharf).
+    let ours = stdout_text(&e.host_cmd(&["cat", "/proc/self/net/dev"]));
     assert_eq!(ifaces(&host), ifaces(&ours));
     let name = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     assert_eq!(
