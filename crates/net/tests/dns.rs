@@ -133,21 +133,33 @@ fn ask_udp(ns: &NetNs, msg: &[u8]) -> Reply {
 
 /// Sends `msg` over TCP from inside the namespace, returns the reply.
 fn ask_tcp(ns: &NetNs, msg: &[u8]) -> Reply {
+    ask_tcp_all(ns, &[msg]).remove(0)
+}
+
+/// Sends all `msgs` at once on one TCP connection, returns the replies.
+fn ask_tcp_all(ns: &NetNs, msgs: &[&[u8]]) -> Vec<Reply> {
     let raw = ns
         .run(|| {
             let mut stream = TcpStream::connect((DNS_ADDR, 53)).expect("connect");
             stream.set_read_timeout(Some(READ_GUARD)).unwrap();
-            let mut framed = (msg.len() as u16).to_be_bytes().to_vec();
-            framed.extend_from_slice(msg);
+            let mut framed = Vec::new();
+            for msg in msgs {
+                framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+                framed.extend_from_slice(msg);
+            }
             stream.write_all(&framed).unwrap();
-            let mut len = [0; 2];
-            stream.read_exact(&mut len).expect("reply length");
-            let mut buf = vec![0; usize::from(u16::from_be_bytes(len))];
-            stream.read_exact(&mut buf).expect("reply over tcp");
-            buf
+            let mut replies = Vec::new();
+            for _ in msgs {
+                let mut len = [0; 2];
+                stream.read_exact(&mut len).expect("reply length");
+                let mut buf = vec![0; usize::from(u16::from_be_bytes(len))];
+                stream.read_exact(&mut buf).expect("reply over tcp");
+                replies.push(buf);
+            }
+            replies
         })
         .expect("run in netns");
-    parse_reply(&raw)
+    raw.iter().map(|r| parse_reply(r)).collect()
 }
 
 #[test]
@@ -163,8 +175,20 @@ fn answers_container_names_over_udp_and_tcp() {
             "{name}"
         );
     }
-    let r = ask_tcp(&scratch.ns, &query(12, "alpha", wire::TYPE_A));
-    assert_eq!((r.id, r.rcode, r.answers), (12, 0, vec![alpha]));
+    let (q1, q2) = (
+        query(12, "alpha", wire::TYPE_A),
+        query(15, "alpha.", wire::TYPE_A),
+    );
+    let replies = ask_tcp_all(&scratch.ns, &[&q1, &q2]);
+    let got: Vec<_> = replies
+        .into_iter()
+        .map(|r| (r.id, r.rcode, r.answers))
+        .collect();
+    assert_eq!(
+        got,
+        [(12, 0, vec![alpha.clone()]), (15, 0, vec![alpha])],
+        "two queries, one connection"
+    );
 
     let r = ask_udp(&scratch.ns, &query(13, "alpha", wire::TYPE_AAAA));
     assert_eq!(
