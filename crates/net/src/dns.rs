@@ -75,7 +75,9 @@ pub trait Names: Send + Sync {
 
 /// A running DNS server. Dropping it aborts its tasks, which closes its
 /// sockets as soon as the runtime gets to them; [`DnsServer::stop`]
-/// waits for that.
+/// waits for that. Its sockets hold the container's namespace alive: stop
+/// the server when the container stops. For an `--internal` network give
+/// no upstreams (Docker forwards nothing there: other names get SERVFAIL).
 pub struct DnsServer {
     udp: JoinHandle<()>,
     tcp: JoinHandle<()>,
