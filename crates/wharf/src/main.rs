@@ -12,6 +12,7 @@ mod build_cmd;
 mod client;
 mod container_spec;
 mod daemon_cmd;
+mod daemon_net;
 mod init_cmd;
 mod log;
 mod runc_args;

@@ -61,6 +61,12 @@ pub enum Cmd {
         #[command(subcommand)]
         command: VolumeCmd,
     },
+    /// Manage networks.
+    Network {
+        /// The network command.
+        #[command(subcommand)]
+        command: super::net_args::NetworkCmd,
+    },
     /// Manage images.
     Image {
         /// The image command.

@@ -13,7 +13,7 @@ use super::args::{
     TopArgs,
 };
 use super::conn::{q, ApiError, Client};
-use super::format::{human_size, tabwrite_with};
+use super::format::{human_size, join_host_port, natural_cmp, tabwrite_with};
 use super::json::{indent, Json};
 use super::render;
 use super::run_args::go_duration;
@@ -186,11 +186,13 @@ async fn inspect_raw(
     );
     let image = format!("/images/{}/json", q(name));
     let volume = format!("/volumes/{}", q(name));
+    let network = format!("/networks/{}", q(name));
     let tries: Vec<&str> = match kind {
         Some("container") => vec![&container],
         Some("image") => vec![&image],
         Some("volume") => vec![&volume],
-        _ => vec![&container, &image, &volume],
+        Some("network") => vec![&network],
+        _ => vec![&container, &image, &network, &volume],
     };
     let mut last = None;
     for path in tries {
@@ -304,7 +306,8 @@ pub async fn top(c: &Client, a: TopArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// `port`.
+/// `port`: the container's published ports (`80/tcp -> 0.0.0.0:8080`),
+/// or the host addresses of one, in natural order.
 pub async fn port(c: &Client, a: PortArgs) -> Result<u8> {
     let v: Value = serde_json::from_slice(
         &c.get(&format!("/containers/{}/json", q(&a.container)))
@@ -314,39 +317,41 @@ pub async fn port(c: &Client, a: PortArgs) -> Result<u8> {
         .as_object()
         .cloned()
         .unwrap_or_default();
+    let host = |b: &Value| {
+        join_host_port(
+            b["HostIp"].as_str().unwrap_or(""),
+            b["HostPort"].as_str().unwrap_or(""),
+        )
+    };
     let mut lines = Vec::new();
     if let Some(want) = &a.port {
-        let key = if want.contains('/') {
-            want.clone()
-        } else {
-            format!("{want}/tcp")
-        };
-        match ports.get(&key).and_then(Value::as_array) {
-            Some(bs) if !bs.is_empty() => {
-                for b in bs {
-                    lines.push(format!(
-                        "{}:{}",
-                        b["HostIp"].as_str().unwrap_or(""),
-                        b["HostPort"].as_str().unwrap_or("")
-                    ));
-                }
-            }
+        let (port, proto) = want.split_once('/').unwrap_or((want, ""));
+        let proto = if proto.is_empty() { "tcp" } else { proto };
+        if let Err(e) = port.parse::<u16>() {
+            let why = match e.kind() {
+                std::num::IntErrorKind::PosOverflow => "value out of range",
+                _ => "invalid syntax",
+            };
+            bail!("Error: invalid port ({port}): strconv.ParseUint: parsing \"{port}\": {why}");
+        }
+        match ports
+            .get(&format!("{port}/{proto}"))
+            .and_then(Value::as_array)
+        {
+            Some(bs) if !bs.is_empty() => lines.extend(bs.iter().map(host)),
             _ => bail!(
-                "Error: No public port '{key}' published for {}",
+                "Error: No public port '{want}' published for {}",
                 a.container
             ),
         }
     } else {
         for (k, bs) in &ports {
             for b in bs.as_array().into_iter().flatten() {
-                lines.push(format!(
-                    "{k} -> {}:{}",
-                    b["HostIp"].as_str().unwrap_or(""),
-                    b["HostPort"].as_str().unwrap_or("")
-                ));
+                lines.push(format!("{k} -> {}", host(b)));
             }
         }
     }
+    lines.sort_by(|x, y| natural_cmp(x, y));
     for l in lines {
         println!("{l}");
     }
@@ -401,6 +406,24 @@ pub fn confirm(warning: &str) -> Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES"))
 }
 
+/// A prune's `Deleted <kind>:` list and its blank line (nothing when
+/// none was deleted).
+pub fn print_deleted(kind: &str, list: &Value) {
+    let deleted: Vec<&str> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if !deleted.is_empty() {
+        println!("Deleted {kind}:");
+        for d in deleted {
+            println!("{d}");
+        }
+        println!();
+    }
+}
+
 /// `container prune`.
 pub async fn prune(c: &Client, a: PruneArgs) -> Result<u8> {
     if !a.force && !confirm("WARNING! This will remove all stopped containers.")? {
@@ -414,19 +437,7 @@ pub async fn prune(c: &Client, a: PruneArgs) -> Result<u8> {
         ));
     }
     let v: Value = serde_json::from_slice(&c.call("POST", &path, None).await?)?;
-    let deleted: Vec<&str> = v["ContainersDeleted"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    if !deleted.is_empty() {
-        println!("Deleted Containers:");
-        for d in deleted {
-            println!("{d}");
-        }
-        println!();
-    }
+    print_deleted("Containers", &v["ContainersDeleted"]);
     println!(
         "Total reclaimed space: {}",
         human_size(v["SpaceReclaimed"].as_u64().unwrap_or(0))

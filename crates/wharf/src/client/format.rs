@@ -230,8 +230,13 @@ pub fn go_time(secs: i64) -> String {
     let Ok(t) = time::OffsetDateTime::from_unix_timestamp(secs) else {
         return String::new();
     };
+    format!("{} +0000 UTC", ymd_hms(&t))
+}
+
+/// `2024-01-02 03:04:05`.
+fn ymd_hms(t: &time::OffsetDateTime) -> String {
     format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0000 UTC",
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
         t.year(),
         t.month() as u8,
         t.day(),
@@ -239,6 +244,99 @@ pub fn go_time(secs: i64) -> String {
         t.minute(),
         t.second()
     )
+}
+
+/// An API time (RFC 3339, nanoseconds) as Go's `time.Time.String()`
+/// prints it (`2024-01-02 03:04:05.123456789 +0000 UTC`); the text
+/// itself when it does not parse.
+pub fn go_time_text(rfc3339: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let Ok(t) = time::OffsetDateTime::parse(rfc3339, &Rfc3339) else {
+        return rfc3339.to_string();
+    };
+    let mut frac = String::new();
+    if t.nanosecond() != 0 {
+        frac = format!(".{:09}", t.nanosecond())
+            .trim_end_matches('0')
+            .to_string();
+    }
+    let off = t.offset().whole_minutes();
+    let zone = format!(
+        "{}{:02}{:02}",
+        if off < 0 { '-' } else { '+' },
+        off.abs() / 60,
+        off.abs() % 60
+    );
+    let name = if off == 0 {
+        "UTC".to_string()
+    } else {
+        zone.clone()
+    };
+    format!("{}{frac} {zone} {name}", ymd_hms(&t))
+}
+
+/// `sortorder.NaturalLess` (the docker CLI's sort of names and port
+/// lines): runs of digits compare as numbers, digits before other bytes.
+pub fn natural_less(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (da, db) = (a[i].is_ascii_digit(), b[j].is_ascii_digit());
+        if da != db {
+            return da;
+        }
+        if !da {
+            if a[i] != b[j] {
+                return a[i] < b[j];
+            }
+            i += 1;
+            j += 1;
+            continue;
+        }
+        while i < a.len() && a[i] == b'0' {
+            i += 1;
+        }
+        while j < b.len() && b[j] == b'0' {
+            j += 1;
+        }
+        let (nz_a, nz_b) = (i, j);
+        while i < a.len() && a[i].is_ascii_digit() {
+            i += 1;
+        }
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        if i - nz_a != j - nz_b {
+            return i - nz_a < j - nz_b;
+        }
+        if a[nz_a..i] != b[nz_b..j] {
+            return a[nz_a..i] < b[nz_b..j];
+        }
+        if nz_a != nz_b {
+            return nz_a < nz_b;
+        }
+    }
+    a.len() < b.len()
+}
+
+/// An [`Ordering`](std::cmp::Ordering) from [`natural_less`].
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    if natural_less(a, b) {
+        std::cmp::Ordering::Less
+    } else if natural_less(b, a) {
+        std::cmp::Ordering::Greater
+    } else {
+        std::cmp::Ordering::Equal
+    }
+}
+
+/// Go's `net.JoinHostPort`: IPv6 hosts in brackets.
+pub fn join_host_port(host: &str, port: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
 }
 
 /// `N ago` for a Unix time.
@@ -297,5 +395,25 @@ mod tests {
         assert_eq!(ellipsis("abcdef", 4), "abc…");
         assert_eq!(go_quote("sh -c \"x\""), "\"sh -c \\\"x\\\"\"");
         assert_eq!(go_time(0), "1970-01-01 00:00:00 +0000 UTC");
+    }
+
+    #[test]
+    fn natural_order_times_and_hosts_like_go() {
+        let mut v = vec!["81/udp", "6000/tcp", "53/udp", "80/tcp", "a10", "a9", "a09"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            v,
+            ["53/udp", "80/tcp", "81/udp", "6000/tcp", "a9", "a09", "a10"]
+        );
+        assert_eq!(
+            go_time_text("2026-11-27T03:07:22.697079800Z"),
+            "2026-11-27 03:07:22.6970798 +0000 UTC"
+        );
+        assert_eq!(
+            go_time_text("2026-11-27T03:07:22+01:00"),
+            "2026-11-27 03:07:22 +0100 +0100"
+        );
+        assert_eq!(join_host_port("::", "80"), "[::]:80");
+        assert_eq!(join_host_port("0.0.0.0", "80"), "0.0.0.0:80");
     }
 }

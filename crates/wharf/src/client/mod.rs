@@ -9,11 +9,16 @@ mod build;
 mod conn;
 mod containers;
 mod cp;
+mod endpoints;
 mod exec;
 pub(crate) mod format;
 mod images;
 mod json;
+mod net_args;
+mod net_ipam;
+mod networks;
 mod ps;
+mod publish;
 mod render;
 mod run;
 mod run_args;
@@ -140,7 +145,7 @@ fn clap_error(e: clap::Error, args: &[OsString]) -> u8 {
         }
     }
     let cmd = match cmd.first().map(String::as_str) {
-        Some("container" | "image" | "volume" | "system") => cmd.join(" "),
+        Some("container" | "image" | "volume" | "system" | "network") => cmd.join(" "),
         _ => cmd.first().cloned().unwrap_or_default(),
     };
     let usage = USAGE
@@ -242,6 +247,22 @@ const USAGE: &[(&str, &str)] = &[
         "image import",
         "image import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
     ),
+    ("network create", "network create [OPTIONS] NETWORK"),
+    ("network ls", "network ls [OPTIONS]"),
+    (
+        "network inspect",
+        "network inspect [OPTIONS] NETWORK [NETWORK...]",
+    ),
+    ("network rm", "network rm NETWORK [NETWORK...]"),
+    (
+        "network connect",
+        "network connect [OPTIONS] NETWORK CONTAINER",
+    ),
+    (
+        "network disconnect",
+        "network disconnect [OPTIONS] NETWORK CONTAINER",
+    ),
+    ("network prune", "network prune [OPTIONS]"),
     ("system df", "system df [OPTIONS]"),
     ("system prune", "system prune [OPTIONS]"),
     ("system info", "system info [OPTIONS]"),
@@ -292,6 +313,7 @@ async fn dispatch(c: &Client, cmd: Cmd) -> anyhow::Result<u8> {
             VolumeCmd::Rm(a) => volumes::rm(c, a).await,
             VolumeCmd::Prune(a) => volumes::prune(c, a).await,
         },
+        Cmd::Network { command } => networks::network(c, command).await,
         Cmd::Image { command } => match command {
             ImageCmd::Op(op) => image_op(c, op).await,
             ImageCmd::Ls(a) => images::images(c, a).await,

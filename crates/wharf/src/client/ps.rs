@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::args::PsArgs;
 use super::conn::{q, Client};
-use super::format::{ago_unix, ellipsis, go_quote, go_time, human_size3, short_id};
+use super::format::{ago_unix, ellipsis, go_quote, go_time, human_size3, join_host_port, short_id};
 use super::json::Json;
 use super::render::Render;
 
@@ -142,7 +142,7 @@ fn ports_text(ports: Option<&Json>) -> String {
             group = format!("{group}-{last}");
         }
         if !ip.is_empty() {
-            group = format!("{ip}:{group}->{group}");
+            group = format!("{}->{group}", join_host_port(ip, &group));
         }
         format!("{group}/{kind}")
     };
@@ -153,12 +153,8 @@ fn ports_text(ports: Option<&Json>) -> String {
         let mut key = p.kind.clone();
         if !p.ip.is_empty() {
             if p.public != p.private {
-                let host = if p.ip.contains(':') {
-                    format!("[{}]", p.ip)
-                } else {
-                    p.ip.clone()
-                };
-                mappings.push(format!("{host}:{}->{}/{}", p.public, p.private, p.kind));
+                let host = join_host_port(&p.ip, &p.public.to_string());
+                mappings.push(format!("{host}->{}/{}", p.private, p.kind));
                 continue;
             }
             key = format!("{}/{}", p.ip, p.kind);
@@ -289,6 +285,23 @@ mod tests {
             // A group is printed when the next port breaks it, the open
             // ones at the end in the order they began (docker's order).
             "80/tcp, 53/udp, 8000-8001/tcp, 0.0.0.0:8443->443/tcp"
+        );
+        // dockerd's sample (issue 5): IPv6 hosts in brackets, same-port
+        // publications folded per address.
+        let ports = Json::parse(
+            br#"[{"IP":"0.0.0.0","PrivatePort":6000,"PublicPort":6000,"Type":"tcp"},
+                 {"IP":"::","PrivatePort":6001,"PublicPort":6001,"Type":"tcp"},
+                 {"IP":"::","PrivatePort":6000,"PublicPort":6000,"Type":"tcp"},
+                 {"IP":"0.0.0.0","PrivatePort":6001,"PublicPort":6001,"Type":"tcp"},
+                 {"IP":"::","PrivatePort":80,"PublicPort":8080,"Type":"tcp"},
+                 {"IP":"127.0.0.1","PrivatePort":81,"PublicPort":32769,"Type":"udp"},
+                 {"PrivatePort":53,"Type":"udp"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            ports_text(Some(&ports)),
+            "53/udp, 0.0.0.0:6000-6001->6000-6001/tcp, [::]:6000-6001->6000-6001/tcp, \
+             [::]:8080->80/tcp, 127.0.0.1:32769->81/udp"
         );
     }
 

@@ -22,6 +22,7 @@ async fn create_container(
     o: &ContainerOpts,
     image: &str,
     command: &[String],
+    cmd: &str,
 ) -> Result<String> {
     if o.tty && o.interactive && !stream::stdin_is_tty() {
         return Err(Exit {
@@ -37,7 +38,27 @@ async fn create_container(
     {
         bail!("container ID file found, make sure the other container isn't running or delete {f}");
     }
-    let body = create_body(o, image, command)?;
+    let body = match create_body(o, image, command) {
+        Ok(b) => b,
+        // The flags' errors: docker's 125 and usage hint, `create` too.
+        Err(e) => {
+            return Err(Exit {
+                code: 125,
+                message: format!("wharf: {e:#}\n\nRun 'wharf {cmd} --help' for more information"),
+            }
+            .into())
+        }
+    };
+    if c.version.as_str() < "1.44" {
+        if let Some(eps) = body["NetworkingConfig"]["EndpointsConfig"].as_object() {
+            if super::endpoints::wants_mac(eps) {
+                bail!(
+                    "\"specify mac-address per network\" requires API version 1.44, but the Wharf daemon API version is {}",
+                    c.version
+                );
+            }
+        }
+    }
     let path = match &o.name {
         Some(n) => format!("/containers/create?name={}", q(n)),
         None => "/containers/create".to_string(),
@@ -103,7 +124,7 @@ async fn pull(c: &Client, image: &str) -> Result<()> {
 
 /// `create`.
 pub async fn create(c: &Client, a: CreateArgs) -> Result<u8> {
-    let id = create_container(c, &a.opts, &a.image, &a.command).await?;
+    let id = create_container(c, &a.opts, &a.image, &a.command, "create").await?;
     println!("{id}");
     Ok(0)
 }
@@ -180,7 +201,7 @@ fn proxy_signals(c: &Client, id: &str) -> tokio::task::JoinHandle<()> {
 /// `run`.
 pub async fn run(c: &Client, a: RunArgs) -> Result<u8> {
     let o = &a.opts;
-    let id = create_container(c, o, &a.image, &a.command).await?;
+    let id = create_container(c, o, &a.image, &a.command, "run").await?;
     if a.detach {
         c.call("POST", &format!("/containers/{id}/start"), None)
             .await

@@ -168,9 +168,21 @@ pub struct ContainerOpts {
     /// Assign a name to the container.
     #[arg(long)]
     pub name: Option<String>,
+    /// IPv4 address (e.g., 172.30.100.104).
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33).
+    #[arg(long)]
+    pub ip6: Option<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33).
+    #[arg(long)]
+    pub mac_address: Option<String>,
     /// Connect a container to a network.
     #[arg(long, alias = "net")]
-    pub network: Option<String>,
+    pub network: Vec<String>,
+    /// Add network-scoped alias for the container.
+    #[arg(long, alias = "net-alias")]
+    pub network_alias: Vec<String>,
     /// Disable any container-specified HEALTHCHECK.
     #[arg(long)]
     pub no_healthcheck: bool,
@@ -348,26 +360,6 @@ fn kv_map(items: &[String]) -> Map<String, Value> {
     m
 }
 
-/// `8080:80/tcp`, `127.0.0.1:8080:80`, `80` → (container port/proto, host ip, host port).
-fn parse_publish(p: &str) -> Result<(String, String, String)> {
-    let (spec, proto) = p.rsplit_once('/').unwrap_or((p, "tcp"));
-    let parts: Vec<&str> = spec.rsplitn(3, ':').collect();
-    let (ctr, host_port, host_ip) = match parts.as_slice() {
-        [c] => (*c, "", ""),
-        [c, h] => (*c, *h, ""),
-        [c, h, ip] => (*c, *h, *ip),
-        _ => bail!("invalid port format: {p}"),
-    };
-    if ctr.is_empty() || !ctr.chars().all(|c| c.is_ascii_digit() || c == '-') {
-        bail!("invalid containerPort: {ctr}");
-    }
-    Ok((
-        format!("{ctr}/{proto}"),
-        host_ip.to_string(),
-        host_port.to_string(),
-    ))
-}
-
 /// `type=bind,source=/a,target=/b,readonly` → a Mount.
 fn parse_mount(m: &str) -> Result<Value> {
     let mut out = Map::new();
@@ -464,24 +456,14 @@ pub fn create_body(o: &ContainerOpts, image: &str, command: &[String]) -> Result
     }
     labels.extend(o.label.iter().cloned());
 
-    let mut exposed = Map::new();
-    let mut bindings = Map::new();
-    for e in &o.expose {
-        let p = if e.contains('/') {
-            e.clone()
-        } else {
-            format!("{e}/tcp")
-        };
-        exposed.insert(p, json!({}));
-    }
-    for p in &o.publish {
-        let (port, ip, host) = parse_publish(p)?;
-        exposed.insert(port.clone(), json!({}));
-        let list = bindings.entry(port).or_insert_with(|| json!([]));
-        if let Value::Array(a) = list {
-            a.push(json!({"HostIp": ip, "HostPort": host}));
-        }
-    }
+    let (exposed, bindings) = super::publish::ports(&o.publish, &o.expose)?;
+    let (network, endpoints) = super::endpoints::networking(&super::endpoints::NetFlags {
+        networks: &o.network,
+        aliases: &o.network_alias,
+        ip: o.ip.as_deref(),
+        ip6: o.ip6.as_deref(),
+        mac: o.mac_address.as_deref(),
+    })?;
     let mut binds = Vec::new();
     let mut volumes = Map::new();
     for v in &o.volume {
@@ -608,7 +590,6 @@ pub fn create_body(o: &ContainerOpts, image: &str, command: &[String]) -> Result
         json!(o.log_driver.clone().unwrap_or_default()),
     );
     log_config.insert("Config".into(), Value::Object(kv_map(&o.log_opt)));
-    let network = o.network.clone().unwrap_or_else(|| "default".into());
     let sysctls = kv_map(&o.sysctl);
     let host_config = json!({
         "Binds": if binds.is_empty() { Value::Null } else { json!(binds) },
@@ -684,7 +665,7 @@ pub fn create_body(o: &ContainerOpts, image: &str, command: &[String]) -> Result
         "OnBuild": Value::Null,
         "Labels": labels_map,
         "HostConfig": host_config,
-        "NetworkingConfig": {"EndpointsConfig": {}},
+        "NetworkingConfig": {"EndpointsConfig": endpoints},
     });
     if !healthcheck.is_null() {
         body["Healthcheck"] = healthcheck;
@@ -715,11 +696,7 @@ mod tests {
     }
 
     #[test]
-    fn publish_and_mount_specs() {
-        assert_eq!(
-            parse_publish("127.0.0.1:8080:80/udp").unwrap(),
-            ("80/udp".into(), "127.0.0.1".into(), "8080".into())
-        );
+    fn mount_specs() {
         let m = parse_mount("type=bind,src=/a,dst=/b,readonly").unwrap();
         assert_eq!(m["Type"], "bind");
         assert_eq!(m["ReadOnly"], true);

@@ -576,22 +576,12 @@ pub async fn prune(c: &Client, a: SystemPruneArgs) -> Result<u8> {
             .await?,
     )?;
     total += v["SpaceReclaimed"].as_u64().unwrap_or(0);
-    let deleted: Vec<&str> = v["ContainersDeleted"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    if !deleted.is_empty() {
-        println!("Deleted Containers:");
-        for d in deleted {
-            println!("{d}");
-        }
-        println!();
-    }
-    let _ = c
-        .call("POST", &format!("/networks/prune{filters}"), None)
-        .await;
+    super::containers::print_deleted("Containers", &v["ContainersDeleted"]);
+    let v: Value = serde_json::from_slice(
+        &c.call("POST", &format!("/networks/prune{filters}"), None)
+            .await?,
+    )?;
+    super::containers::print_deleted("Networks", &v["NetworksDeleted"]);
     if a.volumes {
         let (r, deleted) = super::volumes::prune_call(c, false, &a.filter).await?;
         total += r;
