@@ -60,7 +60,7 @@ pub async fn route(ctx: Ctx, req: Request, path: &[&str]) -> ApiResult {
 async fn create(ctx: Ctx, req: Request) -> ApiResult {
     let q = query(&req);
     let body: create::CreateBody = read_json(req, MAX_JSON).await?;
-    let mut opts = body.into_options(param(&q, "name"))?;
+    let mut opts = body.into_options(param(&q, "name"), ctx.version)?;
     let mut warnings = wharf_engine::spec::adapt(&mut opts);
     warnings.extend(wharf_engine::spec::warnings(&opts));
     if let Some(donor) = opts.host.ipc_mode.strip_prefix("container:") {
@@ -122,11 +122,11 @@ async fn list(ctx: Ctx, req: Request) -> ApiResult {
 /// `GET /containers/{id}/json`.
 async fn inspect(ctx: Ctx, req: Request, id: &str) -> ApiResult {
     let size = flag(&query(&req), "size");
-    let id = id.to_string();
+    let (id, version) = (id.to_string(), ctx.version);
     let engine = ctx.engine.clone();
     let v = blocking(move || {
         let c = engine.container(&id)?;
-        let mut v = inspect::inspect(&engine, &c);
+        let mut v = inspect::inspect(&engine, &c, version);
         if size {
             let (rw, root) = inspect::sizes(&engine, &c);
             v["SizeRw"] = json!(rw);

@@ -12,6 +12,7 @@ pub mod containers;
 pub mod exec;
 pub mod http;
 pub mod images;
+pub mod networks;
 pub mod router;
 pub mod server;
 pub mod streams;

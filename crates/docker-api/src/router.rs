@@ -29,7 +29,7 @@
 //! | `volumes` | [`crate::volumes`] |
 //! | `version`, `info`, `events`, `system`, `auth`, `session` | [`crate::system`] |
 //! | `_ping` | here |
-//! | `networks` | `system::networks`: the predefined `none` and `host` networks |
+//! | `networks` | [`crate::networks`] |
 //!
 //! Streams that only end with their subject (events, logs --follow)
 //! should use [`crate::streams::endless_body`], which also ends when the
@@ -112,7 +112,7 @@ async fn route(engine: Arc<Engine>, req: Request) -> Result<Response, ApiError> 
         "version" | "info" | "events" | "system" | "auth" | "session" => {
             crate::system::route(ctx, req, &segs).await
         }
-        "networks" => crate::system::networks::route(ctx, req, &segs).await,
+        "networks" => crate::networks::route(ctx, req, &segs).await,
         _ => Err(ApiError::page_not_found()),
     }
 }

@@ -4,7 +4,6 @@ pub(crate) mod auth;
 mod df;
 mod events;
 mod info;
-pub mod networks;
 
 use http::{Method, StatusCode};
 use serde::Serialize;

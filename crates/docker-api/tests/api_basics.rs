@@ -115,27 +115,3 @@ fn bad_requests_get_dockers_status_codes() {
     // The daemon still serves after all of that.
     assert_eq!(d.api("GET", "/_ping", None).status, 200);
 }
-
-#[test]
-fn predefined_networks_list_inspect_and_prune() {
-    let d = daemon();
-    let list = d.api("GET", "/networks", None);
-    assert_eq!(list.status, 200);
-    let names: Vec<String> = list
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["Name"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(names, vec!["none", "host"]);
-    let host = d.api("GET", "/v1.41/networks/host", None);
-    assert_eq!(host.json()["Driver"], "host");
-    let missing = d.api("GET", "/networks/nope", None);
-    assert_eq!(
-        (missing.status, missing.message().as_str()),
-        (404, "network nope not found")
-    );
-    let prune = d.api("POST", "/networks/prune", None);
-    assert_eq!(prune.json(), serde_json::json!({"NetworksDeleted": null}));
-}

@@ -14,6 +14,7 @@ use wharf_engine::model::{
 };
 
 use crate::http::ApiError;
+use crate::networks::joining::NetworkingBody;
 
 /// `null` → the default.
 pub(crate) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -89,7 +90,12 @@ pub struct CreateBody {
     #[serde(deserialize_with = "nullable")]
     stop_signal: String,
     stop_timeout: Option<i64>,
+    /// Deprecated since API 1.44 for the endpoint's own.
+    #[serde(deserialize_with = "nullable")]
+    mac_address: String,
     host_config: Option<Host>,
+    #[serde(deserialize_with = "nullable")]
+    networking_config: NetworkingBody,
 }
 
 /// Docker's HealthConfig.
@@ -360,8 +366,13 @@ pub fn validate_name(name: &str) -> Result<String, ApiError> {
 }
 
 impl CreateBody {
-    /// The engine's options; `name` is the `name` query parameter.
-    pub fn into_options(self, name: Option<&str>) -> Result<CreateOptions, ApiError> {
+    /// The engine's options; `name` is the `name` query parameter,
+    /// `version` the request's API version.
+    pub fn into_options(
+        self,
+        name: Option<&str>,
+        version: (u32, u32),
+    ) -> Result<CreateOptions, ApiError> {
         let name = match name.filter(|n| !n.is_empty()) {
             Some(n) => Some(validate_name(n)?),
             None => None,
@@ -380,15 +391,19 @@ impl CreateBody {
             }
         });
         let some = |s: String| (!s.is_empty()).then_some(s);
+        let network_mode = if h.network_mode.is_empty() {
+            "default".to_string()
+        } else {
+            h.network_mode
+        };
+        let networks =
+            self.networking_config
+                .into_networks(&network_mode, &self.mac_address, version.1)?;
         let host = HostOptions {
             binds: h.binds,
             mounts: h.mounts.into_iter().map(mount_spec).collect(),
             tmpfs: h.tmpfs,
-            network_mode: if h.network_mode.is_empty() {
-                "default".to_string()
-            } else {
-                h.network_mode
-            },
+            network_mode,
             restart: h.restart_policy.to_policy(),
             auto_remove: h.auto_remove,
             read_only: h.readonly_rootfs,
@@ -480,7 +495,7 @@ impl CreateBody {
             exposed_ports: self.exposed_ports,
             volumes: self.volumes,
             host,
-            networks: Default::default(),
+            networks,
         })
     }
 }
@@ -513,7 +528,7 @@ mod tests {
 
     fn parse(json: &str) -> CreateOptions {
         let body: CreateBody = serde_json::from_str(json).unwrap();
-        body.into_options(Some("/web-1")).unwrap()
+        body.into_options(Some("/web-1"), (1, 47)).unwrap()
     }
 
     #[test]
@@ -549,7 +564,13 @@ mod tests {
         let o = parse(r#"{"Image":"x","Entrypoint":[""]}"#);
         assert_eq!(o.entrypoint, Some(vec![]));
         let body: CreateBody = serde_json::from_str("{}").unwrap();
-        assert_eq!(body.into_options(None).unwrap_err().status.as_u16(), 400);
+        assert_eq!(
+            body.into_options(None, (1, 47))
+                .unwrap_err()
+                .status
+                .as_u16(),
+            400
+        );
         let wrong: Result<CreateBody, _> = serde_json::from_str(r#"{"Image":"x","Memory":"x"}"#);
         assert!(
             wrong.is_ok(),

@@ -5,6 +5,8 @@ use serde_json::{json, Map, Value};
 use wharf_engine::model::{Container, MountPoint, Status};
 use wharf_engine::Engine;
 
+use crate::networks::endpoint;
+
 /// Go's zero time as Docker prints it.
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
@@ -31,31 +33,6 @@ fn strs_or_null(v: &[String]) -> Value {
 fn key_set(keys: &[String]) -> Value {
     let m: Map<String, Value> = keys.iter().map(|k| (k.clone(), json!({}))).collect();
     Value::Object(m)
-}
-
-/// The network name a mode shows as.
-pub(crate) fn network_name(mode: &str) -> &str {
-    match mode {
-        "" | "default" => "bridge",
-        m => m,
-    }
-}
-
-fn endpoint() -> Value {
-    json!({
-        "IPAMConfig": null, "Links": null, "Aliases": null, "NetworkID": "",
-        "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
-        "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-        "MacAddress": "", "DriverOpts": null
-    })
-}
-
-pub(crate) fn networks(c: &Container) -> Value {
-    let mode = &c.options.host.network_mode;
-    if mode.starts_with("container:") {
-        return json!({});
-    }
-    json!({ network_name(mode): endpoint() })
 }
 
 /// One `Mounts` entry.
@@ -118,8 +95,9 @@ fn health_json(c: &Container) -> Option<Value> {
     Some(json!({"Status": h.status, "FailingStreak": h.failing_streak, "Log": log}))
 }
 
-/// `GET /containers/{id}/json`.
-pub fn inspect(engine: &Engine, c: &Container) -> Value {
+/// `GET /containers/{id}/json` at API `version` (the networks' fields
+/// differ by version).
+pub fn inspect(engine: &Engine, c: &Container, version: (u32, u32)) -> Value {
     let o = &c.options;
     let h = &o.host;
     let r = &h.resources;
@@ -301,25 +279,8 @@ pub fn inspect(engine: &Engine, c: &Container) -> Value {
     if let (Some(hc), Value::Object(res)) = (host_config.as_object_mut(), resources) {
         hc.extend(res);
     }
-    let ports = if h.network_mode == "none" || h.network_mode == "host" {
-        json!({})
-    } else {
-        let m: Map<String, Value> = c
-            .exposed_ports
-            .iter()
-            .map(|p| (p.clone(), Value::Null))
-            .collect();
-        Value::Object(m)
-    };
-    let network_settings = json!({
-        "Bridge": "", "SandboxID": "", "HairpinMode": false,
-        "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
-        "Ports": ports, "SandboxKey": "",
-        "SecondaryIPAddresses": null, "SecondaryIPv6Addresses": null,
-        "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-        "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
-        "Networks": networks(c),
-    });
+    let network_settings =
+        endpoint::network_settings(c, &crate::networks::network_ids(engine), version.1);
     let graph = match engine.store().snapshot(&c.snapshot) {
         Ok(snap) => {
             let lowers: Vec<String> = snap

@@ -9,8 +9,9 @@ use time::OffsetDateTime;
 use wharf_engine::model::{Container, Status};
 use wharf_engine::Engine;
 
-use super::inspect::{mount_json, network_name, networks};
+use super::inspect::mount_json;
 use crate::http::ApiError;
+use crate::networks::endpoint::{self, NetIds, Shown};
 
 /// Nanoseconds since the epoch of an RFC 3339 time (None for Go's zero
 /// time or garbage).
@@ -107,12 +108,14 @@ pub fn list_entry(c: &Container) -> Value {
         "ImageID": c.image_id,
         "Command": command.join(" "),
         "Created": created,
-        "Ports": [],
+        "Ports": endpoint::port_entries(c),
         "Labels": c.labels,
         "State": c.state.status.as_str(),
         "Status": status_text(c),
         "HostConfig": { "NetworkMode": c.options.host.network_mode },
-        "NetworkSettings": { "Networks": networks(c) },
+        "NetworkSettings": {
+            "Networks": endpoint::networks_json(c, &NetIds::new(), Shown::List),
+        },
         "Mounts": c.mounts.iter().map(mount_json).collect::<Vec<_>>(),
     })
 }
@@ -207,10 +210,39 @@ pub fn filter(
         });
     }
     if let Some(nets) = get("network") {
+        // By name, or by a prefix of the id (dockerd: of the endpoint's
+        // NetworkID, which a container gets at its first start).
+        let ids = crate::networks::network_ids(engine);
         list.retain(|c| {
-            nets.iter()
-                .any(|n| network_name(&c.options.host.network_mode) == n)
+            endpoint::network_names(c, &ids).iter().any(|name| {
+                let id = endpoint::network_id(c, name, &ids);
+                nets.iter()
+                    .any(|n| n == name || (!id.is_empty() && id.starts_with(n.as_str())))
+            })
         });
+    }
+    for (key, published) in [("publish", true), ("expose", false)] {
+        if let Some(specs) = get(key) {
+            let mut wanted = Vec::new();
+            for s in specs {
+                wanted.push(port_filter(key, s)?);
+            }
+            list.retain(|c| {
+                endpoint::port_map(c).iter().any(|(k, binds)| {
+                    let (port, proto) = k.split_once('/').unwrap_or((k, "tcp"));
+                    let hit = |p: u16| {
+                        wanted
+                            .iter()
+                            .any(|(lo, hi, pr)| (*lo..=*hi).contains(&p) && pr == proto)
+                    };
+                    if published {
+                        binds.iter().any(|(_, host)| hit(*host))
+                    } else {
+                        port.parse().is_ok_and(hit)
+                    }
+                })
+            });
+        }
     }
     // `list` is newest first: `before` keeps what was created before the
     // named container, `since` what came after it.
@@ -230,6 +262,20 @@ pub fn filter(
         }
     }
     Ok(list)
+}
+
+/// A `publish`/`expose` filter value (`80`, `80/udp`, `8000-8010/tcp`)
+/// as (low, high, proto).
+fn port_filter(key: &str, s: &str) -> Result<(u16, u16, String), ApiError> {
+    let bad = || ApiError::bad_request(format!("invalid filter '{key}={s}'"));
+    let (range, proto) = s.split_once('/').unwrap_or((s, "tcp"));
+    let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+    let lo: u16 = lo.parse().map_err(|_| bad())?;
+    let hi: u16 = hi.parse().map_err(|_| bad())?;
+    if hi < lo || !matches!(proto, "tcp" | "udp" | "sctp") {
+        return Err(bad());
+    }
+    Ok((lo, hi, proto.to_string()))
 }
 
 #[cfg(test)]
