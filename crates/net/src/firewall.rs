@@ -21,7 +21,7 @@ pub mod rules;
 use std::io::{self, Write};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use crate::ipam::Ipv4Net;
 use crate::ports::Proto;
@@ -202,26 +202,12 @@ impl Firewall {
     /// namespace: the child inherits the namespaces of the thread that
     /// forks it).
     fn run(&self, action: &'static str, batch: &str) -> Result<(), FirewallError> {
-        let spawn = |source| FirewallError::Spawn {
-            path: self.nft.clone(),
-            source,
-        };
-        let mut child = Command::new(&self.nft)
-            .args(["-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(spawn)?;
-        let written = child
-            .stdin
-            .take()
-            .map(|mut s| s.write_all(batch.as_bytes()));
-        let out = child.wait_with_output().map_err(spawn)?;
+        let out =
+            nft_batch(&self.nft, &["-f", "-"], batch).map_err(|source| FirewallError::Spawn {
+                path: self.nft.clone(),
+                source,
+            })?;
         if out.status.success() {
-            if let Some(Err(e)) = written {
-                return Err(spawn(e));
-            }
             return Ok(());
         }
         Err(FirewallError::Nft {
@@ -231,6 +217,26 @@ impl Firewall {
                 stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
             },
         })
+    }
+}
+
+/// Runs `nft args…` with `batch` on its standard input.
+fn nft_batch(nft: &Path, args: &[&str], batch: &str) -> io::Result<Output> {
+    let mut child = Command::new(nft)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let written = child
+        .stdin
+        .take()
+        .map(|mut s| s.write_all(batch.as_bytes()));
+    let out = child.wait_with_output()?;
+    // A write error matters only if nft then says it succeeded.
+    match written {
+        Some(Err(e)) if out.status.success() => Err(e),
+        _ => Ok(out),
     }
 }
 

@@ -165,35 +165,25 @@ pub fn element_lines(verb: &str, table: &str, elements: &[(&str, String)]) -> St
 /// A table name nft takes unquoted: a letter, then up to 63 letters,
 /// digits, `_`, `-` or `.`.
 pub fn check_table(name: &str) -> Result<(), FirewallError> {
-    let ok = name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(FirewallError::InvalidTable {
-            name: name.to_string(),
-        })
-    }
+    let ok = name.len() <= 64 && name.starts_with(|c: char| c.is_ascii_alphabetic()) && plain(name);
+    ok.then_some(()).ok_or_else(|| FirewallError::InvalidTable {
+        name: name.to_string(),
+    })
 }
 
 /// An interface name as the kernel takes it (`dev_valid_name`: 1–15
 /// bytes, not `.` or `..`), restricted to `[A-Za-z0-9_.-]` so that it can
 /// sit in double quotes in nft text without escaping.
 pub fn check_ifname(name: &str) -> Result<(), FirewallError> {
-    let ok = (1..=15).contains(&name.len())
-        && name != "."
-        && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(FirewallError::InvalidIfname {
+    let ok = (1..=15).contains(&name.len()) && name != "." && name != ".." && plain(name);
+    ok.then_some(())
+        .ok_or_else(|| FirewallError::InvalidIfname {
             name: name.to_string(),
         })
-    }
+}
+
+/// Only `[A-Za-z0-9_.-]`.
+fn plain(name: &str) -> bool {
+    name.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }

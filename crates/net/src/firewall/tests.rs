@@ -45,19 +45,7 @@ fn open_batch_is_accepted_by_nft() {
         panic!("nft is part of the test machine");
     };
     // `-c`: parse and check against the kernel, commit nothing.
-    let mut child = std::process::Command::new(nft)
-        .args(["-c", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(open_batch("wharf_check").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = nft_batch(&nft, &["-c", "-f", "-"], &open_batch("wharf_check")).unwrap();
     assert!(
         out.status.success(),
         "{}",

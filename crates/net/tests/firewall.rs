@@ -1,0 +1,484 @@
+//! Root tests of the nftables rules on the real kernel. Each test builds
+//! its own lab of scratch network namespaces (made with `ip netns`, named
+//! after the test and the pid, deleted on drop even when the test fails):
+//! a "host" namespace holding the bridges and the daemon's table, and
+//! "container" namespaces joined to a bridge by a veth pair, each serving
+//! a greeting over TCP port 80.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
+use std::os::fd::AsFd;
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use wharf_net::firewall::{Firewall, NetRules, Published};
+use wharf_net::ports::{self, PortSpec, Proto};
+
+/// A network namespace from `ip netns add`, deleted on drop.
+struct Ns {
+    name: String,
+}
+
+impl Ns {
+    fn new(test: &str, role: &str) -> Ns {
+        let name = format!("wh2-{test}-{role}-{}", std::process::id());
+        sh(&["ip", "netns", "add", &name]);
+        let ns = Ns { name };
+        ns.ip("link set lo up");
+        ns
+    }
+
+    /// `ip -n <ns> <args>`, which must succeed.
+    fn ip(&self, args: &str) {
+        let mut argv = vec!["ip", "-n", &self.name];
+        argv.extend(args.split_whitespace());
+        sh(&argv);
+    }
+
+    /// Runs `f` on a thread inside the namespace.
+    fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                enter(&path);
+                f()
+            })
+            .join()
+            .expect("thread in netns")
+        })
+    }
+
+    fn sysctl(&self, key: &str, value: &str) {
+        let file = format!("/proc/sys/net/{}", key.replace('.', "/"));
+        self.run(|| std::fs::write(&file, value)).expect("sysctl");
+    }
+
+    /// Serves `greeting` on TCP port 80 from a thread inside the
+    /// namespace, for as long as the test process lives; returns once
+    /// the socket listens.
+    fn serve(&self, greeting: &'static str) {
+        let path = format!("/run/netns/{}", self.name);
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            enter(&path);
+            let l = TcpListener::bind("0.0.0.0:80").expect("bind :80");
+            tx.send(()).unwrap();
+            for c in l.incoming().flatten() {
+                let peer = c
+                    .peer_addr()
+                    .map(|a| a.ip().to_string())
+                    .unwrap_or_default();
+                let _ = io::Write::write_all(&mut &c, format!("{greeting} {peer}").as_bytes());
+            }
+        });
+        rx.recv().expect("listener up");
+    }
+}
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn enter(path: &str) {
+    let f = File::open(path).expect("open netns");
+    wharf_sys::process::setns(f.as_fd(), libc::CLONE_NEWNET).expect("setns");
+}
+
+fn sh(argv: &[&str]) {
+    let out = Command::new(argv[0])
+        .args(&argv[1..])
+        .output()
+        .expect(argv[0]);
+    assert!(
+        out.status.success(),
+        "{argv:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Connects and reads what the server says (`"<greeting> <peer ip>"`).
+/// The time limits only guard against a hang.
+fn fetch(addr: &str) -> io::Result<String> {
+    let addr: SocketAddrV4 = addr.parse().unwrap();
+    let mut s = TcpStream::connect_timeout(&addr.into(), Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut text = String::new();
+    s.read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// A host namespace with forwarding on and a bridge per network.
+struct Lab {
+    host: Ns,
+    test: &'static str,
+    table: String,
+}
+
+impl Lab {
+    fn new(test: &'static str) -> Lab {
+        let host = Ns::new(test, "host");
+        host.sysctl("ipv4.ip_forward", "1");
+        Lab {
+            host,
+            test,
+            table: format!("wharf_t{}", std::process::id()),
+        }
+    }
+
+    fn open(&self) -> Firewall {
+        self.host.run(|| Firewall::open(&self.table)).expect("open")
+    }
+
+    /// A bridge `bridge` with `gw/24`, up, with `route_localnet` as
+    /// `link::ensure_bridge` sets it.
+    fn bridge(&self, bridge: &str, gw: &str) {
+        self.host.ip(&format!("link add {bridge} type bridge"));
+        self.host.ip(&format!("addr add {gw}/24 dev {bridge}"));
+        self.host.ip(&format!("link set {bridge} up"));
+        self.host
+            .sysctl(&format!("ipv4.conf.{bridge}.route_localnet"), "1");
+    }
+
+    /// A container namespace on `bridge` with address `ip/24` and a
+    /// default route via `gw`.
+    fn container(&self, role: &str, bridge: &str, ip: &str, gw: &str) -> Ns {
+        let c = Ns::new(self.test, role);
+        let veth = format!("v{role}");
+        self.host.ip(&format!(
+            "link add {veth} type veth peer name eth0 netns {}",
+            c.name
+        ));
+        self.host.ip(&format!("link set {veth} master {bridge} up"));
+        // As `link::attach` does: with br_netfilter, a container's packet to
+        // its own published port is DNATed on the bridge path and sent back
+        // out of the port it came in by.
+        self.host
+            .ip(&format!("link set {veth} type bridge_slave hairpin on"));
+        c.ip(&format!("addr add {ip}/24 dev eth0"));
+        c.ip("link set eth0 up");
+        c.ip(&format!("route add default via {gw}"));
+        c
+    }
+
+    fn nft(&self, args: &str) -> String {
+        let mut argv = vec!["ip", "netns", "exec", &self.host.name, "nft"];
+        argv.extend(args.split_whitespace());
+        let out = Command::new("ip").args(&argv[1..]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "nft {args}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+fn rules(bridge: &str, subnet: &str, internal: bool) -> NetRules {
+    NetRules {
+        bridge: bridge.into(),
+        subnet: subnet.parse().unwrap(),
+        internal,
+        icc: true,
+    }
+}
+
+fn port(host_ip: Option<[u8; 4]>, host_port: u16, container: [u8; 4], bridge: &str) -> Published {
+    Published {
+        proto: Proto::Tcp,
+        host_ip: host_ip.map(Ipv4Addr::from),
+        host_port,
+        container_ip: Ipv4Addr::from(container),
+        container_port: 80,
+        bridge: bridge.into(),
+    }
+}
+
+fn refused(r: io::Result<String>) -> bool {
+    matches!(&r, Err(e) if e.kind() == io::ErrorKind::ConnectionRefused)
+}
+
+#[test]
+fn published_port_reaches_the_container_until_unpublished() {
+    let lab = Lab::new("pub");
+    lab.bridge("wbr0", "10.201.0.1");
+    let a = lab.container("a", "wbr0", "10.201.0.2", "10.201.0.1");
+    a.serve("a");
+    let fw = lab.open();
+    let net = rules("wbr0", "10.201.0.0/24", false);
+    lab.host.run(|| fw.add_network(&net)).unwrap();
+    assert!(
+        refused(lab.host.run(|| fetch("127.0.0.1:8080"))),
+        "nothing published yet"
+    );
+
+    let spec = PortSpec {
+        proto: Proto::Tcp,
+        host_ip: None,
+        host_port: 8080,
+        container_port: 80,
+    };
+    let (_, held) = lab.host.run(|| ports::reserve(&spec, (1, 2))).unwrap();
+    let p = port(None, 8080, [10, 201, 0, 2], "wbr0");
+    lab.host.run(|| fw.publish(&p)).unwrap();
+    let only_lo = port(Some([127, 0, 0, 1]), 8081, [10, 201, 0, 2], "wbr0");
+    lab.host.run(|| fw.publish(&only_lo)).unwrap();
+
+    // From the host: 127.0.0.1 (route_localnet, the 127/8 masquerade: the
+    // container sees the bridge's address) and the gateway address.
+    assert_eq!(
+        lab.host.run(|| fetch("127.0.0.1:8080")).unwrap(),
+        "a 10.201.0.1"
+    );
+    assert_eq!(
+        lab.host.run(|| fetch("10.201.0.1:8080")).unwrap(),
+        "a 10.201.0.1"
+    );
+    assert_eq!(
+        lab.host.run(|| fetch("127.0.0.1:8081")).unwrap(),
+        "a 10.201.0.1"
+    );
+    assert!(
+        refused(lab.host.run(|| fetch("10.201.0.1:8081"))),
+        "8081 is 127.0.0.1's only"
+    );
+    // Hairpin: the container reaches its own published port.
+    assert_eq!(a.run(|| fetch("10.201.0.1:8080")).unwrap(), "a 10.201.0.1");
+
+    lab.host.run(|| fw.unpublish(&p)).unwrap();
+    drop(held);
+    assert!(refused(lab.host.run(|| fetch("127.0.0.1:8080"))));
+    assert!(refused(lab.host.run(|| fetch("10.201.0.1:8080"))));
+    lab.host
+        .run(|| fw.unpublish(&p))
+        .expect("unpublish twice is fine");
+    assert_eq!(
+        lab.host.run(|| fetch("127.0.0.1:8081")).unwrap(),
+        "a 10.201.0.1"
+    );
+}
+
+impl Lab {
+    /// Counts forwarded packets from bridge `from` to `to` twice, in chains
+    /// of a table of its own that run before (priority -10) and after
+    /// (+10) the daemon's forward chain (priority 0): a packet counted
+    /// early but not late was dropped by the daemon's rules.
+    fn probe(&self, name: &str, from: &str, to: &str) {
+        let batch = format!(
+            "add table ip {name}\n\
+             add chain ip {name} early {{ type filter hook forward priority -10; }}\n\
+             add chain ip {name} late {{ type filter hook forward priority 10; }}\n\
+             add rule ip {name} early iifname \"{from}\" oifname \"{to}\" counter\n\
+             add rule ip {name} late iifname \"{from}\" oifname \"{to}\" counter\n"
+        );
+        let path = std::env::temp_dir().join(format!("{name}-{}.nft", std::process::id()));
+        std::fs::write(&path, batch).unwrap();
+        self.nft(&format!("-f {}", path.display()));
+        let _ = std::fs::remove_file(path);
+    }
+
+    /// The (early, late) packet counts of probe `name`.
+    fn counted(&self, name: &str) -> (u64, u64) {
+        let n = |chain: &str| {
+            let text = self.nft(&format!("list chain ip {name} {chain}"));
+            let at = text.find("packets ").expect("a counter") + "packets ".len();
+            text[at..]
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        };
+        (n("early"), n("late"))
+    }
+}
+
+/// Tries to connect, for at most a second (the outcome is not asserted:
+/// the probe counters say what happened to the packets).
+fn knock(ns: &Ns, addr: &str) {
+    let addr: SocketAddrV4 = addr.parse().unwrap();
+    let _ = ns.run(|| TcpStream::connect_timeout(&addr.into(), Duration::from_secs(1)));
+}
+
+/// Bridges wbr1 (10.201.0.0/24) and wbr2 (10.202.0.0/24), with container
+/// a on the first and b on the second, both serving.
+fn two_bridges(test: &'static str) -> (Lab, Ns, Ns) {
+    let lab = Lab::new(test);
+    lab.bridge("wbr1", "10.201.0.1");
+    lab.bridge("wbr2", "10.202.0.1");
+    let a = lab.container("a", "wbr1", "10.201.0.2", "10.201.0.1");
+    let b = lab.container("b", "wbr2", "10.202.0.2", "10.202.0.1");
+    a.serve("a");
+    b.serve("b");
+    (lab, a, b)
+}
+
+#[test]
+fn two_networks_are_isolated_but_published_ports_cross() {
+    let (lab, a, _b) = two_bridges("iso");
+    let fw = lab.open();
+    assert_eq!(
+        a.run(|| fetch("10.202.0.2:80")).unwrap(),
+        "b 10.201.0.2",
+        "routed before"
+    );
+
+    let (n1, n2) = (
+        rules("wbr1", "10.201.0.0/24", false),
+        rules("wbr2", "10.202.0.0/24", false),
+    );
+    lab.host
+        .run(|| fw.add_network(&n1).and(fw.add_network(&n2)))
+        .unwrap();
+    lab.probe("p12", "wbr1", "wbr2");
+    knock(&a, "10.202.0.2:80");
+    let (early, late) = lab.counted("p12");
+    assert!(early >= 1, "the SYN was routed");
+    assert_eq!(late, 0, "and dropped by the isolation rule");
+
+    // A published port is reachable from another network (through the
+    // host's address, masqueraded to the target bridge's address).
+    let p = port(None, 9090, [10, 202, 0, 2], "wbr2");
+    lab.host.run(|| fw.publish(&p)).unwrap();
+    assert_eq!(a.run(|| fetch("10.201.0.1:9090")).unwrap(), "b 10.202.0.1");
+
+    lab.host
+        .run(|| fw.remove_network(&n1).and(fw.remove_network(&n2)))
+        .unwrap();
+    lab.host
+        .run(|| fw.remove_network(&n2))
+        .expect("removing twice is fine");
+    assert_eq!(
+        a.run(|| fetch("10.202.0.2:80")).unwrap(),
+        "b 10.201.0.2",
+        "rules gone"
+    );
+}
+
+#[test]
+fn internal_network_neither_leaves_nor_is_entered() {
+    let (lab, a, b) = two_bridges("int");
+    let fw = lab.open();
+    let internal = rules("wbr1", "10.201.0.0/24", true);
+    // wbr2 is not a wharf network here: only the internal rules apply.
+    lab.host.run(|| fw.add_network(&internal)).unwrap();
+    lab.probe("out", "wbr1", "wbr2");
+    lab.probe("in", "wbr2", "wbr1");
+    knock(&a, "10.202.0.2:80");
+    knock(&b, "10.201.0.2:80");
+    let (before, _) = lab.counted("in");
+    // Not even through a published port.
+    let p = port(None, 7070, [10, 201, 0, 2], "wbr1");
+    lab.host.run(|| fw.publish(&p)).unwrap();
+    knock(&b, "10.202.0.1:7070");
+    let (after, late) = lab.counted("in");
+    assert!(
+        after > before && late == 0,
+        "published: {before} {after} {late}"
+    );
+    for probe in ["out", "in"] {
+        let (early, late) = lab.counted(probe);
+        assert!(early >= 1 && late == 0, "{probe}: {early} {late}");
+    }
+    // The host itself still reaches it (not forwarded).
+    assert_eq!(
+        lab.host.run(|| fetch("10.201.0.2:80")).unwrap(),
+        "a 10.201.0.1"
+    );
+}
+
+#[test]
+fn no_inter_container_traffic_when_icc_is_off() {
+    let lab = Lab::new("icc");
+    lab.bridge("wbr0", "10.201.0.1");
+    let a = lab.container("a", "wbr0", "10.201.0.2", "10.201.0.1");
+    let b = lab.container("b", "wbr0", "10.201.0.3", "10.201.0.1");
+    b.serve("b");
+    let fw = lab.open();
+    assert_eq!(
+        a.run(|| fetch("10.201.0.3:80")).unwrap(),
+        "b 10.201.0.2",
+        "bridged before"
+    );
+    let mut n = rules("wbr0", "10.201.0.0/24", false);
+    n.icc = false;
+    lab.host.run(|| fw.add_network(&n)).unwrap();
+    // br_netfilter hands bridged IPv4 to the ip hooks, with the bridge as
+    // both interfaces.
+    lab.probe("icc", "wbr0", "wbr0");
+    knock(&a, "10.201.0.3:80");
+    let (early, late) = lab.counted("icc");
+    assert!(early >= 1 && late == 0, "{early} {late}");
+}
+
+#[test]
+fn outbound_traffic_is_masqueraded() {
+    let lab = Lab::new("masq");
+    lab.bridge("wbr0", "10.201.0.1");
+    let a = lab.container("a", "wbr0", "10.201.0.2", "10.201.0.1");
+    // "The internet": a namespace on a link of the host, with no route
+    // back to the containers' subnet.
+    let o = Ns::new("masq", "out");
+    lab.host.ip(&format!(
+        "link add vout type veth peer name eth0 netns {}",
+        o.name
+    ));
+    lab.host.ip("addr add 192.0.2.1/24 dev vout");
+    lab.host.ip("link set vout up");
+    o.ip("addr add 192.0.2.2/24 dev eth0");
+    o.ip("link set eth0 up");
+    o.serve("o");
+    let fw = lab.open();
+    lab.host
+        .run(|| fw.add_network(&rules("wbr0", "10.201.0.0/24", false)))
+        .unwrap();
+    assert_eq!(a.run(|| fetch("192.0.2.2:80")).unwrap(), "o 192.0.2.1");
+}
+
+#[test]
+fn open_again_keeps_elements_and_destroy_leaves_no_table() {
+    let lab = Lab::new("keep");
+    let fw = lab.open();
+    let t = lab.table.clone();
+    let n = rules("wbr0", "10.201.0.0/24", false);
+    let p = port(None, 8080, [10, 201, 0, 2], "wbr0");
+    lab.host
+        .run(|| fw.add_network(&n).and(fw.publish(&p)))
+        .unwrap();
+    let chains = lab.nft(&format!("list chain ip {t} forward"));
+
+    let again = lab.open();
+    assert_eq!(again.table(), t);
+    assert_eq!(
+        lab.nft(&format!("list chain ip {t} forward")),
+        chains,
+        "rules not doubled"
+    );
+    let map = lab.nft(&format!("list map ip {t} ports_any"));
+    assert!(map.contains("tcp . 8080 : 10.201.0.2 . 80"), "{map}");
+    let set = lab.nft(&format!("list set ip {t} nets"));
+    assert!(set.contains("10.201.0.0/24 . \"wbr0\""), "{set}");
+
+    // A host port left to a container that is gone is taken over; the
+    // stale one's unpublish then leaves the new mapping alone.
+    let q = port(None, 8080, [10, 201, 0, 3], "wbr0");
+    lab.host.run(|| again.publish(&q)).unwrap();
+    lab.host.run(|| again.unpublish(&p)).unwrap();
+    let map = lab.nft(&format!("list map ip {t} ports_any"));
+    assert!(
+        map.contains("tcp . 8080 : 10.201.0.3 . 80") && !map.contains("10.201.0.2"),
+        "{map}"
+    );
+
+    lab.host.run(|| again.destroy()).unwrap();
+    assert!(!lab.nft("list tables").contains(&t));
+    lab.host
+        .run(|| Firewall::destroy_table(&t))
+        .expect("a missing table is fine");
+    drop(fw);
+}
