@@ -322,7 +322,7 @@ fn container_on_a_user_network_with_alias_and_fixed_address() {
         "only the default bridge fills the top level"
     );
     assert!(s["SandboxKey"].as_str().unwrap().ends_with(short), "{s}");
-    let old = d.api("GET", "/v1.41/containers/web/json", None).json();
+    let old = d.api("GET", "/v1.44/containers/web/json", None).json();
     assert_eq!(
         old["NetworkSettings"]["Networks"]["un"]["Aliases"],
         json!(["alpha", short])

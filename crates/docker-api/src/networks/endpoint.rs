@@ -5,9 +5,10 @@
 //!
 //! dockerd keeps a container's entry per network after it stops: the
 //! `NetworkID` (set at its first start) stays, the addresses go; `Ports`
-//! is `{}` unless it runs. On API < 1.44 a user-defined network's
-//! `Aliases` also hold the short id; since 1.45 `DNSNames` lists the names
-//! other containers resolve (name, aliases, short id).
+//! is `{}` unless it runs. On API < 1.45 a user-defined network's
+//! `Aliases` also hold the short id (dockerd 26+ adds it for older
+//! clients); since 1.44 `DNSNames` lists the names other containers
+//! resolve (name, aliases, short id).
 
 use std::collections::BTreeMap;
 
@@ -110,7 +111,6 @@ fn null_if_empty(v: &[String]) -> Value {
 pub fn endpoint_settings(c: &Container, name: &str, ids: &NetIds, shown: Shown) -> Value {
     let ep = attached(c, name);
     let opts = options_for(c, name, ids).cloned().unwrap_or_default();
-    let started = crate::containers::list::nanos(&c.state.started_at).is_some();
     let user_defined = !PREDEFINED.contains(&name);
     let ipam = match &opts.ipv4_address {
         Some(ip) => json!({ "IPv4Address": ip }),
@@ -121,15 +121,14 @@ pub fn endpoint_settings(c: &Container, name: &str, ids: &NetIds, shown: Shown) 
         Shown::List => (Value::Null, Value::Null),
         Shown::Inspect(minor) => {
             let mut aliases = opts.aliases.clone();
-            if minor < 44
-                && user_defined
-                && (ep.is_some() || started)
-                && !aliases.contains(&short_id)
-            {
+            // dockerd 26+ adds it back for older clients, whatever the
+            // container's state.
+            if minor < 45 && user_defined && !aliases.contains(&short_id) {
                 aliases.push(short_id);
             }
             let dns = match ep {
-                Some(e) if minor >= 45 => null_if_empty(&e.dns_names),
+                // dockerd names endpoints on user-defined networks only.
+                Some(e) if minor >= 44 && user_defined => null_if_empty(&e.dns_names),
                 _ => Value::Null,
             };
             (null_if_empty(&aliases), dns)

@@ -70,7 +70,7 @@ fn created_container_has_its_network_without_an_id_and_no_ports() {
             ..Default::default()
         },
     );
-    let s = network_settings(&c, &ids(), 41);
+    let s = network_settings(&c, &ids(), 47);
     assert_eq!(s["Ports"], json!({}));
     assert_eq!(s["SandboxKey"], "");
     let un = &s["Networks"]["un"];
@@ -134,7 +134,7 @@ fn running_on_the_default_bridge_fills_the_top_level_and_ports() {
     let b = &s["Networks"]["bridge"];
     assert_eq!(b["NetworkID"], BR);
     assert_eq!(b["Aliases"], Value::Null);
-    assert_eq!(b["DNSNames"], json!(["web"]));
+    assert_eq!(b["DNSNames"], Value::Null, "no names on the default bridge");
     assert_eq!(
         port_entries(&c),
         vec![
@@ -149,6 +149,15 @@ fn running_on_the_default_bridge_fills_the_top_level_and_ports() {
 fn user_network_aliases_follow_the_api_version() {
     let mut c = container("un");
     running_on(&mut c, "un", UN, "10.77.0.3", &["alpha"]);
+    let s44 = network_settings(&c, &ids(), 44);
+    assert_eq!(
+        s44["Networks"]["un"]["Aliases"],
+        json!(["alpha", "4789bd30e46f"])
+    );
+    assert_eq!(
+        s44["Networks"]["un"]["DNSNames"],
+        json!(["web", "alpha", "4789bd30e46f"])
+    );
     let s41 = network_settings(&c, &ids(), 41);
     assert_eq!(
         s41["IPAddress"], "",
