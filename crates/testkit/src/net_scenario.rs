@@ -157,3 +157,18 @@ pub fn address_on(e: &dyn Engine, name: &str, network: &str) -> String {
 pub fn stderr_text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).trim().to_string()
 }
+
+/// Runs `docker args…` expecting a refusal: exit `code` and `want` as the
+/// first line of stderr (the CLI may add usage hints after it).
+pub fn docker_refused(e: &dyn Engine, args: &[&str], code: i32, want: &str) {
+    let out = e.docker(args);
+    let err = stderr_text(&out);
+    assert_eq!(
+        (out.status.code(), err.lines().next().unwrap_or("")),
+        (Some(code), want),
+        "docker {} on {}: {}",
+        args.join(" "),
+        e.kind(),
+        explain(&out)
+    );
+}
