@@ -14,7 +14,10 @@
 //! bridge for 127.0.0.1 to reach a container (`link::ensure_bridge` sets
 //! it). `icc: false` relies on br_netfilter passing bridged traffic to
 //! the ip hooks (`net.bridge.bridge-nf-call-iptables=1`), as Docker's
-//! does.
+//! does. With br_netfilter, a container's packet to its own published
+//! port is DNATed on the bridge's path and leaves by the port it came in
+//! by, so the veth needs hairpin mode on the bridge (`link::attach` sets
+//! it).
 
 pub mod rules;
 
@@ -250,10 +253,14 @@ fn exists(e: &FirewallError) -> bool {
 /// daemon's `PATH` may lack.
 pub fn nft_path() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
-        .map(|d| d.join("nft"))
-        .find(|p| is_executable(p))
+    let dirs = std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from));
+    find_nft(dirs)
+}
+
+/// The first executable `nft` in `dirs`.
+fn find_nft(mut dirs: impl Iterator<Item = PathBuf>) -> Option<PathBuf> {
+    dirs.find_map(|d| Some(d.join("nft")).filter(|p| is_executable(p)))
 }
 
 fn is_executable(p: &Path) -> bool {

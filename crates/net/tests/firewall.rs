@@ -7,7 +7,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsFd;
 use std::process::Command;
 use std::sync::mpsc;
@@ -74,6 +74,24 @@ impl Ns {
             }
         });
         rx.recv().expect("listener up");
+    }
+}
+
+impl Ns {
+    /// Answers each UDP datagram on `port` with `"<greeting> <peer ip>"`.
+    fn serve_udp(&self, port: u16, greeting: &'static str) {
+        let path = format!("/run/netns/{}", self.name);
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            enter(&path);
+            let sock = UdpSocket::bind(("0.0.0.0", port)).expect("bind udp");
+            tx.send(()).unwrap();
+            let mut buf = [0u8; 512];
+            while let Ok((_, peer)) = sock.recv_from(&mut buf) {
+                let _ = sock.send_to(format!("{greeting} {}", peer.ip()).as_bytes(), peer);
+            }
+        });
+        rx.recv().expect("udp listener up");
     }
 }
 
@@ -199,6 +217,29 @@ fn port(host_ip: Option<[u8; 4]>, host_port: u16, container: [u8; 4], bridge: &s
     }
 }
 
+/// Sends a datagram from `from` (a local address) to `to` and reads the
+/// answer; the time limit only guards against a hang.
+fn ask_udp(from: &str, to: &str) -> io::Result<String> {
+    let sock = UdpSocket::bind((from, 0))?;
+    sock.set_read_timeout(Some(Duration::from_secs(5)))?;
+    sock.send_to(b"?", to)?;
+    let mut buf = [0u8; 512];
+    let n = sock.recv(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// Holds host port `port` in `host`'s namespace, as the engine does before
+/// publishing it.
+fn hold(host: &Ns, proto: Proto, port: u16) -> ports::Reservation {
+    let spec = PortSpec {
+        proto,
+        host_ip: None,
+        host_port: port,
+        container_port: 80,
+    };
+    host.run(|| ports::reserve(&spec, (1, 2))).unwrap().1
+}
+
 fn refused(r: io::Result<String>) -> bool {
     matches!(&r, Err(e) if e.kind() == io::ErrorKind::ConnectionRefused)
 }
@@ -217,13 +258,7 @@ fn published_port_reaches_the_container_until_unpublished() {
         "nothing published yet"
     );
 
-    let spec = PortSpec {
-        proto: Proto::Tcp,
-        host_ip: None,
-        host_port: 8080,
-        container_port: 80,
-    };
-    let (_, held) = lab.host.run(|| ports::reserve(&spec, (1, 2))).unwrap();
+    let held = hold(&lab.host, Proto::Tcp, 8080);
     let p = port(None, 8080, [10, 201, 0, 2], "wbr0");
     lab.host.run(|| fw.publish(&p)).unwrap();
     let only_lo = port(Some([127, 0, 0, 1]), 8081, [10, 201, 0, 2], "wbr0");
@@ -481,4 +516,33 @@ fn open_again_keeps_elements_and_destroy_leaves_no_table() {
         .run(|| Firewall::destroy_table(&t))
         .expect("a missing table is fine");
     drop(fw);
+}
+
+#[test]
+fn published_udp_port_reaches_the_container() {
+    let lab = Lab::new("udp");
+    lab.bridge("wbr0", "10.201.0.1");
+    let a = lab.container("a", "wbr0", "10.201.0.2", "10.201.0.1");
+    a.serve_udp(53, "u");
+    let fw = lab.open();
+    lab.host
+        .run(|| fw.add_network(&rules("wbr0", "10.201.0.0/24", false)))
+        .unwrap();
+    // The held socket is bound to the port, yet the datagrams go to the
+    // container: the DNAT comes before the socket lookup.
+    let _held = hold(&lab.host, Proto::Udp, 5353);
+    let mut p = port(None, 5353, [10, 201, 0, 2], "wbr0");
+    p.proto = Proto::Udp;
+    p.container_port = 53;
+    lab.host.run(|| fw.publish(&p)).unwrap();
+    let got = lab
+        .host
+        .run(|| ask_udp("127.0.0.1", "127.0.0.1:5353"))
+        .unwrap();
+    assert_eq!(got, "u 10.201.0.1");
+    let got = lab
+        .host
+        .run(|| ask_udp("10.201.0.1", "10.201.0.1:5353"))
+        .unwrap();
+    assert_eq!(got, "u 10.201.0.1");
 }

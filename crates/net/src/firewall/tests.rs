@@ -147,3 +147,20 @@ fn nft_errors_print_each_cause_once() {
         }
     }));
 }
+
+#[test]
+fn nft_is_looked_up_in_the_given_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let dirs = || [PathBuf::from("/nonexistent"), dir.path().to_path_buf()].into_iter();
+    assert_eq!(find_nft(dirs()), None);
+    let nft = dir.path().join("nft");
+    std::fs::write(&nft, "#!/bin/sh\n").unwrap();
+    assert_eq!(find_nft(dirs()), None, "not executable");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&nft, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(find_nft(dirs()), Some(nft));
+    assert_eq!(
+        FirewallError::NftMissing.to_string(),
+        "nft not found: the nftables rules of networks need the nft command (package nftables)"
+    );
+}
