@@ -203,10 +203,11 @@ pub async fn run(c: &Client, a: RunArgs) -> Result<u8> {
     let o = &a.opts;
     let id = create_container(c, o, &a.image, &a.command, "run").await?;
     if a.detach {
+        // docker prints the id before the start (and so also when it fails).
+        println!("{id}");
         c.call("POST", &format!("/containers/{id}/start"), None)
             .await
             .map_err(run_error)?;
-        println!("{id}");
         return Ok(0);
     }
     let attach_stdin = if o.attach.is_empty() {
