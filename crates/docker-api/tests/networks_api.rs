@@ -408,6 +408,55 @@ fn container_on_a_user_network_with_alias_and_fixed_address() {
     );
 }
 
+/// A created container (dockerd 20.10 answered the same): its network's
+/// entry without an id or addresses, no ports, the bindings as given.
+#[test]
+fn created_container_shows_its_network_without_addresses() {
+    let d = daemon();
+    create(
+        &d,
+        "pub",
+        r#""ExposedPorts":{"80/tcp":{},"53/udp":{}},"MacAddress":"02:42:ac:11:00:63",
+        "HostConfig":{"PortBindings":{"80/tcp":[{"HostIp":"","HostPort":"18080"}]}}"#,
+    );
+    let created = d.api("GET", "/containers/pub/json", None).json();
+    let s = &created["NetworkSettings"];
+    assert_eq!(s["Ports"], json!({}), "{s}");
+    assert_eq!(
+        (s["SandboxKey"].as_str(), s["IPAddress"].as_str()),
+        (Some(""), Some(""))
+    );
+    let bridge = &s["Networks"]["bridge"];
+    assert_eq!(
+        (
+            bridge["NetworkID"].as_str(),
+            bridge["IPAddress"].as_str(),
+            bridge["MacAddress"].as_str()
+        ),
+        (Some(""), Some(""), Some("02:42:ac:11:00:63")),
+        "{s}"
+    );
+    assert_eq!(created["HostConfig"]["NetworkMode"], "default");
+    assert_eq!(
+        created["HostConfig"]["PortBindings"],
+        json!({"80/tcp": [{"HostIp": "", "HostPort": "18080"}]})
+    );
+    let l = d.api("GET", "/containers/json?all=1", None).json();
+    assert_eq!(l[0]["Ports"], json!([]), "{l}");
+    assert_eq!(
+        l[0]["NetworkSettings"]["Networks"]["bridge"]["MacAddress"],
+        "02:42:ac:11:00:63"
+    );
+    let by_net = format!(
+        "/containers/json?all=1&filters={}",
+        enc(r#"{"network":["bridge"]}"#)
+    );
+    assert_eq!(
+        d.api("GET", &by_net, None).json().as_array().map(Vec::len),
+        Some(1)
+    );
+}
+
 #[test]
 #[ignore = "waits for the engine's networks (crates/engine/src/networks.rs)"]
 fn published_ports_in_inspect_list_and_filters() {
@@ -417,16 +466,6 @@ fn published_ports_in_inspect_list_and_filters() {
         "pub",
         r#""ExposedPorts":{"80/tcp":{},"53/udp":{}},
         "HostConfig":{"PortBindings":{"80/tcp":[{"HostIp":"","HostPort":"18080"}]}}"#,
-    );
-    let created = d.api("GET", "/containers/pub/json", None).json();
-    assert_eq!(created["NetworkSettings"]["Ports"], json!({}));
-    assert_eq!(
-        created["NetworkSettings"]["Networks"]["bridge"]["NetworkID"],
-        ""
-    );
-    assert_eq!(
-        created["HostConfig"]["PortBindings"],
-        json!({"80/tcp": [{"HostIp": "", "HostPort": "18080"}]})
     );
     start(&d, "pub");
     let s = d.api("GET", "/containers/pub/json", None).json()["NetworkSettings"].clone();

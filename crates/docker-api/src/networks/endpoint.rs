@@ -135,10 +135,11 @@ pub fn endpoint_settings(c: &Container, name: &str, ids: &NetIds, shown: Shown) 
         }
     };
     let network_id = network_id(c, name, ids);
-    let mac = match (ep, shown) {
-        (Some(e), _) => e.mac_address.clone(),
-        (None, Shown::Inspect(minor)) if minor >= 44 => opts.mac_address.unwrap_or_default(),
-        (None, _) => String::new(),
+    // Since dockerd 25 the field is also the configured address, kept
+    // while the container does not run.
+    let mac = match ep {
+        Some(e) => e.mac_address.clone(),
+        None => opts.mac_address.clone().unwrap_or_default(),
     };
     let e = ep.cloned().unwrap_or_default();
     json!({
