@@ -175,13 +175,34 @@ impl Firewall {
     /// Removes a published port; a missing element, or the host port now
     /// mapped to another container, is fine (nothing of this one is left).
     pub fn unpublish(&self, p: &Published) -> Result<(), FirewallError> {
-        rules::check_ifname(&p.bridge)?;
-        let (map, element, _) = rules::port_element(p);
-        let one = [(map, element)];
+        let one = port_elements(std::slice::from_ref(p))?;
         let mut batch = rules::element_lines("add", &self.table, &one);
         batch.push_str(&rules::element_lines("delete", &self.table, &one));
         match self.run("unpublish a port", &batch) {
             Err(e) if exists(&e) => Ok(()),
+            r => r,
+        }
+    }
+
+    /// [`Firewall::publish`] for several ports (a container's) in one nft
+    /// run; when one host port was left to a container that is gone, the
+    /// ports are published one by one instead.
+    pub fn publish_all(&self, ps: &[Published]) -> Result<(), FirewallError> {
+        let batch = rules::element_lines("add", &self.table, &port_elements(ps)?);
+        match self.run("publish ports", &batch) {
+            Err(e) if exists(&e) => ps.iter().try_for_each(|p| self.publish(p)),
+            r => r,
+        }
+    }
+
+    /// [`Firewall::unpublish`] for several ports in one nft run (one by
+    /// one when a host port is now another container's).
+    pub fn unpublish_all(&self, ps: &[Published]) -> Result<(), FirewallError> {
+        let elements = port_elements(ps)?;
+        let mut batch = rules::element_lines("add", &self.table, &elements);
+        batch.push_str(&rules::element_lines("delete", &self.table, &elements));
+        match self.run("unpublish ports", &batch) {
+            Err(e) if exists(&e) => ps.iter().try_for_each(|p| self.unpublish(p)),
             r => r,
         }
     }
@@ -205,6 +226,9 @@ impl Firewall {
     /// namespace: the child inherits the namespaces of the thread that
     /// forks it).
     fn run(&self, action: &'static str, batch: &str) -> Result<(), FirewallError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
         let out =
             nft_batch(&self.nft, &["-f", "-"], batch).map_err(|source| FirewallError::Spawn {
                 path: self.nft.clone(),
@@ -241,6 +265,17 @@ fn nft_batch(nft: &Path, args: &[&str], batch: &str) -> io::Result<Output> {
         Some(Err(e)) if out.status.success() => Err(e),
         _ => Ok(out),
     }
+}
+
+/// The `(map, key : value)` of each port, bridges checked.
+fn port_elements(ps: &[Published]) -> Result<Vec<(&'static str, String)>, FirewallError> {
+    ps.iter()
+        .map(|p| {
+            rules::check_ifname(&p.bridge)?;
+            let (map, element, _) = rules::port_element(p);
+            Ok((map, element))
+        })
+        .collect()
 }
 
 /// True when nft refused an element because its key is there with

@@ -546,3 +546,51 @@ fn published_udp_port_reaches_the_container() {
         .unwrap();
     assert_eq!(got, "u 10.201.0.1");
 }
+
+#[test]
+fn a_containers_ports_in_one_batch() {
+    let lab = Lab::new("batch");
+    let fw = lab.open();
+    let maps = || {
+        let t = &lab.table;
+        let any = lab.nft(&format!("list map ip {t} ports_any"));
+        let ip = lab.nft(&format!("list map ip {t} ports_ip"));
+        format!("{any}{ip}")
+    };
+    let p1 = port(None, 8080, [10, 201, 0, 2], "wbr0");
+    let mut p2 = port(Some([127, 0, 0, 1]), 8081, [10, 201, 0, 2], "wbr0");
+    p2.proto = Proto::Udp;
+    lab.host
+        .run(|| fw.publish_all(&[p1.clone(), p2.clone()]))
+        .unwrap();
+    let m = maps();
+    assert!(m.contains("tcp . 8080 : 10.201.0.2 . 80"), "{m}");
+    assert!(
+        m.contains("127.0.0.1 . udp . 8081 : 10.201.0.2 . 80"),
+        "{m}"
+    );
+
+    // 8080 left to a container that is gone: taken over.
+    let q1 = port(None, 8080, [10, 201, 0, 3], "wbr0");
+    let q2 = port(None, 8082, [10, 201, 0, 3], "wbr0");
+    lab.host
+        .run(|| fw.publish_all(&[q1.clone(), q2.clone()]))
+        .unwrap();
+    let m = maps();
+    assert!(m.contains("tcp . 8080 : 10.201.0.3 . 80"), "{m}");
+    assert!(m.contains("tcp . 8082 : 10.201.0.3 . 80"), "{m}");
+
+    lab.host.run(|| fw.unpublish_all(&[p1, p2])).unwrap();
+    let m = maps();
+    assert!(
+        !m.contains("10.201.0.2") && m.contains("8080 : 10.201.0.3"),
+        "{m}"
+    );
+    lab.host.run(|| fw.unpublish_all(&[q1, q2])).unwrap();
+    assert!(!maps().contains("elements"), "{}", maps());
+    lab.host.run(|| fw.unpublish_all(&[])).unwrap();
+
+    let bad = port(None, 9999, [10, 201, 0, 4], "bad name");
+    let e = lab.host.run(|| fw.publish_all(&[bad])).unwrap_err();
+    assert_eq!(e.to_string(), "invalid interface name \"bad name\"");
+}
