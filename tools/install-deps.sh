@@ -15,6 +15,8 @@ PACKAGES=(
   hyperfine time   # bench/: timings and peak RSS (/usr/bin/time -f %M)
   iptables nftables
   docker.io        # a private dockerd 20.10 for the archive and build tests
+  docker-compose socat iperf3
+                   # the compose scenario; published-port throughput (bench)
   util-linux bsdutils procps psmisc
 )
 
