@@ -272,7 +272,7 @@ fn port_filter(key: &str, s: &str) -> Result<(u16, u16, String), ApiError> {
     let (lo, hi) = range.split_once('-').unwrap_or((range, range));
     let lo: u16 = lo.parse().map_err(|_| bad())?;
     let hi: u16 = hi.parse().map_err(|_| bad())?;
-    if hi < lo || !matches!(proto, "tcp" | "udp" | "sctp") {
+    if hi < lo {
         return Err(bad());
     }
     Ok((lo, hi, proto.to_string()))
@@ -294,6 +294,23 @@ mod tests {
         assert_eq!(human_duration(3 * 3600 * s), "3 hours");
         assert_eq!(human_duration(3 * 86400 * s), "3 days");
         assert_eq!(human_duration(20 * 86400 * s), "2 weeks");
+    }
+
+    #[test]
+    fn publish_and_expose_values_parse_like_dockerd() {
+        assert_eq!(
+            port_filter("publish", "80").unwrap(),
+            (80, 80, "tcp".into())
+        );
+        assert_eq!(
+            port_filter("expose", "8000-8010/udp").unwrap(),
+            (8000, 8010, "udp".into())
+        );
+        assert_eq!(port_filter("expose", "80/icmp").unwrap().2, "icmp");
+        for bad in ["x", "90-80", "70000"] {
+            let e = port_filter("publish", bad).unwrap_err();
+            assert_eq!(e.message, format!("invalid filter 'publish={bad}'"));
+        }
     }
 
     #[test]
