@@ -58,20 +58,9 @@ struct DaemonArgs {
     /// Enable debug mode.
     #[arg(short = 'D', long)]
     debug: bool,
-    /// Attach the default bridge network to this device (`none`: no
-    /// default bridge network; default wharf0).
-    #[arg(short = 'b', long)]
-    bridge: Option<String>,
-    /// The default bridge's address and prefix (CIDR, e.g. 172.17.0.1/16).
-    #[arg(long)]
-    bip: Option<String>,
-    /// Default address pool of new networks: base=<CIDR>,size=<prefix>
-    /// (repeatable).
-    #[arg(long = "default-address-pool", value_parser = daemon_net::parse_pool)]
-    default_address_pool: Vec<(String, u8)>,
-    /// The nftables table of the daemon's rules (default wharf).
-    #[arg(long)]
-    nft_table: Option<String>,
+    /// The networking flags.
+    #[command(flatten)]
+    net: daemon_net::NetArgs,
 }
 
 /// daemon.json keys that are accepted and have no effect here.
@@ -140,12 +129,7 @@ fn run(mut args: DaemonArgs) -> Result<()> {
         data_root,
         exec_root,
         wharf_exe,
-        network: daemon_net::network_config(
-            args.bridge.clone(),
-            args.bip.clone(),
-            args.default_address_pool.clone(),
-            args.nft_table.clone(),
-        )?,
+        network: args.net.config()?,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -235,28 +219,6 @@ fn merge_config(args: &mut DaemonArgs) -> Result<()> {
             "debug" => args.debug |= b()?,
             "tls" => args.tls |= b()?,
             "tlsverify" => args.tlsverify |= b()?,
-            "bridge" | "bip" | "nft-table" => {
-                let slot = match k.as_str() {
-                    "bridge" => &mut args.bridge,
-                    "bip" => &mut args.bip,
-                    _ => &mut args.nft_table,
-                };
-                if slot.is_some() {
-                    conflicts.push(k.clone());
-                } else {
-                    *slot = Some(s()?);
-                }
-            }
-            "default-address-pools" => {
-                let pools = daemon_net::pools_from_json(val).with_context(|| {
-                    format!("config file {}: default-address-pools", path.display())
-                })?;
-                if args.default_address_pool.is_empty() {
-                    args.default_address_pool = pools;
-                } else {
-                    conflicts.push(k.clone());
-                }
-            }
             "hosts" => {
                 let list = val
                     .as_array()
@@ -274,6 +236,14 @@ fn merge_config(args: &mut DaemonArgs) -> Result<()> {
                 }
             }
             k if IGNORED_KEYS.contains(&k) => {}
+            k if daemon_net::KEYS.contains(&k) => {
+                let merged = args.net.merge_key(k, val);
+                if merged.with_context(|| format!("config file {}: {k}", path.display()))?
+                    == Some(true)
+                {
+                    conflicts.push(k.to_string());
+                }
+            }
             _ => unknown.push(k.clone()),
         }
     }

@@ -65,8 +65,65 @@ pub fn pools_from_json(v: &serde_json::Value) -> Result<Vec<(String, u8)>> {
         .collect()
 }
 
+/// `wharf daemon`'s networking flags.
+#[derive(Debug, Default, clap::Args)]
+pub struct NetArgs {
+    /// Attach the default bridge network to this device (`none`: no
+    /// default bridge network; default wharf0).
+    #[arg(short = 'b', long)]
+    pub bridge: Option<String>,
+    /// The default bridge's address and prefix (CIDR, e.g. 172.17.0.1/16).
+    #[arg(long)]
+    pub bip: Option<String>,
+    /// Default address pool of new networks: base=<CIDR>,size=<prefix>
+    /// (repeatable).
+    #[arg(long = "default-address-pool", value_parser = parse_pool)]
+    pub default_address_pool: Vec<(String, u8)>,
+    /// The nftables table of the daemon's rules (default wharf).
+    #[arg(long)]
+    pub nft_table: Option<String>,
+}
+
+/// The daemon.json keys of these settings.
+pub const KEYS: &[&str] = &["bridge", "bip", "default-address-pools", "nft-table"];
+
+impl NetArgs {
+    /// Takes daemon.json's `key` if it is one of [`KEYS`]: None when it is
+    /// not, Some(true) when the flag was given too (a conflict).
+    pub fn merge_key(&mut self, key: &str, val: &serde_json::Value) -> Result<Option<bool>> {
+        let slot = match key {
+            "bridge" => &mut self.bridge,
+            "bip" => &mut self.bip,
+            "nft-table" => &mut self.nft_table,
+            "default-address-pools" => {
+                if !self.default_address_pool.is_empty() {
+                    return Ok(Some(true));
+                }
+                self.default_address_pool = pools_from_json(val)?;
+                return Ok(Some(false));
+            }
+            _ => return Ok(None),
+        };
+        if slot.is_some() {
+            return Ok(Some(true));
+        }
+        *slot = Some(val.as_str().context("a string is expected")?.to_string());
+        Ok(Some(false))
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> Result<NetworkConfig> {
+        network_config(
+            self.bridge.clone(),
+            self.bip.clone(),
+            self.default_address_pool.clone(),
+            self.nft_table.clone(),
+        )
+    }
+}
+
 /// The engine's settings from the flags (or the config file's keys).
-pub fn network_config(
+fn network_config(
     bridge: Option<String>,
     bip: Option<String>,
     pools: Vec<(String, u8)>,
@@ -135,6 +192,37 @@ mod tests {
             pools_from_json(&json).unwrap(),
             [("10.201.0.0/16".to_string(), 20)]
         );
+    }
+
+    #[test]
+    fn config_file_keys_merge_and_conflict() {
+        let mut a = NetArgs {
+            bip: Some("10.9.0.1/24".into()),
+            ..NetArgs::default()
+        };
+        assert_eq!(
+            a.merge_key("bridge", &serde_json::json!("wh0")).unwrap(),
+            Some(false)
+        );
+        assert_eq!(
+            a.merge_key("bip", &serde_json::json!("10.8.0.1/24"))
+                .unwrap(),
+            Some(true)
+        );
+        assert_eq!(
+            a.merge_key("debug", &serde_json::json!(true)).unwrap(),
+            None
+        );
+        let pools = serde_json::json!([{"base": "10.200.0.0/16", "size": 24}]);
+        assert_eq!(
+            a.merge_key("default-address-pools", &pools).unwrap(),
+            Some(false)
+        );
+        assert!(a.merge_key("nft-table", &serde_json::json!(3)).is_err());
+        let c = a.config().unwrap();
+        assert_eq!(c.bridge, "wh0");
+        assert_eq!(c.bip.as_deref(), Some("10.9.0.1/24"));
+        assert_eq!(c.default_pools, [("10.200.0.0/16".to_string(), 24)]);
     }
 
     #[test]

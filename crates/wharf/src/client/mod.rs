@@ -175,9 +175,16 @@ fn clap_error(e: clap::Error, args: &[OsString]) -> u8 {
             return 1;
         }
         ErrorKind::InvalidSubcommand => {
-            eprintln!(
-                "wharf: unknown command: wharf {cmd}\n\nRun 'wharf --help' for more information"
-            );
+            // A management command's unknown subcommand names its usage
+            // (docker's `volume` alone says `COMMAND`).
+            let hint = match cmd.split_once(' ') {
+                Some(("volume", _)) => {
+                    "Usage:  wharf volume COMMAND\n\nRun 'wharf volume --help'".into()
+                }
+                Some((group, _)) => format!("Usage:  wharf {group}\n\nRun 'wharf {group} --help'"),
+                None => "Run 'wharf --help'".into(),
+            };
+            eprintln!("wharf: unknown command: wharf {cmd}\n\n{hint} for more information");
             return 1;
         }
         _ => {
