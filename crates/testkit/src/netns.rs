@@ -171,7 +171,8 @@ pub fn run_host(netns: Option<&Path>, args: &[&str], out_dir: &Path) -> Output {
     .unwrap_or_else(|e| panic!("failed to run {}: {e}", args.join(" ")))
 }
 
-/// What networking left, one line each, in a stable order: every link of
+/// What networking left, one line each, sorted (a daemon that restarts may
+/// put the same rules back in another order): every link of
 /// `netns` but `lo` (`link <name>`), every rule and set element of its
 /// nftables ruleset with counters and handles left out (`nft <line>`),
 /// and every namespace file mounted under `exec_root` (`netns <path>`).
@@ -205,6 +206,7 @@ pub fn net_leftovers(netns: Option<&Path>, exec_root: &Path, out_dir: &Path) -> 
             left.push(format!("netns {}", m.mount_point));
         }
     }
+    left.sort();
     left
 }
 
