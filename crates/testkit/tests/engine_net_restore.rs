@@ -85,22 +85,24 @@ fn engine_net_restore_dockerd() {
     check_after(&d, &before);
 }
 
-#[test]
-#[ignore = "networking lands this session"]
-fn engine_net_restore_wharf() {
+/// The scenario against wharf, its daemon stopped by `stop` and started
+/// again on the same roots.
+fn wharf_restart(stop: fn(&mut WharfDaemon)) {
     let mut d = WharfDaemon::start().expect("a private wharf daemon");
     let before = set_up(&d);
-    d.terminate();
+    stop(&mut d);
     d.spawn().expect("the daemon starts again");
     check_after(&d, &before);
 }
 
 #[test]
 #[ignore = "networking lands this session"]
+fn engine_net_restore_wharf() {
+    wharf_restart(WharfDaemon::terminate);
+}
+
+#[test]
+#[ignore = "networking lands this session"]
 fn engine_net_restore_kill9_wharf() {
-    let mut d = WharfDaemon::start().expect("a private wharf daemon");
-    let before = set_up(&d);
-    d.kill9();
-    d.spawn().expect("the daemon starts again");
-    check_after(&d, &before);
+    wharf_restart(WharfDaemon::kill9);
 }
