@@ -346,6 +346,9 @@ fn run_network_flags(e: &dyn Engine) {
     }
     for args in [
         &["create", "--mac-address", "zz", NET_IMG][..],
+        &["create", "--dns", "x", NET_IMG],
+        &["create", "--add-host", "foo", NET_IMG],
+        &["run", "--rm", "--add-host", "foo:bar", NET_IMG],
         &["create", "--network", "un", "--network", "host", NET_IMG],
         &["create", "--network-alias", "web", NET_IMG],
         &["run", "--rm", "--network", "nonet", NET_IMG],
@@ -399,6 +402,7 @@ fn run_network_flags(e: &dyn Engine) {
             "ndots:2",
             "--add-host",
             "foo:1.2.3.4",
+            "--add-host=bar=5.6.7.8",
             "-h",
             "myhost",
             NET_IMG,

@@ -187,6 +187,18 @@ fn clap_error(e: clap::Error, args: &[OsString]) -> u8 {
             eprintln!("wharf: unknown command: wharf {cmd}\n\n{hint} for more information");
             return 1;
         }
+        // pflag's words for a value its parser refused.
+        ErrorKind::ValueValidation => {
+            let flag = invalid.split(' ').next().unwrap_or_default();
+            let value = e
+                .get(ContextKind::InvalidValue)
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            let why = std::error::Error::source(&e)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            format!("invalid argument {value:?} for {flag:?} flag: {why}")
+        }
         _ => {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or_default();

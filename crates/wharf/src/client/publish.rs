@@ -167,6 +167,32 @@ pub fn ports(
     Ok((exposed, bindings))
 }
 
+/// docker's `ValidateIPAddress` (`--dns`): the address in canonical form.
+pub fn ip_address(v: &str) -> Result<String, String> {
+    v.trim()
+        .parse::<IpAddr>()
+        .map(|ip| ip.to_string())
+        .map_err(|_| format!("IP address is not correctly formatted: {v}"))
+}
+
+/// docker's `ValidateExtraHost` (`--add-host`): `name:ip`, `name=ip`,
+/// `name:[ip]` or `name:host-gateway`, sent as `name:ip`.
+pub fn extra_host(v: &str) -> Result<String, String> {
+    let (name, mut addr) = match v.split_once('=').or_else(|| v.split_once(':')) {
+        Some((n, a)) if !n.is_empty() => (n, a),
+        _ => return Err(format!("bad format for add-host: {v:?}")),
+    };
+    if addr != "host-gateway" {
+        if addr.len() > 2 && addr.starts_with('[') && addr.ends_with(']') {
+            addr = &addr[1..addr.len() - 1];
+        }
+        if ip_address(addr).is_err() {
+            return Err(format!("invalid IP address in add-host: {addr:?}"));
+        }
+    }
+    Ok(format!("{name}:{addr}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +235,26 @@ mod tests {
         assert_eq!(
             err("8000-8002:80-81"),
             "invalid ranges specified for container and host Ports: 80-81 and 8000-8002"
+        );
+    }
+
+    #[test]
+    fn dns_and_extra_hosts_checked_like_docker() {
+        assert_eq!(ip_address("9.9.9.9").unwrap(), "9.9.9.9");
+        assert_eq!(
+            ip_address("x").unwrap_err(),
+            "IP address is not correctly formatted: x"
+        );
+        assert_eq!(extra_host("foo=1.2.3.4").unwrap(), "foo:1.2.3.4");
+        assert_eq!(extra_host("v6:[::1]").unwrap(), "v6:::1");
+        assert_eq!(extra_host("gw:host-gateway").unwrap(), "gw:host-gateway");
+        assert_eq!(
+            extra_host("foo").unwrap_err(),
+            "bad format for add-host: \"foo\""
+        );
+        assert_eq!(
+            extra_host("foo:bar").unwrap_err(),
+            "invalid IP address in add-host: \"bar\""
         );
     }
 

@@ -55,7 +55,7 @@ pub struct ContainerOpts {
     #[arg(short, long)]
     pub attach: Vec<String>,
     /// Add a custom host-to-IP mapping (host:ip).
-    #[arg(long)]
+    #[arg(long, value_parser = super::publish::extra_host)]
     pub add_host: Vec<String>,
     /// Add Linux capabilities.
     #[arg(long)]
@@ -85,7 +85,7 @@ pub struct ContainerOpts {
     #[arg(long)]
     pub device: Vec<String>,
     /// Set custom DNS servers.
-    #[arg(long)]
+    #[arg(long, value_parser = super::publish::ip_address)]
     pub dns: Vec<String>,
     /// Set DNS options.
     #[arg(long)]
