@@ -2,7 +2,8 @@
 //! them, with the docker CLI 28 against a dockerd with its default bridge
 //! (proving the text) and against `wharf daemon`: the default bridge,
 //! `--hostname`/`--add-host`/`--dns*`, `--network none`, a user network,
-//! `--network host` and `--network container:<name>`. The container's
+//! `--network host` (the host's files, a generated hosts file with
+//! `--add-host`) and `--network container:<name>`. The container's
 //! short id and address are put in the expected text.
 
 use wharf_testkit::daemon::Engine;
@@ -134,6 +135,20 @@ fn shared_namespaces(e: &dyn Engine) {
     );
     assert_eq!(s[1], host, "on {}", e.kind());
     assert_eq!(nameservers(&s[2]), host_nameservers(), "on {}", e.kind());
+    // Without --add-host: a copy of the host's files.
+    let plain = e.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        NET_IMG,
+        "sh",
+        "-c",
+        "cat /etc/hosts /etc/resolv.conf",
+    ]);
+    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    assert_eq!(plain, format!("{hosts}{resolv}"), "on {}", e.kind());
     let links = e.docker_ok(&[
         "run",
         "--rm",
