@@ -18,6 +18,8 @@ pub struct NetFlags<'a> {
     pub ip6: Option<&'a str>,
     /// `--mac-address`.
     pub mac: Option<&'a str>,
+    /// `--link` (an endpoint setting on user-defined networks).
+    pub links: &'a [String],
 }
 
 /// One attachment (`opts.NetworkAttachmentOpts`).
@@ -28,6 +30,7 @@ struct Attach {
     ip: String,
     ip6: String,
     mac: String,
+    links: Vec<String>,
     driver_opts: Map<String, Value>,
 }
 
@@ -102,6 +105,9 @@ fn apply_flags(a: &mut Attach, f: &NetFlags) -> Result<()> {
     if let Some(m) = f.mac {
         a.mac = m.to_string();
     }
+    if is_user_defined(&a.target) && !f.links.is_empty() {
+        a.links = f.links.to_vec();
+    }
     Ok(())
 }
 
@@ -158,14 +164,17 @@ fn endpoint(a: &Attach) -> Result<(Value, bool)> {
     if !a.mac.is_empty() && !valid_mac(&a.mac) {
         bail!("{} is not a valid mac address", a.mac);
     }
-    let set =
-        !ipam.is_null() || !a.aliases.is_empty() || !a.mac.is_empty() || !a.driver_opts.is_empty();
+    let set = !ipam.is_null()
+        || !a.aliases.is_empty()
+        || !a.mac.is_empty()
+        || !a.driver_opts.is_empty()
+        || !a.links.is_empty();
     let driver_opts = if a.driver_opts.is_empty() {
         Value::Null
     } else {
         Value::Object(a.driver_opts.clone())
     };
-    let ep = settings(ipam, &[], &a.aliases, &a.mac, driver_opts, 0);
+    let ep = settings(ipam, &a.links, &a.aliases, &a.mac, driver_opts, 0);
     Ok((ep, set))
 }
 

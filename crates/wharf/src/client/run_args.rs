@@ -88,7 +88,7 @@ pub struct ContainerOpts {
     #[arg(long, value_parser = super::publish::ip_address)]
     pub dns: Vec<String>,
     /// Set DNS options.
-    #[arg(long)]
+    #[arg(long, alias = "dns-opt")]
     pub dns_option: Vec<String>,
     /// Set custom DNS search domains.
     #[arg(long)]
@@ -147,6 +147,9 @@ pub struct ContainerOpts {
     /// Read in a line delimited file of labels.
     #[arg(long)]
     pub label_file: Vec<String>,
+    /// Add link to another container.
+    #[arg(long)]
+    pub link: Vec<String>,
     /// Logging driver for the container.
     #[arg(long)]
     pub log_driver: Option<String>,
@@ -463,6 +466,7 @@ pub fn create_body(o: &ContainerOpts, image: &str, command: &[String]) -> Result
         ip: o.ip.as_deref(),
         ip6: o.ip6.as_deref(),
         mac: o.mac_address.as_deref(),
+        links: &o.link,
     })?;
     let mut binds = Vec::new();
     let mut volumes = Map::new();
@@ -608,6 +612,7 @@ pub fn create_body(o: &ContainerOpts, image: &str, command: &[String]) -> Result
         "DnsOptions": o.dns_option,
         "DnsSearch": o.dns_search,
         "ExtraHosts": if o.add_host.is_empty() { Value::Null } else { json!(o.add_host) },
+        "Links": if o.link.is_empty() { Value::Null } else { json!(o.link) },
         "GroupAdd": if o.group_add.is_empty() { Value::Null } else { json!(o.group_add) },
         "IpcMode": o.ipc.clone().unwrap_or_default(),
         "Cgroup": "",
