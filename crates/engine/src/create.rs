@@ -56,6 +56,7 @@ impl Engine {
             .image(&opts.image)
             .map_err(|e| image_err(&opts.image, e))?;
         let resolved = spec::resolve(&opts, &image)?;
+        let opts = self.resolve_networks(opts)?;
         let given = match opts.name.as_deref() {
             Some(n) if !n.is_empty() => Some(names::validate(n)?),
             _ => None,

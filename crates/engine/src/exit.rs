@@ -61,6 +61,7 @@ impl Engine {
         };
         let id = c.id.clone();
         self.forget_execs(&id);
+        self.network_down_entry(entry);
         let removing = auto_remove && c.state.status != Status::Removing;
         // A `--rm` container's removal (below) unmounts its rootfs and
         // /dev/shm and deletes its bundle itself, once: the last unmount of

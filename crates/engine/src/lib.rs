@@ -98,6 +98,7 @@ pub struct Engine {
     events: events::Events,
     volumes: volumes::Volumes,
     execs: exec::Execs,
+    net: networks::NetState,
 }
 
 impl std::fmt::Debug for Engine {

@@ -24,6 +24,7 @@ pub(crate) async fn open(config: EngineConfig) -> Result<Arc<Engine>> {
             to_start.push(e);
         }
     }
+    engine.resume_networks().await;
     for entry in to_start {
         let engine = engine.clone();
         tokio::spawn(async move {
@@ -58,6 +59,7 @@ fn open_blocking(config: EngineConfig) -> Result<Engine> {
     let db = Arc::new(db::Db::open(&config.data_root.join("wharf.db"))?);
     db.migrate_containers()?;
     let volumes = volumes::Volumes::open(&config.data_root, db.clone())?;
+    let net = crate::networks::NetState::open(db.clone(), &config.network)?;
     let engine = Engine {
         config,
         store,
@@ -66,7 +68,9 @@ fn open_blocking(config: EngineConfig) -> Result<Engine> {
         events: events::Events::new(1000),
         volumes,
         execs: crate::exec::Execs::new(),
+        net,
     };
+    engine.open_networks()?;
     for (phase, row) in engine.db.load_containers()? {
         match (phase, row) {
             // A removal cut short before its row said so.

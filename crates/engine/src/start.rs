@@ -251,6 +251,20 @@ impl Engine {
     /// Mounts, writes the bundle, spawns the shim, connects pending
     /// attaches, starts, records the run and spawns its monitor.
     async fn launch(self: &Arc<Self>, entry: &Arc<Entry>, c: &Container) -> Result<()> {
+        let net = self.network_up(c).await?;
+        let c = entry.modify(self, |r| {
+            r.c.network = net;
+            Ok(r.c.clone())
+        })?;
+        let result = self.launch_in_network(entry, &c).await;
+        if result.is_err() {
+            self.network_down_entry(entry);
+        }
+        result
+    }
+
+    /// [`Engine::launch`] once the container's network is up.
+    async fn launch_in_network(self: &Arc<Self>, entry: &Arc<Entry>, c: &Container) -> Result<()> {
         let id = c.id.clone();
         let cfg = blocking(|| self.prepare_bundle(c))?;
         let (client, pid) = ShimClient::spawn(&self.config().wharf_exe, &cfg).await?;
@@ -307,6 +321,9 @@ impl Engine {
         let rootfs = wharf_image::rootfs::mount_with_init(&snap)
             .map_err(sys_err(format!("failed to mount the rootfs of {}", c.id)))?;
         mounts::copy_up(self, &c.mounts, &rootfs)?;
+        if !c.network.endpoints.is_empty() {
+            spec::write_etc_files(&self.container_dir(&c.id), c)?;
+        }
         let user = wharf_image::user::resolve(&rootfs, &c.user)
             .map_err(|e| EngineError::new(Kind::System, e.to_string()))?;
         let peer = |name: &str| -> Result<i32> {

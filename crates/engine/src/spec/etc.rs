@@ -52,23 +52,11 @@ pub fn write_etc_files(dir: &Path, c: &Container) -> Result<()> {
     let name = hostname(c);
     let mut hosts = match host.network_mode.as_str() {
         "host" => std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
-        _ => {
-            let mut h = String::from(
-                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
-                 fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n\
-                 ff02::2\tip6-allrouters\n",
-            );
-            let domain = c.options.domainname.as_deref().unwrap_or_default();
-            // With `none` Docker lists no address of the container's own.
-            if host.network_mode != "none" {
-                if domain.is_empty() {
-                    h.push_str(&format!("127.0.0.1\t{name}\n"));
-                } else {
-                    h.push_str(&format!("127.0.0.1\t{name}.{domain} {name}\n"));
-                }
-            }
-            h
-        }
+        _ => String::from(
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+             fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n\
+             ff02::2\tip6-allrouters\n",
+        ),
     };
     for extra in &host.extra_hosts {
         // `name:ip` (Docker's CLI form) or `name=ip`.
@@ -76,7 +64,36 @@ pub fn write_etc_files(dir: &Path, c: &Container) -> Result<()> {
             hosts.push_str(&format!("{ip}\t{n}\n"));
         }
     }
-    let resolv = resolv_conf(host);
+    // Its own address last (its first network's; loopback without one),
+    // none with `none` or `host`.
+    if host.network_mode != "none" && host.network_mode != "host" {
+        let own = c
+            .network
+            .endpoints
+            .get(&c.network.primary)
+            .map_or("127.0.0.1", |ep| ep.ip_address.as_str());
+        let domain = c.options.domainname.as_deref().unwrap_or_default();
+        if domain.is_empty() {
+            hosts.push_str(&format!("{own}\t{name}\n"));
+        } else {
+            hosts.push_str(&format!("{own}\t{name}.{domain} {name}\n"));
+        }
+    }
+    let embedded_dns = c
+        .network
+        .endpoints
+        .values()
+        .any(|ep| !ep.dns_names.is_empty());
+    let resolv = if embedded_dns {
+        embedded_resolv_conf(host)
+    } else {
+        let mut r = resolv_conf(host);
+        if !c.network.endpoints.is_empty() && !r.lines().any(|l| l.starts_with("nameserver")) {
+            // Docker's fallback when the host has no usable server.
+            r.push_str("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+        }
+        r
+    };
     let [(_, hostname_path), (_, hosts_path), (_, resolv_path)] = etc_paths(dir, c);
     for (path, content) in [
         (hostname_path, format!("{name}\n")),
@@ -86,6 +103,37 @@ pub fn write_etc_files(dir: &Path, c: &Container) -> Result<()> {
         std::fs::write(&path, content).map_err(io(&path))?;
     }
     Ok(())
+}
+
+/// The resolv.conf of a container on a user-defined network: its DNS
+/// server (which forwards to `--dns` or the host's servers), the host's
+/// or `--dns-search` search list, `ndots:0` and `--dns-option`.
+fn embedded_resolv_conf(host: &crate::model::HostOptions) -> String {
+    let mut out = String::new();
+    if host.dns_search.is_empty() {
+        let base = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        for line in base.lines() {
+            if matches!(line.split_whitespace().next(), Some("search" | "domain")) {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    } else {
+        out.push_str(&format!("search {}\n", host.dns_search.join(" ")));
+    }
+    out.push_str("nameserver 127.0.0.11\n");
+    let mut options = vec!["ndots:0".to_string()];
+    options.extend(
+        host.dns_options
+            .iter()
+            .filter(|o| !o.starts_with("ndots:"))
+            .cloned(),
+    );
+    if let Some(n) = host.dns_options.iter().find(|o| o.starts_with("ndots:")) {
+        options[0] = n.clone();
+    }
+    out.push_str(&format!("options {}\n", options.join(" ")));
+    out
 }
 
 /// The container's resolv.conf: the host's, with `--dns`, `--dns-search`

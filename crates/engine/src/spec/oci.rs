@@ -210,10 +210,16 @@ pub(super) fn build(
         }
         Ok(())
     };
-    ns("network", &h.network_mode)?;
+    if c.network.sandbox_key.as_os_str().is_empty() {
+        ns("network", &h.network_mode)?;
+    }
     ns("ipc", &h.ipc_mode)?;
     ns("pid", &h.pid_mode)?;
     ns("uts", &h.uts_mode)?;
+    if !c.network.sandbox_key.as_os_str().is_empty() {
+        // The namespace the engine made and connected before the start.
+        namespaces.push(json!({ "type": "network", "path": c.network.sandbox_key }));
+    }
     if cgroup_v2() {
         namespaces.push(json!({ "type": "cgroup" }));
     }

@@ -157,9 +157,9 @@ fn modes(opts: &CreateOptions) -> Result<()> {
                 ));
             }
         }
-        // Docker answers 404 at start; at create a 404 would make the CLI
-        // pull the image, so it is a 400 here.
-        other => return Err(bad(format!("network {other} not found"))),
+        // A user-defined network: the engine looks it up
+        // (`Engine::resolve_networks`).
+        _ => {}
     }
     match h.ipc_mode.as_str() {
         "" | "private" | "shareable" | "host" | "none" => {}
