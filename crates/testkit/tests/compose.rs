@@ -4,7 +4,10 @@
 //! the project's network, web is reached from the daemon's side through
 //! 127.0.0.1 and from client by its service name, and `down -v` leaves no
 //! container, network, volume, link or rule. Against a dockerd with its
-//! default bridge (proving the scenario) and against `wharf daemon`.
+//! default bridge (proving the scenario) and against `wharf daemon`. A
+//! second app without networks (`tests/compose_offline`) checks what
+//! compose needs besides networking: volumes, labels, exec, logs, stop and
+//! start.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -22,21 +25,26 @@ const COMPOSE: &str = "/usr/bin/docker-compose";
 /// The project's name (its containers are `wharfapp_web_1`, ...).
 const PROJECT: &str = "wharfapp";
 
-fn compose_file() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compose_app/docker-compose.yml")
+/// The app with a network and a published port.
+const APP: &str = "compose_app";
+/// The app without networks (`network_mode: none`).
+const OFFLINE: &str = "compose_offline";
+
+fn compose_file(app: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/{app}/docker-compose.yml"))
 }
 
 /// Runs `docker-compose -f <app> -p wharfapp args…` against `e` (its
 /// socket in DOCKER_HOST, a private config directory), five minutes at
 /// most.
-fn compose(e: &dyn Engine, args: &[&str]) -> Output {
+fn compose(e: &dyn Engine, app: &str, args: &[&str]) -> Output {
     assert!(
         Path::new(COMPOSE).exists(),
         "{COMPOSE} not found: install docker-compose (tools/install-deps.sh)"
     );
     let mut cmd = Command::new(COMPOSE);
     cmd.arg("-f")
-        .arg(compose_file())
+        .arg(compose_file(app))
         .args(["-p", PROJECT])
         .args(args)
         .env("DOCKER_HOST", e.host())
@@ -52,8 +60,8 @@ fn compose(e: &dyn Engine, args: &[&str]) -> Output {
         .unwrap_or_else(|err| panic!("failed to run {COMPOSE} {}: {err}", args.join(" ")))
 }
 
-fn compose_ok(e: &dyn Engine, args: &[&str]) -> String {
-    let out = compose(e, args);
+fn compose_ok(e: &dyn Engine, app: &str, args: &[&str]) -> String {
+    let out = compose(e, app, args);
     assert!(
         out.status.success(),
         "docker-compose {} against {}: {}",
@@ -72,11 +80,25 @@ fn listed(e: &dyn Engine, args: &[&str]) -> Vec<String> {
     v
 }
 
+/// Nothing of the project is left: no container or volume.
+fn assert_gone(e: &dyn Engine) {
+    assert!(
+        listed(e, &["ps", "-aq"]).is_empty(),
+        "containers on {}",
+        e.kind()
+    );
+    assert!(
+        listed(e, &["volume", "ls", "-q"]).is_empty(),
+        "volumes on {}",
+        e.kind()
+    );
+}
+
 /// up -d, the checks, down -v.
 fn two_service_app(e: &dyn Engine) {
     import_net_image(e);
     let before = e.net_leftovers();
-    compose_ok(e, &["up", "-d"]);
+    compose_ok(e, APP, &["up", "-d"]);
 
     let containers = listed(e, &["ps", "--format", "{{.Names}} {{.Networks}}"]);
     assert_eq!(
@@ -106,28 +128,23 @@ fn two_service_app(e: &dyn Engine) {
     assert_eq!(volume, "volume wharfapp_site /www", "on {}", e.kind());
 
     fetch_until(e, "http://127.0.0.1:8095/", "web");
-    let page = compose_ok(e, &["exec", "-T", "client", "wget", "-qO-", "http://web/"]);
+    let page = compose_ok(
+        e,
+        APP,
+        &["exec", "-T", "client", "wget", "-qO-", "http://web/"],
+    );
     assert_eq!(page.trim(), "hello from web", "on {}", e.kind());
-    let ps = compose_ok(e, &["ps", "--services"]);
+    let ps = compose_ok(e, APP, &["ps", "--services"]);
     let mut services: Vec<&str> = ps.lines().collect();
     services.sort();
     assert_eq!(services, ["client", "web"], "on {}", e.kind());
 
-    compose_ok(e, &["down", "-v"]);
-    assert!(
-        listed(e, &["ps", "-aq"]).is_empty(),
-        "containers on {}",
-        e.kind()
-    );
+    compose_ok(e, APP, &["down", "-v", "-t", "1"]);
+    assert_gone(e);
     assert_eq!(
         listed(e, &["network", "ls", "--format", "{{.Name}}"]),
         ["bridge", "host", "none"],
         "on {}",
-        e.kind()
-    );
-    assert!(
-        listed(e, &["volume", "ls", "-q"]).is_empty(),
-        "volumes on {}",
         e.kind()
     );
     assert_eq!(e.net_leftovers(), before, "what down left on {}", e.kind());
@@ -135,3 +152,37 @@ fn two_service_app(e: &dyn Engine) {
 
 engine_net_tests!(two_service_app => compose_two_services_dockerd,
     #[ignore = "networking lands this session"] compose_two_services_wharf);
+
+/// What compose needs besides networking (volumes, labels, depends_on,
+/// exec, logs, stop/start), with services that have no network: up -d,
+/// the reader sees the writer's file in the shared volume, down -v.
+fn offline_app(e: &dyn Engine) {
+    import_net_image(e);
+    compose_ok(e, OFFLINE, &["up", "-d"]);
+    let note = compose_ok(e, OFFLINE, &["exec", "-T", "reader", "cat", "/data/note"]);
+    assert_eq!(note, "from writer\n", "on {}", e.kind());
+    let labels = inspect_format(
+        e,
+        "wharfapp_reader_1",
+        "{{index .Config.Labels \"com.docker.compose.project\"}} \
+         {{index .Config.Labels \"com.docker.compose.service\"}} {{.HostConfig.NetworkMode}}",
+    );
+    assert_eq!(labels, "wharfapp reader none", "on {}", e.kind());
+    let logs = compose_ok(e, OFFLINE, &["logs", "--no-color", "writer"]);
+    assert!(logs.contains("written"), "on {}: {logs}", e.kind());
+    compose_ok(e, OFFLINE, &["stop", "-t", "1"]);
+    let states = listed(e, &["ps", "-a", "--format", "{{.Names}} {{.State}}"]);
+    assert_eq!(
+        states,
+        ["wharfapp_reader_1 exited", "wharfapp_writer_1 exited"],
+        "on {}",
+        e.kind()
+    );
+    compose_ok(e, OFFLINE, &["start"]);
+    let note = compose_ok(e, OFFLINE, &["exec", "-T", "reader", "cat", "/data/note"]);
+    assert_eq!(note, "from writer\n", "on {}", e.kind());
+    compose_ok(e, OFFLINE, &["down", "-v", "-t", "1"]);
+    assert_gone(e);
+}
+
+engine_net_tests!(offline_app => compose_offline_dockerd, compose_offline_wharf);
