@@ -158,7 +158,7 @@ impl Engine {
         let pool = match opts.ipam.first() {
             Some(p) => checked_pool(p, &taken)?,
             None => {
-                let subnet = self.free_pool(&taken)?;
+                let subnet = self.free_pool(&taken, None)?;
                 IpamPool {
                     subnet: subnet.to_string(),
                     gateway: first_host(subnet).to_string(),
@@ -212,10 +212,16 @@ impl Engine {
     }
 
     /// The first default pool that overlaps neither a network nor a route
-    /// of the host.
-    fn free_pool(&self, taken: &[Ipv4Net]) -> Result<Ipv4Net> {
+    /// of the host (but the routes through `own`, the device the pool is
+    /// for: a restart with an empty database finds its old route there).
+    fn free_pool(&self, taken: &[Ipv4Net], own: Option<&str>) -> Result<Ipv4Net> {
         let mut all = taken.to_vec();
-        all.extend(wharf_net::ipam::host_routes());
+        all.extend(
+            wharf_net::ipam::routes()
+                .into_iter()
+                .filter(|(dev, _)| Some(dev.as_str()) != own)
+                .map(|(_, net)| net),
+        );
         let pools = self.net.default_pools(&self.config().network)?;
         wharf_net::ipam::pick_pool(&pools, &all).ok_or_else(|| {
             EngineError::invalid(

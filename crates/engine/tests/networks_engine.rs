@@ -105,6 +105,20 @@ fn get(port: u16, path: &str) -> String {
     }
 }
 
+/// Waits until `bridge` has no port left (the engine deletes veth pairs
+/// on a thread of its own; a minute is the hang guard).
+fn until_no_ports(bridge: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ports_of(bridge).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "veths left: {:?}",
+            ports_of(bridge)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 async fn run(engine: &Arc<Engine>, o: CreateOptions) -> String {
     let c = engine.create(o).await.unwrap();
     engine.start(&c.id).await.unwrap();
@@ -161,11 +175,7 @@ fn addresses_are_unique_across_restarts_and_freed_at_stop() {
             engine.remove(id, true, false).await.unwrap();
         }
         engine.remove(&a, true, false).await.unwrap();
-        assert!(
-            ports_of(&bridge).is_empty(),
-            "veths left: {:?}",
-            ports_of(&bridge)
-        );
+        until_no_ports(&bridge);
         engine.network_remove("un").unwrap();
     });
     let out = Command::new("ip")
@@ -214,11 +224,15 @@ fn a_published_port_reaches_the_container_and_a_taken_one_leaves_nothing() {
         );
         let c2 = engine.container(&c2.id).unwrap();
         assert_eq!(c2.network, Default::default());
-        assert_eq!(
-            ports_of(&bridge),
-            before,
-            "a veth of the failed start is left"
-        );
+        // Its veth pair goes away (on a thread of the engine's).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while ports_of(&bridge) != before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a veth of the failed start is left"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         assert!(!roots
             .config
             .exec_root

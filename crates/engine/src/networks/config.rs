@@ -31,7 +31,17 @@ impl Engine {
             return Ok(opts);
         };
         let mut out: BTreeMap<String, EndpointOptions> = BTreeMap::new();
-        let mut given = std::mem::take(&mut opts.networks);
+        // Docker's `default` network is `bridge` on Linux.
+        let mut given: BTreeMap<String, EndpointOptions> = std::mem::take(&mut opts.networks)
+            .into_iter()
+            .map(|(k, o)| {
+                if k == "default" {
+                    ("bridge".to_string(), o)
+                } else {
+                    (k, o)
+                }
+            })
+            .collect();
         if !given.contains_key(primary) {
             // The mode may name the network by id or prefix.
             let n = self.network(primary).map_err(not_found_400)?;

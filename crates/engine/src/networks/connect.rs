@@ -48,6 +48,7 @@ impl Engine {
         }
         super::config::check_endpoint(&opts, has_dns(n))?;
         let running = is_running(c.state.status) && !c.network.sandbox_key.as_os_str().is_empty();
+        let mut dns_started = false;
         let endpoint = if running {
             let ns = NetNs::open(&c.network.sandbox_key).map_err(|e| {
                 EngineError::system(
@@ -67,7 +68,7 @@ impl Engine {
                     .is_some_and(|l| l.dns.is_none());
             if dns_needed {
                 match blocking(|| self.start_dns_for(&c, &ns)) {
-                    Ok(()) => {}
+                    Ok(()) => dns_started = true,
                     Err(e) => {
                         let _ = wharf_net::link::detach(&ep.host_ifname);
                         let _ = self.net.store.release(&c.id, Some(&n.id));
@@ -94,6 +95,11 @@ impl Engine {
             }
             Ok(r.c.clone())
         })?;
+        if dns_started {
+            // As Docker: its first user-defined network turns the
+            // container's resolv.conf to the embedded server.
+            blocking(|| crate::spec::write_etc_files(&self.container_dir(&c.id), &c))?;
+        }
         self.emit_network(n, "connect", &[("container", c.id.clone())]);
         Ok(())
     }

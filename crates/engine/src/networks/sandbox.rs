@@ -219,10 +219,25 @@ impl Engine {
             .remove(id);
         drop(live);
         self.unpublish_ports(id, st);
-        for ep in st.endpoints.values() {
-            if let Err(e) = link::detach(&ep.host_ifname) {
-                eprintln!("wharf: failed to delete {} of {id}: {e}", ep.host_ifname);
-            }
+        // Deleting a veth pair waits for the kernel's RCU grace periods
+        // (20-30 ms): done on a thread of its own so that a stop or a
+        // `--rm` does not wait for it. The addresses go back at once: a
+        // container that gets one at once has the same MAC too (it is made
+        // from the address), so the dying pair misleads nobody.
+        let links: Vec<String> = st
+            .endpoints
+            .values()
+            .map(|e| e.host_ifname.clone())
+            .collect();
+        if !links.is_empty() {
+            let id = id.to_string();
+            std::thread::spawn(move || {
+                for l in links {
+                    if let Err(e) = link::detach(&l) {
+                        eprintln!("wharf: failed to delete {l} of {id}: {e}");
+                    }
+                }
+            });
         }
         if let Err(e) = self.net.store.release(id, None) {
             eprintln!("wharf: failed to release the addresses of {id}: {e}");
