@@ -67,7 +67,9 @@ impl Engine {
                     .get(&c.id)
                     .is_some_and(|l| l.dns.is_none());
             if dns_needed {
-                match blocking(|| self.start_dns_for(&c, &ns)) {
+                let mut endpoints = c.network.endpoints.clone();
+                endpoints.insert(n.name.clone(), ep.clone());
+                match blocking(|| self.start_dns_for(&c, &ns, &endpoints)) {
                     Ok(()) => dns_started = true,
                     Err(e) => {
                         let _ = wharf_net::link::detach(&ep.host_ifname);
@@ -151,8 +153,13 @@ impl Engine {
 
     /// Starts the DNS server of a running container that joined its
     /// first user-defined network.
-    fn start_dns_for(self: &Arc<Self>, c: &crate::model::Container, ns: &NetNs) -> Result<()> {
-        let server = self.start_dns(c, ns)?;
+    fn start_dns_for(
+        self: &Arc<Self>,
+        c: &crate::model::Container,
+        ns: &NetNs,
+        endpoints: &std::collections::BTreeMap<String, crate::model::Endpoint>,
+    ) -> Result<()> {
+        let server = self.start_dns(c, ns, endpoints)?;
         if let Some(l) = self
             .net
             .live

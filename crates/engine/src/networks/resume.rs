@@ -93,7 +93,7 @@ impl Engine {
             .any(|ep| !ep.dns_names.is_empty());
         if dns {
             match NetNs::open(&c.network.sandbox_key) {
-                Ok(ns) => match self.start_dns(c, &ns) {
+                Ok(ns) => match self.start_dns(c, &ns, &c.network.endpoints) {
                     Ok(s) => live.dns = Some(s),
                     Err(e) => eprintln!("wharf: {}", e.full_message()),
                 },

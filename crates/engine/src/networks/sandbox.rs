@@ -114,7 +114,7 @@ impl Engine {
             self.publish_ports(c, primary, st, &mut live)?;
         }
         if wanted.iter().any(|(n, _)| has_dns(n)) {
-            live.dns = Some(self.start_dns(c, &ns)?);
+            live.dns = Some(self.start_dns(c, &ns, &st.endpoints)?);
         }
         self.net
             .live
@@ -262,15 +262,28 @@ impl Engine {
         }
     }
 
-    /// The DNS server of `c` in `ns`: names of the containers on its
-    /// user-defined networks; the rest forwarded to `--dns` or the host's
-    /// name servers.
+    /// The DNS server of `c` in `ns`, whose attachments are `endpoints`:
+    /// names of the containers on its user-defined networks; the rest
+    /// forwarded to `--dns` or the host's name servers.
     pub(crate) fn start_dns(
         self: &Arc<Self>,
         c: &Container,
         ns: &NetNs,
+        endpoints: &std::collections::BTreeMap<String, Endpoint>,
     ) -> Result<wharf_net::dns::DnsServer> {
-        let upstreams = if c.options.host.dns.is_empty() {
+        // An internal network reaches nothing outside: nothing is
+        // forwarded from a container whose user networks are all internal.
+        let outside = endpoints.values().any(|ep| {
+            !ep.dns_names.is_empty()
+                && self
+                    .net
+                    .store
+                    .find(&ep.network_id)
+                    .is_ok_and(|n| !n.internal)
+        });
+        let upstreams = if !outside {
+            Vec::new()
+        } else if c.options.host.dns.is_empty() {
             let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
             wharf_net::dns::upstreams_from_resolv_conf(&text)
         } else {
