@@ -46,18 +46,28 @@ fn attached<'a>(c: &'a Container, name: &str) -> Option<&'a Endpoint> {
         .filter(|e| !e.endpoint_id.is_empty())
 }
 
-/// The names of `c`'s networks, in the `Networks` map's order: its
-/// endpoints when it has some, else its mode's network and the ones it
-/// was created with or connected to (keys given as ids resolved by `ids`).
+/// The names of `c`'s networks, in the `Networks` map's order. While it
+/// runs with a namespace of its own: its endpoints (none left after it
+/// was disconnected from all). Otherwise the engine's record of what it
+/// joins at start: the networks it was created with or connected to
+/// (keys given as ids resolved by `ids`), its mode's network among them
+/// when listed or when nothing is; `host` and `none` always show.
 pub fn network_names(c: &Container, ids: &NetIds) -> Vec<String> {
     let mode = c.options.host.network_mode.as_str();
     if mode.starts_with("container:") {
         return Vec::new();
     }
+    if mode == "host" || mode == "none" {
+        return vec![mode.to_string()];
+    }
     let mut names: Vec<String> = c.network.endpoints.keys().cloned().collect();
-    if names.is_empty() {
-        names.push(mode_network(mode).to_string());
-        names.extend(c.options.networks.keys().map(|k| resolve(k, ids)));
+    if names.is_empty() && c.network.sandbox_key.as_os_str().is_empty() {
+        let primary = mode_network(mode).to_string();
+        let given: Vec<String> = c.options.networks.keys().map(|k| resolve(k, ids)).collect();
+        if given.is_empty() || given.contains(&primary) {
+            names.push(primary);
+        }
+        names.extend(given);
     }
     names.sort();
     names.dedup();

@@ -184,8 +184,7 @@ fn stopped_container_keeps_the_network_id_but_no_addresses_or_ports() {
     let mut c = container("un");
     running_on(&mut c, "un", UN, "10.77.0.3", &[]);
     c.state.status = Status::Exited;
-    c.network.endpoints.clear();
-    c.network.ports.clear();
+    c.network = Default::default();
     let s = network_settings(&c, &ids(), 41);
     assert_eq!(s["Ports"], json!({}));
     let un = &s["Networks"]["un"];
@@ -197,8 +196,27 @@ fn stopped_container_keeps_the_network_id_but_no_addresses_or_ports() {
 }
 
 #[test]
+fn disconnected_from_its_mode_network_it_shows_the_others() {
+    let mut c = container("un");
+    c.options
+        .networks
+        .insert("other".into(), EndpointOptions::default());
+    assert_eq!(network_names(&c, &ids()), vec!["other"]);
+    running_on(&mut c, "other", "0e", "10.78.0.2", &[]);
+    c.network.endpoints.clear();
+    assert!(
+        network_names(&c, &ids()).is_empty(),
+        "running, attached nowhere"
+    );
+    assert_eq!(network_names(&container("none"), &ids()), vec!["none"]);
+}
+
+#[test]
 fn networks_given_by_id_show_by_name() {
     let mut c = container("default");
+    c.options
+        .networks
+        .insert("bridge".into(), EndpointOptions::default());
     c.options.networks.insert(
         UN[..12].into(),
         EndpointOptions {
