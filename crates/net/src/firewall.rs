@@ -1,13 +1,23 @@
-//! The daemon's nftables rules: outbound NAT of bridge networks, their
+//! The daemon's packet filter rules: outbound NAT of bridge networks, their
 //! isolation from each other, internal networks, and published ports
 //! (DNAT from the host's addresses, 127.0.0.1 included, to a container).
 //!
-//! Everything lives in one table, `ip <name>`, of the calling thread's
-//! network namespace; every change is one `nft -f -` run, which nft
-//! applies as one atomic transaction. The rules are fixed; networks and
-//! published ports are elements of sets and maps ([`rules`] says which and
-//! why), so publishing a port is one element added, and reopening the
-//! table after a daemon restart keeps every live container's elements.
+//! Two backends give the same rules behind one [`Firewall`]:
+//! - nftables ([`nft`]): one table, `ip <name>`, of the calling thread's
+//!   network namespace; every change is one `nft -f -` run, which nft
+//!   applies as one atomic transaction. The rules are fixed; networks and
+//!   published ports are elements of sets and maps ([`rules`] says which
+//!   and why), so publishing a port is one element added, and reopening
+//!   the table after a daemon restart keeps every live container's
+//!   elements.
+//! - iptables ([`xtables`], for hosts without `nft`): chains named after
+//!   the table in the nat and filter tables ([`iptables`] says which and
+//!   why), with one rule per network and per published port; every change
+//!   is one `iptables-save` read and one `iptables-restore --noflush` run
+//!   (atomic per table).
+//!
+//! [`Firewall::open`] picks nftables when `nft` is found, else iptables;
+//! `WHARF_FIREWALL=nftables|iptables|iptables-legacy` forces one.
 //!
 //! Two sysctls are the caller's: `net.ipv4.ip_forward=1` for anything to
 //! cross the host ([`enable_forwarding`]), and `route_localnet=1` on each
@@ -19,17 +29,21 @@
 //! by, so the veth needs hairpin mode on the bridge (`link::attach` sets
 //! it).
 
+pub mod iptables;
+mod nft;
 pub mod rules;
+mod xtables;
 
 use std::io::{self, Write};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::str::FromStr;
 
 use crate::ipam::Ipv4Net;
 use crate::ports::Proto;
 
-/// Errors of the nftables rules.
+/// Errors of the firewall rules.
 #[derive(Debug, thiserror::Error)]
 pub enum FirewallError {
     /// No `nft` executable in `PATH`, `/usr/sbin` or `/sbin`.
@@ -37,7 +51,26 @@ pub enum FirewallError {
         "nft not found: the nftables rules of networks need the nft command (package nftables)"
     )]
     NftMissing,
-    /// `nft` could not be run.
+    /// No `iptables-restore` (or `iptables-save`) executable.
+    #[error("{command} not found: the iptables rules of networks need it (package iptables)")]
+    IptablesMissing {
+        /// The command looked for.
+        command: &'static str,
+    },
+    /// Neither backend's command.
+    #[error(
+        "neither nft nor iptables-restore found: the rules of networks need nftables or iptables"
+    )]
+    NoFirewall,
+    /// `WHARF_FIREWALL` names no backend.
+    #[error(
+        "invalid WHARF_FIREWALL value {value:?}: expected nftables, iptables or iptables-legacy"
+    )]
+    InvalidBackend {
+        /// The value.
+        value: String,
+    },
+    /// A command could not be run.
     #[error("failed to run {}", path.display())]
     Spawn {
         /// The executable.
@@ -57,11 +90,30 @@ pub enum FirewallError {
         #[source]
         source: NftError,
     },
+    /// `iptables-save` or `iptables-restore` failed.
+    #[error("failed to {action} in the iptables chains of {table}")]
+    Iptables {
+        /// What the run was for.
+        action: &'static str,
+        /// The table name the chains are named after.
+        table: String,
+        /// What the command said.
+        #[source]
+        source: NftError,
+    },
     /// A table name nft cannot take unquoted.
     #[error("invalid nftables table name {name:?}")]
     InvalidTable {
         /// The name.
         name: String,
+    },
+    /// A table name too long for the iptables chains named after it.
+    #[error("table name {name:?} too long for iptables chain names (at most {max} characters)")]
+    TableTooLong {
+        /// The name.
+        name: String,
+        /// The longest name allowed.
+        max: usize,
     },
     /// Not an interface name.
     #[error("invalid interface name {name:?}")]
@@ -74,11 +126,12 @@ pub enum FirewallError {
     Forwarding(#[source] io::Error),
 }
 
-/// What `nft` wrote on its standard error when it refused a batch.
+/// What a firewall command (`nft`, `iptables-restore`) wrote on its
+/// standard error when it refused a change.
 #[derive(Debug, thiserror::Error)]
 #[error("{stderr}")]
 pub struct NftError {
-    /// nft's message, trimmed.
+    /// The command's message, trimmed.
     pub stderr: String,
 }
 
@@ -112,190 +165,226 @@ pub struct Published {
     pub bridge: String,
 }
 
-/// The daemon's table, opened.
+/// Which packet filter interface carries the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `nft`, one table.
+    Nftables,
+    /// `iptables-restore` / `iptables-save` as installed (on Debian the
+    /// nf_tables flavour, iptables-nft).
+    Iptables,
+    /// `iptables-legacy-restore` / `iptables-legacy-save` (x_tables).
+    IptablesLegacy,
+}
+
+impl Backend {
+    /// The environment variable that forces a backend.
+    pub const ENV: &'static str = "WHARF_FIREWALL";
+
+    /// The backend [`Firewall::open`] uses: the one `WHARF_FIREWALL` names,
+    /// else nftables when `nft` is found, else iptables when
+    /// `iptables-restore` is.
+    pub fn detect() -> Result<Backend, FirewallError> {
+        match std::env::var(Self::ENV) {
+            Ok(v) if !v.is_empty() && v != "auto" => v.parse(),
+            _ if find_tool("nft").is_some() => Ok(Backend::Nftables),
+            _ if find_tool("iptables-restore").is_some() => Ok(Backend::Iptables),
+            _ => Err(FirewallError::NoFirewall),
+        }
+    }
+
+    /// Its name, as `WHARF_FIREWALL` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Nftables => "nftables",
+            Backend::Iptables => "iptables",
+            Backend::IptablesLegacy => "iptables-legacy",
+        }
+    }
+}
+
+impl FromStr for Backend {
+    type Err = FirewallError;
+
+    fn from_str(s: &str) -> Result<Backend, FirewallError> {
+        match s {
+            "nftables" | "nft" => Ok(Backend::Nftables),
+            "iptables" => Ok(Backend::Iptables),
+            "iptables-legacy" => Ok(Backend::IptablesLegacy),
+            _ => Err(FirewallError::InvalidBackend {
+                value: s.to_string(),
+            }),
+        }
+    }
+}
+
+/// The daemon's rules, opened.
 #[derive(Debug, Clone)]
 pub struct Firewall {
-    table: String,
-    nft: PathBuf,
+    inner: Inner,
+}
+
+#[derive(Debug, Clone)]
+enum Inner {
+    Nft(nft::Nft),
+    Iptables(xtables::Xtables),
+}
+
+/// Calls the same method on whichever backend.
+macro_rules! each {
+    ($fw:expr, $b:ident => $call:expr) => {
+        match &$fw.inner {
+            Inner::Nft($b) => $call,
+            Inner::Iptables($b) => $call,
+        }
+    };
 }
 
 impl Firewall {
-    /// Creates the table, its sets, maps and chains where missing and
-    /// writes its rules afresh, keeping every element (networks and
-    /// published ports of a daemon that ran before).
+    /// [`Firewall::open_with`] the backend of [`Backend::detect`].
     pub fn open(table: &str) -> Result<Firewall, FirewallError> {
-        rules::check_table(table)?;
-        let fw = Firewall {
-            table: table.to_string(),
-            nft: nft_path().ok_or(FirewallError::NftMissing)?,
-        };
-        fw.run("set up the rules", &rules::open_batch(table))?;
+        Firewall::open_with(table, Backend::detect()?)
+    }
+
+    /// Creates the table (or chains) where missing and writes the fixed
+    /// rules afresh, keeping every network and published port of a daemon
+    /// that ran before.
+    pub fn open_with(table: &str, backend: Backend) -> Result<Firewall, FirewallError> {
+        let fw = Firewall::new(table, backend)?;
+        each!(fw, b => b.open())?;
         Ok(fw)
     }
 
-    /// The table's name.
-    pub fn table(&self) -> &str {
-        &self.table
+    /// The backend's handle, names checked, nothing run.
+    fn new(table: &str, backend: Backend) -> Result<Firewall, FirewallError> {
+        rules::check_table(table)?;
+        let inner = match backend {
+            Backend::Nftables => Inner::Nft(nft::Nft::new(table)?),
+            Backend::Iptables => Inner::Iptables(xtables::Xtables::new(table, false)?),
+            Backend::IptablesLegacy => Inner::Iptables(xtables::Xtables::new(table, true)?),
+        };
+        Ok(Firewall { inner })
     }
 
-    /// Adds a network's elements (idempotent).
+    /// The table's name (iptables: the prefix of the chains).
+    pub fn table(&self) -> &str {
+        each!(self, b => b.table())
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        match &self.inner {
+            Inner::Nft(_) => Backend::Nftables,
+            Inner::Iptables(x) if x.legacy() => Backend::IptablesLegacy,
+            Inner::Iptables(_) => Backend::Iptables,
+        }
+    }
+
+    /// Adds a network's rules (idempotent).
     pub fn add_network(&self, n: &NetRules) -> Result<(), FirewallError> {
         rules::check_ifname(&n.bridge)?;
-        let add = rules::element_lines("add", &self.table, &rules::network_elements(n, false));
-        self.run("add a network", &add)
+        each!(self, b => b.add_network(n))
     }
 
-    /// Removes a network's elements; missing ones are fine.
+    /// Removes a network's rules; missing ones are fine.
     pub fn remove_network(&self, n: &NetRules) -> Result<(), FirewallError> {
         rules::check_ifname(&n.bridge)?;
-        let all = rules::network_elements(n, true);
-        // `delete` of a missing element fails the whole batch, so each is
-        // added first (a no-op when present), then deleted.
-        let mut batch = rules::element_lines("add", &self.table, &all);
-        batch.push_str(&rules::element_lines("delete", &self.table, &all));
-        self.run("remove a network", &batch)
+        each!(self, b => b.remove_network(n))
     }
 
-    /// Maps a host port to a container's; an element left for the same
+    /// Maps a host port to a container's; a mapping left for the same
     /// host port by a container that is gone is replaced.
     pub fn publish(&self, p: &Published) -> Result<(), FirewallError> {
-        rules::check_ifname(&p.bridge)?;
-        let (map, element, key) = rules::port_element(p);
-        let add = rules::element_lines("add", &self.table, &[(map, element.clone())]);
-        match self.run("publish a port", &add) {
-            Err(e) if exists(&e) => {
-                let mut batch = rules::element_lines("delete", &self.table, &[(map, key)]);
-                batch.push_str(&add);
-                self.run("publish a port", &batch)
-            }
-            r => r,
-        }
+        self.publish_all(std::slice::from_ref(p))
     }
 
-    /// Removes a published port; a missing element, or the host port now
+    /// Removes a published port; a missing mapping, or the host port now
     /// mapped to another container, is fine (nothing of this one is left).
     pub fn unpublish(&self, p: &Published) -> Result<(), FirewallError> {
-        let one = port_elements(std::slice::from_ref(p))?;
-        let mut batch = rules::element_lines("add", &self.table, &one);
-        batch.push_str(&rules::element_lines("delete", &self.table, &one));
-        match self.run("unpublish a port", &batch) {
-            Err(e) if exists(&e) => Ok(()),
-            r => r,
-        }
+        self.unpublish_all(std::slice::from_ref(p))
     }
 
-    /// [`Firewall::publish`] for several ports (a container's) in one nft
-    /// run; when one host port was left to a container that is gone, the
-    /// ports are published one by one instead.
+    /// [`Firewall::publish`] for several ports (a container's) in one run
+    /// (nftables: one by one when a host port was left to a container
+    /// that is gone).
     pub fn publish_all(&self, ps: &[Published]) -> Result<(), FirewallError> {
-        let batch = rules::element_lines("add", &self.table, &port_elements(ps)?);
-        match self.run("publish ports", &batch) {
-            Err(e) if exists(&e) => ps.iter().try_for_each(|p| self.publish(p)),
-            r => r,
-        }
+        check_bridges(ps)?;
+        each!(self, b => b.publish_all(ps))
     }
 
-    /// [`Firewall::unpublish`] for several ports in one nft run (one by
-    /// one when a host port is now another container's).
+    /// [`Firewall::unpublish`] for several ports in one run.
     pub fn unpublish_all(&self, ps: &[Published]) -> Result<(), FirewallError> {
-        let elements = port_elements(ps)?;
-        let mut batch = rules::element_lines("add", &self.table, &elements);
-        batch.push_str(&rules::element_lines("delete", &self.table, &elements));
-        match self.run("unpublish ports", &batch) {
-            Err(e) if exists(&e) => ps.iter().try_for_each(|p| self.unpublish(p)),
-            r => r,
-        }
+        check_bridges(ps)?;
+        each!(self, b => b.unpublish_all(ps))
     }
 
-    /// Deletes the table with everything in it.
+    /// Deletes the table (or chains) with everything in it.
     pub fn destroy(self) -> Result<(), FirewallError> {
-        self.run("delete the table", &rules::destroy_batch(&self.table))
+        each!(self, b => b.destroy())
     }
 
-    /// Deletes table `ip <table>` if it exists.
+    /// Deletes the table (or chains) `table` of the backend of
+    /// [`Backend::detect`] if it exists.
     pub fn destroy_table(table: &str) -> Result<(), FirewallError> {
-        rules::check_table(table)?;
-        let fw = Firewall {
-            table: table.to_string(),
-            nft: nft_path().ok_or(FirewallError::NftMissing)?,
-        };
-        fw.destroy()
+        Firewall::destroy_table_with(table, Backend::detect()?)
     }
 
-    /// Feeds `batch` to `nft -f -` (in the calling thread's network
-    /// namespace: the child inherits the namespaces of the thread that
-    /// forks it).
-    fn run(&self, action: &'static str, batch: &str) -> Result<(), FirewallError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let out =
-            nft_batch(&self.nft, &["-f", "-"], batch).map_err(|source| FirewallError::Spawn {
-                path: self.nft.clone(),
-                source,
-            })?;
-        if out.status.success() {
-            return Ok(());
-        }
-        Err(FirewallError::Nft {
-            action,
-            table: self.table.clone(),
-            source: NftError {
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            },
-        })
+    /// Deletes the table (or chains) `table` of `backend` if it exists.
+    pub fn destroy_table_with(table: &str, backend: Backend) -> Result<(), FirewallError> {
+        Firewall::new(table, backend)?.destroy()
     }
 }
 
-/// Runs `nft args…` with `batch` on its standard input.
-fn nft_batch(nft: &Path, args: &[&str], batch: &str) -> io::Result<Output> {
-    let mut child = Command::new(nft)
+fn check_bridges(ps: &[Published]) -> Result<(), FirewallError> {
+    ps.iter().try_for_each(|p| rules::check_ifname(&p.bridge))
+}
+
+/// Runs `cmd args…` with `input` on its standard input (in the calling
+/// thread's network namespace: the child inherits the namespaces of the
+/// thread that forks it); stdout is kept.
+fn run_with_input(cmd: &Path, args: &[&str], input: &str) -> io::Result<Output> {
+    let mut child = Command::new(cmd)
         .args(args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
     let written = child
         .stdin
         .take()
-        .map(|mut s| s.write_all(batch.as_bytes()));
+        .map(|mut s| s.write_all(input.as_bytes()));
     let out = child.wait_with_output()?;
-    // A write error matters only if nft then says it succeeded.
+    // A write error matters only if the command then says it succeeded.
     match written {
         Some(Err(e)) if out.status.success() => Err(e),
         _ => Ok(out),
     }
 }
 
-/// The `(map, key : value)` of each port, bridges checked.
-fn port_elements(ps: &[Published]) -> Result<Vec<(&'static str, String)>, FirewallError> {
-    ps.iter()
-        .map(|p| {
-            rules::check_ifname(&p.bridge)?;
-            let (map, element, _) = rules::port_element(p);
-            Ok((map, element))
-        })
-        .collect()
-}
-
-/// True when nft refused an element because its key is there with
-/// another value (`EEXIST`, "File exists").
-fn exists(e: &FirewallError) -> bool {
-    matches!(e, FirewallError::Nft { source, .. } if source.stderr.contains("File exists"))
+/// A command's standard error, trimmed.
+fn stderr_of(out: &Output) -> NftError {
+    NftError {
+        stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+    }
 }
 
 /// The `nft` executable: `PATH` first, then the sbin directories a
 /// daemon's `PATH` may lack.
 pub fn nft_path() -> Option<PathBuf> {
+    find_tool("nft")
+}
+
+/// Executable `name` in `PATH` or the sbin directories.
+fn find_tool(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let dirs = std::env::split_paths(&path)
         .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from));
-    find_nft(dirs)
+    find_in(name, dirs)
 }
 
-/// The first executable `nft` in `dirs`.
-fn find_nft(mut dirs: impl Iterator<Item = PathBuf>) -> Option<PathBuf> {
-    dirs.find_map(|d| Some(d.join("nft")).filter(|p| is_executable(p)))
+/// The first executable `name` in `dirs`.
+fn find_in(name: &str, mut dirs: impl Iterator<Item = PathBuf>) -> Option<PathBuf> {
+    dirs.find_map(|d| Some(d.join(name)).filter(|p| is_executable(p)))
 }
 
 fn is_executable(p: &Path) -> bool {

@@ -1,9 +1,12 @@
-//! Root tests of the nftables rules on the real kernel. Each test builds
-//! its own lab of scratch network namespaces (made with `ip netns`, named
-//! after the test and the pid, deleted on drop even when the test fails):
-//! a "host" namespace holding the bridges and the daemon's table, and
-//! "container" namespaces joined to a bridge by a veth pair, each serving
-//! a greeting over TCP port 80.
+//! Root tests of the firewall rules on the real kernel, each run once per
+//! backend (nftables, iptables as installed, iptables-legacy). Each test
+//! builds its own lab of scratch network namespaces (made with `ip netns`,
+//! named after the test, the backend and the pid, deleted on drop even
+//! when the test fails): a "host" namespace holding the bridges and the
+//! daemon's rules, and "container" namespaces joined to a bridge by a veth
+//! pair, each serving a greeting over TCP port 80. Packet counters of a
+//! probe table (nft, at priorities around the filter hook's) tell what the
+//! forward rules dropped; both iptables flavours hook at that priority too.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -13,7 +16,7 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use wharf_net::firewall::{Firewall, NetRules, Published};
+use wharf_net::firewall::{Backend, Firewall, NetRules, Published};
 use wharf_net::ports::{self, PortSpec, Proto};
 
 /// A network namespace from `ip netns add`, deleted on drop.
@@ -134,23 +137,31 @@ fn fetch(addr: &str) -> io::Result<String> {
 /// A host namespace with forwarding on and a bridge per network.
 struct Lab {
     host: Ns,
-    test: &'static str,
+    test: String,
     table: String,
+    backend: Backend,
 }
 
 impl Lab {
-    fn new(test: &'static str) -> Lab {
-        let host = Ns::new(test, "host");
+    fn new(test: &str, backend: Backend) -> Lab {
+        let test = format!("{test}{}", tag(backend));
+        let host = Ns::new(&test, "host");
         host.sysctl("ipv4.ip_forward", "1");
         Lab {
             host,
             test,
             table: format!("wharf_t{}", std::process::id()),
+            backend,
         }
     }
 
     fn open(&self) -> Firewall {
-        self.host.run(|| Firewall::open(&self.table)).expect("open")
+        let fw = self
+            .host
+            .run(|| Firewall::open_with(&self.table, self.backend))
+            .expect("open");
+        assert_eq!(fw.backend(), self.backend);
+        fw
     }
 
     /// A bridge `bridge` with `gw/24`, up, with `route_localnet` as
@@ -166,7 +177,7 @@ impl Lab {
     /// A container namespace on `bridge` with address `ip/24` and a
     /// default route via `gw`.
     fn container(&self, role: &str, bridge: &str, ip: &str, gw: &str) -> Ns {
-        let c = Ns::new(self.test, role);
+        let c = Ns::new(&self.test, role);
         let veth = format!("v{role}");
         self.host.ip(&format!(
             "link add {veth} type veth peer name eth0 netns {}",
@@ -244,9 +255,8 @@ fn refused(r: io::Result<String>) -> bool {
     matches!(&r, Err(e) if e.kind() == io::ErrorKind::ConnectionRefused)
 }
 
-#[test]
-fn published_port_reaches_the_container_until_unpublished() {
-    let lab = Lab::new("pub");
+fn published_port_reaches_the_container_until_unpublished(backend: Backend) {
+    let lab = Lab::new("pub", backend);
     lab.bridge("wbr0", "10.201.0.1");
     let a = lab.container("a", "wbr0", "10.201.0.2", "10.201.0.1");
     a.serve("a");
@@ -342,8 +352,8 @@ fn knock(ns: &Ns, addr: &str) {
 
 /// Bridges wbr1 (10.201.0.0/24) and wbr2 (10.202.0.0/24), with container
 /// a on the first and b on the second, both serving.
-fn two_bridges(test: &'static str) -> (Lab, Ns, Ns) {
-    let lab = Lab::new(test);
+fn two_bridges(test: &str, backend: Backend) -> (Lab, Ns, Ns) {
+    let lab = Lab::new(test, backend);
     lab.bridge("wbr1", "10.201.0.1");
     lab.bridge("wbr2", "10.202.0.1");
     let a = lab.container("a", "wbr1", "10.201.0.2", "10.201.0.1");
@@ -353,9 +363,8 @@ fn two_bridges(test: &'static str) -> (Lab, Ns, Ns) {
     (lab, a, b)
 }
 
-#[test]
-fn two_networks_are_isolated_but_published_ports_cross() {
-    let (lab, a, _b) = two_bridges("iso");
+fn two_networks_are_isolated_but_published_ports_cross(backend: Backend) {
+    let (lab, a, _b) = two_bridges("iso", backend);
     let fw = lab.open();
     assert_eq!(
         a.run(|| fetch("10.202.0.2:80")).unwrap(),
@@ -395,9 +404,8 @@ fn two_networks_are_isolated_but_published_ports_cross() {
     );
 }
 
-#[test]
-fn internal_network_neither_leaves_nor_is_entered() {
-    let (lab, a, b) = two_bridges("int");
+fn internal_network_neither_leaves_nor_is_entered(backend: Backend) {
+    let (lab, a, b) = two_bridges("int", backend);
     let fw = lab.open();
     let internal = rules("wbr1", "10.201.0.0/24", true);
     // wbr2 is not a wharf network here: only the internal rules apply.
@@ -427,9 +435,8 @@ fn internal_network_neither_leaves_nor_is_entered() {
     );
 }
 
-#[test]
-fn no_inter_container_traffic_when_icc_is_off() {
-    let lab = Lab::new("icc");
+fn no_inter_container_traffic_when_icc_is_off(backend: Backend) {
+    let lab = Lab::new("icc", backend);
     lab.bridge("wbr0", "10.201.0.1");
     let a = lab.container("a", "wbr0", "10.201.0.2", "10.201.0.1");
     let b = lab.container("b", "wbr0", "10.201.0.3", "10.201.0.1");
@@ -451,14 +458,13 @@ fn no_inter_container_traffic_when_icc_is_off() {
     assert!(early >= 1 && late == 0, "{early} {late}");
 }
 
-#[test]
-fn outbound_traffic_is_masqueraded() {
-    let lab = Lab::new("masq");
+fn outbound_traffic_is_masqueraded(backend: Backend) {
+    let lab = Lab::new("masq", backend);
     lab.bridge("wbr0", "10.201.0.1");
     let a = lab.container("a", "wbr0", "10.201.0.2", "10.201.0.1");
     // "The internet": a namespace on a link of the host, with no route
     // back to the containers' subnet.
-    let o = Ns::new("masq", "out");
+    let o = Ns::new(&lab.test, "out");
     lab.host.ip(&format!(
         "link add vout type veth peer name eth0 netns {}",
         o.name
@@ -475,9 +481,82 @@ fn outbound_traffic_is_masqueraded() {
     assert_eq!(a.run(|| fetch("192.0.2.2:80")).unwrap(), "o 192.0.2.1");
 }
 
-#[test]
-fn open_again_keeps_elements_and_destroy_leaves_no_table() {
-    let lab = Lab::new("keep");
+impl Lab {
+    /// `iptables-save` (of the backend's flavour) of the host namespace.
+    fn iptables_save(&self) -> String {
+        let save = match self.backend {
+            Backend::IptablesLegacy => "iptables-legacy-save",
+            _ => "iptables-save",
+        };
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.host.name, save])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{save}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The daemon's rules as text: nft's table, or the iptables rules
+    /// without comments and chain counters.
+    fn rules_text(&self) -> String {
+        let t = &self.table;
+        if self.backend == Backend::Nftables {
+            return self.nft(&format!("list table ip {t}"));
+        }
+        let text = self.iptables_save();
+        let lines = text.lines().filter(|l| !l.starts_with(['#', ':']));
+        lines.map(|l| format!("{l}\n")).collect()
+    }
+
+    /// The published ports as text (see [`Lab::mapping`]).
+    fn mappings(&self) -> String {
+        let t = &self.table;
+        if self.backend == Backend::Nftables {
+            let any = self.nft(&format!("list map ip {t} ports_any"));
+            let ip = self.nft(&format!("list map ip {t} ports_ip"));
+            return format!("{any}{ip}");
+        }
+        let text = self.iptables_save();
+        let dnat = format!("-A {t}-DNAT ");
+        let lines = text.lines().filter(|l| l.starts_with(&dnat));
+        lines.map(|l| format!("{l}\n")).collect()
+    }
+
+    /// How one published port shows in [`Lab::mappings`].
+    fn mapping(&self, host_ip: Option<&str>, proto: &str, port: u16, to: &str) -> String {
+        match (self.backend, host_ip) {
+            (Backend::Nftables, None) => format!("{proto} . {port} : {to} . 80"),
+            (Backend::Nftables, Some(ip)) => format!("{ip} . {proto} . {port} : {to} . 80"),
+            (_, host) => {
+                let d = host.map(|ip| format!("-d {ip}/32 ")).unwrap_or_default();
+                format!("{d}-p {proto} -m {proto} --dport {port} -j DNAT --to-destination {to}:80")
+            }
+        }
+    }
+
+    /// True when the network's subnet is masqueraded out of other links.
+    fn masquerades(&self, subnet: &str, bridge: &str) -> bool {
+        let t = &self.table;
+        if self.backend == Backend::Nftables {
+            let set = self.nft(&format!("list set ip {t} nets"));
+            return set.contains(&format!("{subnet} . \"{bridge}\""));
+        }
+        let rule = format!("-A {t}-POST -s {subnet} ! -o {bridge} -j MASQUERADE\n");
+        self.rules_text().contains(&rule)
+    }
+
+    /// True when nothing of the daemon's rules is left.
+    fn nothing_left(&self) -> bool {
+        let t = &self.table;
+        match self.backend {
+            Backend::Nftables => !self.nft("list tables").contains(t),
+            _ => !self.iptables_save().contains(t),
+        }
+    }
+}
+
+fn open_again_keeps_elements_and_destroy_leaves_no_table(backend: Backend) {
+    let lab = Lab::new("keep", backend);
     let fw = lab.open();
     let t = lab.table.clone();
     let n = rules("wbr0", "10.201.0.0/24", false);
@@ -485,42 +564,55 @@ fn open_again_keeps_elements_and_destroy_leaves_no_table() {
     lab.host
         .run(|| fw.add_network(&n).and(fw.publish(&p)))
         .unwrap();
-    let chains = lab.nft(&format!("list chain ip {t} forward"));
+    let before = lab.rules_text();
 
+    // A restarted daemon opens again and publishes its live containers'
+    // ports again.
     let again = lab.open();
     assert_eq!(again.table(), t);
-    assert_eq!(
-        lab.nft(&format!("list chain ip {t} forward")),
-        chains,
-        "rules not doubled"
+    lab.host
+        .run(|| again.add_network(&n).and(again.publish(&p)))
+        .unwrap();
+    assert_eq!(lab.rules_text(), before, "rules not doubled");
+    let m = lab.mappings();
+    assert!(
+        m.contains(&lab.mapping(None, "tcp", 8080, "10.201.0.2")),
+        "{m}"
     );
-    let map = lab.nft(&format!("list map ip {t} ports_any"));
-    assert!(map.contains("tcp . 8080 : 10.201.0.2 . 80"), "{map}");
-    let set = lab.nft(&format!("list set ip {t} nets"));
-    assert!(set.contains("10.201.0.0/24 . \"wbr0\""), "{set}");
+    assert!(
+        lab.masquerades("10.201.0.0/24", "wbr0"),
+        "{}",
+        lab.rules_text()
+    );
 
     // A host port left to a container that is gone is taken over; the
     // stale one's unpublish then leaves the new mapping alone.
     let q = port(None, 8080, [10, 201, 0, 3], "wbr0");
     lab.host.run(|| again.publish(&q)).unwrap();
     lab.host.run(|| again.unpublish(&p)).unwrap();
-    let map = lab.nft(&format!("list map ip {t} ports_any"));
+    let m = lab.mappings();
+    let new = lab.mapping(None, "tcp", 8080, "10.201.0.3");
     assert!(
-        map.contains("tcp . 8080 : 10.201.0.3 . 80") && !map.contains("10.201.0.2"),
-        "{map}"
+        m.matches(&new).count() == 1 && !m.contains("10.201.0.2"),
+        "{m}"
     );
 
+    // Removing the network takes its rules whatever flags it had.
+    let mut other = n.clone();
+    other.internal = true;
+    lab.host.run(|| again.remove_network(&other)).unwrap();
+    assert!(!lab.rules_text().contains("wbr0"), "{}", lab.rules_text());
+
     lab.host.run(|| again.destroy()).unwrap();
-    assert!(!lab.nft("list tables").contains(&t));
+    assert!(lab.nothing_left(), "{}", lab.rules_text());
     lab.host
-        .run(|| Firewall::destroy_table(&t))
+        .run(|| Firewall::destroy_table_with(&t, backend))
         .expect("a missing table is fine");
     drop(fw);
 }
 
-#[test]
-fn published_udp_port_reaches_the_container() {
-    let lab = Lab::new("udp");
+fn published_udp_port_reaches_the_container(backend: Backend) {
+    let lab = Lab::new("udp", backend);
     lab.bridge("wbr0", "10.201.0.1");
     let a = lab.container("a", "wbr0", "10.201.0.2", "10.201.0.1");
     a.serve_udp(53, "u");
@@ -547,16 +639,11 @@ fn published_udp_port_reaches_the_container() {
     assert_eq!(got, "u 10.201.0.1");
 }
 
-#[test]
-fn a_containers_ports_in_one_batch() {
-    let lab = Lab::new("batch");
+fn a_containers_ports_in_one_batch(backend: Backend) {
+    let lab = Lab::new("batch", backend);
     let fw = lab.open();
-    let maps = || {
-        let t = &lab.table;
-        let any = lab.nft(&format!("list map ip {t} ports_any"));
-        let ip = lab.nft(&format!("list map ip {t} ports_ip"));
-        format!("{any}{ip}")
-    };
+    let maps = || lab.mappings();
+    let mapping = |ip, proto, port, to| lab.mapping(ip, proto, port, to);
     let p1 = port(None, 8080, [10, 201, 0, 2], "wbr0");
     let mut p2 = port(Some([127, 0, 0, 1]), 8081, [10, 201, 0, 2], "wbr0");
     p2.proto = Proto::Udp;
@@ -564,11 +651,9 @@ fn a_containers_ports_in_one_batch() {
         .run(|| fw.publish_all(&[p1.clone(), p2.clone()]))
         .unwrap();
     let m = maps();
-    assert!(m.contains("tcp . 8080 : 10.201.0.2 . 80"), "{m}");
-    assert!(
-        m.contains("127.0.0.1 . udp . 8081 : 10.201.0.2 . 80"),
-        "{m}"
-    );
+    assert!(m.contains(&mapping(None, "tcp", 8080, "10.201.0.2")), "{m}");
+    let lo = mapping(Some("127.0.0.1"), "udp", 8081, "10.201.0.2");
+    assert!(m.contains(&lo), "{m}");
 
     // 8080 left to a container that is gone: taken over.
     let q1 = port(None, 8080, [10, 201, 0, 3], "wbr0");
@@ -577,20 +662,61 @@ fn a_containers_ports_in_one_batch() {
         .run(|| fw.publish_all(&[q1.clone(), q2.clone()]))
         .unwrap();
     let m = maps();
-    assert!(m.contains("tcp . 8080 : 10.201.0.3 . 80"), "{m}");
-    assert!(m.contains("tcp . 8082 : 10.201.0.3 . 80"), "{m}");
+    assert!(m.contains(&mapping(None, "tcp", 8080, "10.201.0.3")), "{m}");
+    assert!(m.contains(&mapping(None, "tcp", 8082, "10.201.0.3")), "{m}");
 
     lab.host.run(|| fw.unpublish_all(&[p1, p2])).unwrap();
     let m = maps();
     assert!(
-        !m.contains("10.201.0.2") && m.contains("8080 : 10.201.0.3"),
+        !m.contains("10.201.0.2") && m.contains(&mapping(None, "tcp", 8080, "10.201.0.3")),
         "{m}"
     );
     lab.host.run(|| fw.unpublish_all(&[q1, q2])).unwrap();
-    assert!(!maps().contains("elements"), "{}", maps());
+    assert!(!maps().contains("10.201.0.3"), "{}", maps());
     lab.host.run(|| fw.unpublish_all(&[])).unwrap();
 
     let bad = port(None, 9999, [10, 201, 0, 4], "bad name");
     let e = lab.host.run(|| fw.publish_all(&[bad])).unwrap_err();
     assert_eq!(e.to_string(), "invalid interface name \"bad name\"");
 }
+
+/// The short name of a backend in namespace names.
+fn tag(b: Backend) -> &'static str {
+    match b {
+        Backend::Nftables => "n",
+        Backend::Iptables => "i",
+        Backend::IptablesLegacy => "l",
+    }
+}
+
+/// A module per test body, with one test per backend.
+macro_rules! per_backend {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+            #[test]
+            fn nftables() {
+                super::$name(Backend::Nftables);
+            }
+            #[test]
+            fn iptables() {
+                super::$name(Backend::Iptables);
+            }
+            #[test]
+            fn iptables_legacy() {
+                super::$name(Backend::IptablesLegacy);
+            }
+        }
+    )*};
+}
+
+per_backend!(
+    published_port_reaches_the_container_until_unpublished,
+    two_networks_are_isolated_but_published_ports_cross,
+    internal_network_neither_leaves_nor_is_entered,
+    no_inter_container_traffic_when_icc_is_off,
+    outbound_traffic_is_masqueraded,
+    open_again_keeps_elements_and_destroy_leaves_no_table,
+    published_udp_port_reaches_the_container,
+    a_containers_ports_in_one_batch,
+);

@@ -45,7 +45,7 @@ fn open_batch_is_accepted_by_nft() {
         panic!("nft is part of the test machine");
     };
     // `-c`: parse and check against the kernel, commit nothing.
-    let out = nft_batch(&nft, &["-c", "-f", "-"], &open_batch("wharf_check")).unwrap();
+    let out = run_with_input(&nft, &["-c", "-f", "-"], &open_batch("wharf_check")).unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -139,7 +139,7 @@ fn nft_errors_print_each_cause_once() {
         e.to_string(),
         "failed to publish a port in nftables table ip wharf"
     );
-    assert!(exists(&FirewallError::Nft {
+    assert!(nft::exists(&FirewallError::Nft {
         action: "x",
         table: "t".into(),
         source: NftError {
@@ -152,13 +152,13 @@ fn nft_errors_print_each_cause_once() {
 fn nft_is_looked_up_in_the_given_directories() {
     let dir = tempfile::tempdir().unwrap();
     let dirs = || [PathBuf::from("/nonexistent"), dir.path().to_path_buf()].into_iter();
-    assert_eq!(find_nft(dirs()), None);
+    assert_eq!(find_in("nft", dirs()), None);
     let nft = dir.path().join("nft");
     std::fs::write(&nft, "#!/bin/sh\n").unwrap();
-    assert_eq!(find_nft(dirs()), None, "not executable");
+    assert_eq!(find_in("nft", dirs()), None, "not executable");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&nft, std::fs::Permissions::from_mode(0o755)).unwrap();
-    assert_eq!(find_nft(dirs()), Some(nft));
+    assert_eq!(find_in("nft", dirs()), Some(nft));
     assert_eq!(
         FirewallError::NftMissing.to_string(),
         "nft not found: the nftables rules of networks need the nft command (package nftables)"
