@@ -53,6 +53,6 @@ bench: deps
 bench-build: deps
 	bench/build
 
-## bench-engine: the docker CLI against wharf daemon vs dockerd: run --rm, exec, ps, 50 x run -d, idle RSS, shim PSS (bench/engine)
+## bench-engine: the docker CLI against wharf daemon vs dockerd: run --rm, exec, ps, 50 x run -d, idle RSS, shim PSS; networking: run --rm with/without, published-port stream (bench/engine; PARTS, WHARF_BIN for a quick run)
 bench-engine: deps
 	bench/engine
