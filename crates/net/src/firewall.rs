@@ -3,14 +3,14 @@
 //! (DNAT from the host's addresses, 127.0.0.1 included, to a container).
 //!
 //! Two backends give the same rules behind one [`Firewall`]:
-//! - nftables ([`nft`]): one table, `ip <name>`, of the calling thread's
+//! - nftables: one table, `ip <name>`, of the calling thread's
 //!   network namespace; every change is one `nft -f -` run, which nft
 //!   applies as one atomic transaction. The rules are fixed; networks and
 //!   published ports are elements of sets and maps ([`rules`] says which
 //!   and why), so publishing a port is one element added, and reopening
 //!   the table after a daemon restart keeps every live container's
 //!   elements.
-//! - iptables ([`xtables`], for hosts without `nft`): chains named after
+//! - iptables (for hosts without `nft`): chains named after
 //!   the table in the nat and filter tables ([`iptables`] says which and
 //!   why), with one rule per network and per published port; every change
 //!   is one `iptables-save` read and one `iptables-restore --noflush` run
@@ -29,6 +29,7 @@
 //! by, so the veth needs hairpin mode on the bridge (`link::attach` sets
 //! it).
 
+mod backend;
 pub mod iptables;
 mod nft;
 pub mod rules;
@@ -38,7 +39,9 @@ use std::io::{self, Write};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::str::FromStr;
+
+use backend::find_tool;
+pub use backend::{nft_path, Backend};
 
 use crate::ipam::Ipv4Net;
 use crate::ports::Proto;
@@ -163,59 +166,6 @@ pub struct Published {
     pub container_port: u16,
     /// The container's bridge (checked; the rules find it by address).
     pub bridge: String,
-}
-
-/// Which packet filter interface carries the rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// `nft`, one table.
-    Nftables,
-    /// `iptables-restore` / `iptables-save` as installed (on Debian the
-    /// nf_tables flavour, iptables-nft).
-    Iptables,
-    /// `iptables-legacy-restore` / `iptables-legacy-save` (x_tables).
-    IptablesLegacy,
-}
-
-impl Backend {
-    /// The environment variable that forces a backend.
-    pub const ENV: &'static str = "WHARF_FIREWALL";
-
-    /// The backend [`Firewall::open`] uses: the one `WHARF_FIREWALL` names,
-    /// else nftables when `nft` is found, else iptables when
-    /// `iptables-restore` is.
-    pub fn detect() -> Result<Backend, FirewallError> {
-        match std::env::var(Self::ENV) {
-            Ok(v) if !v.is_empty() && v != "auto" => v.parse(),
-            _ if find_tool("nft").is_some() => Ok(Backend::Nftables),
-            _ if find_tool("iptables-restore").is_some() => Ok(Backend::Iptables),
-            _ => Err(FirewallError::NoFirewall),
-        }
-    }
-
-    /// Its name, as `WHARF_FIREWALL` takes it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Nftables => "nftables",
-            Backend::Iptables => "iptables",
-            Backend::IptablesLegacy => "iptables-legacy",
-        }
-    }
-}
-
-impl FromStr for Backend {
-    type Err = FirewallError;
-
-    fn from_str(s: &str) -> Result<Backend, FirewallError> {
-        match s {
-            "nftables" | "nft" => Ok(Backend::Nftables),
-            "iptables" => Ok(Backend::Iptables),
-            "iptables-legacy" => Ok(Backend::IptablesLegacy),
-            _ => Err(FirewallError::InvalidBackend {
-                value: s.to_string(),
-            }),
-        }
-    }
 }
 
 /// The daemon's rules, opened.
@@ -366,31 +316,6 @@ fn stderr_of(out: &Output) -> NftError {
     NftError {
         stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
     }
-}
-
-/// The `nft` executable: `PATH` first, then the sbin directories a
-/// daemon's `PATH` may lack.
-pub fn nft_path() -> Option<PathBuf> {
-    find_tool("nft")
-}
-
-/// Executable `name` in `PATH` or the sbin directories.
-fn find_tool(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let dirs = std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from));
-    find_in(name, dirs)
-}
-
-/// The first executable `name` in `dirs`.
-fn find_in(name: &str, mut dirs: impl Iterator<Item = PathBuf>) -> Option<PathBuf> {
-    dirs.find_map(|d| Some(d.join(name)).filter(|p| is_executable(p)))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    p.metadata()
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Sets `net.ipv4.ip_forward=1` in the calling thread's network namespace

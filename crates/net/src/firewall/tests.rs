@@ -1,3 +1,4 @@
+use super::backend::find_in;
 use super::rules::*;
 use super::*;
 
@@ -163,4 +164,30 @@ fn nft_is_looked_up_in_the_given_directories() {
         FirewallError::NftMissing.to_string(),
         "nft not found: the nftables rules of networks need the nft command (package nftables)"
     );
+}
+
+#[test]
+fn backends_by_name() {
+    for b in [
+        Backend::Nftables,
+        Backend::Iptables,
+        Backend::IptablesLegacy,
+    ] {
+        assert_eq!(b.as_str().parse::<Backend>().unwrap(), b);
+    }
+    assert_eq!("nft".parse::<Backend>().unwrap(), Backend::Nftables);
+    let e = "ipfw".parse::<Backend>().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid WHARF_FIREWALL value \"ipfw\": expected nftables, iptables or iptables-legacy"
+    );
+    assert_eq!(
+        FirewallError::IptablesMissing {
+            command: "iptables-restore"
+        }
+        .to_string(),
+        "iptables-restore not found: the iptables rules of networks need it (package iptables)"
+    );
+    let e = Firewall::open_with("bad name", Backend::Iptables).unwrap_err();
+    assert_eq!(e.to_string(), "invalid nftables table name \"bad name\"");
 }
