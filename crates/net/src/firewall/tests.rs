@@ -2,7 +2,7 @@ use super::backend::find_in;
 use super::rules::*;
 use super::*;
 
-fn net(bridge: &str, subnet: &str, internal: bool, icc: bool) -> NetRules {
+pub(super) fn net(bridge: &str, subnet: &str, internal: bool, icc: bool) -> NetRules {
     NetRules {
         bridge: bridge.into(),
         subnet: subnet.parse().unwrap(),
@@ -11,7 +11,7 @@ fn net(bridge: &str, subnet: &str, internal: bool, icc: bool) -> NetRules {
     }
 }
 
-fn published(host_ip: Option<[u8; 4]>) -> Published {
+pub(super) fn published(host_ip: Option<[u8; 4]>) -> Published {
     Published {
         proto: Proto::Udp,
         host_ip: host_ip.map(Ipv4Addr::from),

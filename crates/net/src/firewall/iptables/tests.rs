@@ -1,28 +1,17 @@
 use super::*;
+use crate::firewall::tests::{net, published};
 use crate::ports::Proto;
 
 fn chains() -> Chains {
     Chains::new("w").unwrap()
 }
 
-fn net(bridge: &str, subnet: &str, internal: bool, icc: bool) -> NetRules {
-    NetRules {
-        bridge: bridge.into(),
-        subnet: subnet.parse().unwrap(),
-        internal,
-        icc,
-    }
-}
-
+/// A TCP port published to `container`:80 on bridge br-x.
 fn port(host_ip: Option<[u8; 4]>, host_port: u16, container: [u8; 4]) -> Published {
-    Published {
-        proto: Proto::Tcp,
-        host_ip: host_ip.map(Ipv4Addr::from),
-        host_port,
-        container_ip: Ipv4Addr::from(container),
-        container_port: 80,
-        bridge: "br0".into(),
-    }
+    let mut p = published(host_ip);
+    (p.proto, p.host_port) = (Proto::Tcp, host_port);
+    (p.container_ip, p.container_port) = (container.into(), 80);
+    p
 }
 
 /// What iptables-save prints once `w` is open with network br0
