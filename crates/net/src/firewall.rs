@@ -193,6 +193,7 @@ macro_rules! each {
 impl Firewall {
     /// [`Firewall::open_with`] the backend of [`Backend::detect`].
     pub fn open(table: &str) -> Result<Firewall, FirewallError> {
+        rules::check_table(table)?;
         Firewall::open_with(table, Backend::detect()?)
     }
 

@@ -680,6 +680,20 @@ fn a_containers_ports_in_one_batch(backend: Backend) {
     assert_eq!(e.to_string(), "invalid interface name \"bad name\"");
 }
 
+#[test]
+fn open_uses_the_backend_wharf_firewall_names() {
+    // nextest runs each test in a process of its own: the variable is
+    // this test's (a daemon started with it does the same).
+    std::env::set_var(Backend::ENV, "iptables");
+    let lab = Lab::new("env", Backend::Iptables);
+    let fw = lab.host.run(|| Firewall::open(&lab.table)).unwrap();
+    assert_eq!(fw.backend(), Backend::Iptables);
+    let fwd = format!("-A FORWARD -j {}-FWD\n", lab.table);
+    assert!(lab.rules_text().contains(&fwd), "{}", lab.rules_text());
+    lab.host.run(|| fw.destroy()).unwrap();
+    assert!(lab.nothing_left(), "{}", lab.rules_text());
+}
+
 /// The short name of a backend in namespace names.
 fn tag(b: Backend) -> &'static str {
     match b {

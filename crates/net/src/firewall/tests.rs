@@ -191,3 +191,24 @@ fn backends_by_name() {
     let e = Firewall::open_with("bad name", Backend::Iptables).unwrap_err();
     assert_eq!(e.to_string(), "invalid nftables table name \"bad name\"");
 }
+
+#[test]
+fn wharf_firewall_forces_the_backend() {
+    // nextest runs each test in a process of its own: the variable is
+    // this test's.
+    std::env::set_var(Backend::ENV, "iptables-legacy");
+    assert_eq!(Backend::detect().unwrap(), Backend::IptablesLegacy);
+    std::env::set_var(Backend::ENV, "auto");
+    assert_eq!(
+        Backend::detect().unwrap(),
+        Backend::Nftables,
+        "nft is part of the test machine"
+    );
+    std::env::set_var(Backend::ENV, "ipfw");
+    assert!(matches!(
+        Backend::detect(),
+        Err(FirewallError::InvalidBackend { .. })
+    ));
+    std::env::remove_var(Backend::ENV);
+    assert_eq!(Backend::detect().unwrap(), Backend::Nftables);
+}
