@@ -444,10 +444,10 @@ fn run_network_flags(e: &dyn Engine) {
 }
 
 engine_net_tests!(listing_networks_and_ports => listing_networks_and_ports_on_dockerd,
-    #[ignore = "networking lands this session"] listing_networks_and_ports_on_wharf);
+    listing_networks_and_ports_on_wharf);
 
 engine_net_tests!(changing_networks => changing_networks_on_dockerd,
-    #[ignore = "networking lands this session"] changing_networks_on_wharf);
+    changing_networks_on_wharf);
 
 engine_net_tests!(run_network_flags => run_network_flags_on_dockerd,
-    #[ignore = "networking lands this session"] run_network_flags_on_wharf);
+    run_network_flags_on_wharf);
