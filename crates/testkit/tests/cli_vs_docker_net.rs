@@ -322,6 +322,7 @@ fn changing_networks(e: &dyn Engine) {
     on();
     p.same_after(&made(&["p1"]), &["network", "prune", "-f"]);
     p.same(&["network", "prune", "-f", "--filter", "label=none"]);
+    p.same_after(&made(&["p1"]), &["system", "prune", "-f"]);
 }
 
 /// `run`/`create` network flags: docker's parse errors, the daemon's
