@@ -300,6 +300,18 @@ impl Dockerd {
 
     /// Stops dockerd and removes every trace of it.
     fn cleanup(&mut self) {
+        if self.child.is_some() {
+            // dockerd gives each running container its stop timeout (ten
+            // seconds for a shell as pid 1) when it shuts down: kill them
+            // first.
+            let running = Engine::docker(self, &["ps", "-q"]);
+            let ids = String::from_utf8_lossy(&running.stdout).into_owned();
+            let mut args = vec!["kill"];
+            args.extend(ids.split_whitespace());
+            if args.len() > 1 {
+                let _ = Engine::docker(self, &args);
+            }
+        }
         if let Some(child) = self.child.take() {
             stop_child(child, Signal::TERM, STOP_TIMEOUT);
         }
