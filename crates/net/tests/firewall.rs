@@ -680,6 +680,30 @@ fn a_containers_ports_in_one_batch(backend: Backend) {
     assert_eq!(e.to_string(), "invalid interface name \"bad name\"");
 }
 
+/// Containers started at once publish from several threads through one
+/// `Firewall` (the engine shares it); every mapping lands, once.
+fn concurrent_publishes_all_land(backend: Backend) {
+    let lab = Lab::new("conc", backend);
+    let fw = lab.open();
+    let ports: Vec<Published> = (0..8)
+        .map(|i| port(None, 8100 + i, [10, 201, 0, 2 + i as u8], "wbr0"))
+        .collect();
+    lab.host.run(|| {
+        // Threads made here share the namespace of the thread making them.
+        std::thread::scope(|s| {
+            for p in &ports {
+                let fw = &fw;
+                s.spawn(move || fw.publish_all(std::slice::from_ref(p)).unwrap());
+            }
+        })
+    });
+    let m = lab.mappings();
+    for (i, p) in ports.iter().enumerate() {
+        let one = lab.mapping(None, "tcp", p.host_port, &format!("10.201.0.{}", 2 + i));
+        assert_eq!(m.matches(&one).count(), 1, "{one} in {m}");
+    }
+}
+
 #[test]
 fn open_uses_the_backend_wharf_firewall_names() {
     // nextest runs each test in a process of its own: the variable is
@@ -733,4 +757,5 @@ per_backend!(
     open_again_keeps_elements_and_destroy_leaves_no_table,
     published_udp_port_reaches_the_container,
     a_containers_ports_in_one_batch,
+    concurrent_publishes_all_land,
 );
