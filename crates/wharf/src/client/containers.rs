@@ -172,7 +172,8 @@ pub async fn pause(c: &Client, a: Names, pause: bool) -> Result<u8> {
     collected(errors)
 }
 
-/// The raw JSON of one object of `kind` (or whatever kind it is).
+/// The raw JSON of one object of `kind` (or whatever kind it is);
+/// `size` asks a container for its sizes, a network for its verbose form.
 async fn inspect_raw(
     c: &Client,
     name: &str,
@@ -186,7 +187,11 @@ async fn inspect_raw(
     );
     let image = format!("/images/{}/json", q(name));
     let volume = format!("/volumes/{}", q(name));
-    let network = format!("/networks/{}", q(name));
+    let network = format!(
+        "/networks/{}{}",
+        q(name),
+        if size { "?verbose=true" } else { "" }
+    );
     let tries: Vec<&str> = match kind {
         Some("container") => vec![&container],
         Some("image") => vec![&image],

@@ -166,10 +166,10 @@ async fn inspect(c: &Client, a: NetInspectArgs) -> Result<u8> {
             "requires at least 1 argument",
         ));
     }
-    let _ = a.verbose;
+    // `size` asks a network for its verbose form.
     let a = InspectArgs {
         format: a.format,
-        size: false,
+        size: a.verbose,
         kind: Some("network".into()),
         names: a.names,
     };
