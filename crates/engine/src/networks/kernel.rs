@@ -88,7 +88,7 @@ impl NetState {
         }
         let f = Arc::new(Firewall::open(&self.table).map_err(|e| {
             EngineError::system(
-                format!("failed to set up the nftables table {}", self.table),
+                format!("failed to set up the firewall table {}", self.table),
                 e,
             )
         })?);
