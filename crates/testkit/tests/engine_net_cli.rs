@@ -151,7 +151,7 @@ fn network_lifecycle(e: &dyn Engine) {
 }
 
 engine_net_tests!(network_lifecycle => engine_net_cli_lifecycle_dockerd,
-    #[ignore = "networking lands this session"] engine_net_cli_lifecycle_wharf);
+    engine_net_cli_lifecycle_wharf);
 
 /// Refusals of the network commands: the CLI's exit code and the
 /// daemon's words, and the raw API's status codes.

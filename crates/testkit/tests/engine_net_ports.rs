@@ -76,7 +76,7 @@ fn publish_and_release(e: &dyn Engine) {
 }
 
 engine_net_tests!(publish_and_release => engine_net_publish_dockerd,
-    #[ignore = "networking lands this session"] engine_net_publish_wharf);
+    engine_net_publish_wharf);
 
 /// A container reaches another container's published port through its
 /// gateway (the host's address on the bridge) and the container itself at
@@ -112,4 +112,4 @@ fn reach_from_container(e: &dyn Engine) {
 }
 
 engine_net_tests!(reach_from_container => engine_net_reach_dockerd,
-    #[ignore = "networking lands this session"] engine_net_reach_wharf);
+    engine_net_reach_wharf);

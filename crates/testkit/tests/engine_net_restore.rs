@@ -96,13 +96,11 @@ fn wharf_restart(stop: fn(&mut WharfDaemon)) {
 }
 
 #[test]
-#[ignore = "networking lands this session"]
 fn engine_net_restore_wharf() {
     wharf_restart(WharfDaemon::terminate);
 }
 
 #[test]
-#[ignore = "networking lands this session"]
 fn engine_net_restore_kill9_wharf() {
     wharf_restart(WharfDaemon::kill9);
 }

@@ -91,7 +91,7 @@ fn names_on_user_networks(e: &dyn Engine) {
 }
 
 engine_net_tests!(names_on_user_networks => engine_net_user_dns_dockerd,
-    #[ignore = "networking lands this session"] engine_net_user_dns_wharf);
+    engine_net_user_dns_wharf);
 
 /// `network connect` gives a running container `eth1` with an address on
 /// the network, through which it resolves and reaches a peer there;
@@ -174,4 +174,33 @@ fn connect_disconnect_live(e: &dyn Engine) {
 }
 
 engine_net_tests!(connect_disconnect_live => engine_net_connect_dockerd,
-    #[ignore = "networking lands this session"] engine_net_connect_wharf);
+    engine_net_connect_wharf);
+
+/// What docker-compose 1.29 does before it starts a container: the
+/// created container is disconnected from its network and connected again
+/// with its aliases; it then starts on that network, found by the alias.
+fn reconnect_created(e: &dyn Engine) {
+    import_net_image(e);
+    e.docker_ok(&["network", "create", "--subnet", "10.85.0.0/24", "proj"]);
+    let create = ["create", "--name", "made", "--network", "proj"];
+    e.docker_ok(&[&create[..], &[NET_IMG, "sleep", "1000"]].concat());
+    e.docker_ok(&["network", "disconnect", "proj", "made"]);
+    e.docker_ok(&["network", "connect", "--alias", "web", "proj", "made"]);
+    e.docker_ok(&["start", "made"]);
+    let address = address_on(e, "made", "proj");
+    assert!(
+        address.starts_with("10.85.0."),
+        "on {}: {address}",
+        e.kind()
+    );
+    sleeper(e, "asker", &["--network", "proj"]);
+    let out = exec_until(e, "asker", "nslookup web");
+    assert!(
+        out.contains(&format!("Address: {address}")),
+        "nslookup web on {}: {out}",
+        e.kind()
+    );
+}
+
+engine_net_tests!(reconnect_created => engine_net_reconnect_created_dockerd,
+    #[ignore = "networking lands this session"] engine_net_reconnect_created_wharf);
