@@ -411,6 +411,7 @@ fn container_on_a_user_network_with_alias_and_fixed_address() {
         (404, "No such container: nope")
     );
     expect(&d, "POST", "/containers/web/kill", "", 204);
+    expect(&d, "POST", "/containers/web/wait", "", 200);
     let prune = send(&d, "POST", "/networks/prune", "");
     assert_eq!(
         prune.json(),
@@ -516,6 +517,7 @@ fn published_ports_in_inspect_list_and_filters() {
         );
     }
     expect(&d, "POST", "/containers/pub/kill", "", 204);
+    expect(&d, "POST", "/containers/pub/wait", "", 200);
     let stopped = d.api("GET", "/containers/pub/json", None).json();
     assert_eq!(stopped["NetworkSettings"]["Ports"], json!({}));
     assert_eq!(

@@ -38,12 +38,20 @@ pub enum Shown {
     List,
 }
 
-/// The endpoint `c` has on `name` now (running, attached).
+/// The endpoint `c` has on `name` now (running, attached; an exited
+/// container's record may hold it until its network is torn down).
 fn attached<'a>(c: &'a Container, name: &str) -> Option<&'a Endpoint> {
+    if !running(c) {
+        return None;
+    }
     c.network
         .endpoints
         .get(name)
         .filter(|e| !e.endpoint_id.is_empty())
+}
+
+fn running(c: &Container) -> bool {
+    matches!(c.state.status, Status::Running | Status::Paused)
 }
 
 /// The names of `c`'s networks, in the `Networks` map's order. While it
@@ -197,7 +205,7 @@ pub fn port_map(c: &Container) -> BTreeMap<String, Vec<(String, u16)>> {
     let mut out = BTreeMap::new();
     let mode = c.options.host.network_mode.as_str();
     let own_net = !(mode == "host" || mode == "none" || mode.starts_with("container:"));
-    if !own_net || !matches!(c.state.status, Status::Running | Status::Paused) {
+    if !own_net || !running(c) {
         return out;
     }
     for p in c
