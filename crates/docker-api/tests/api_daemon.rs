@@ -32,7 +32,10 @@ impl Daemon {
 
     fn command(&self, extra: &[&str]) -> Command {
         let mut cmd = Command::new(wharf_testkit::wharf_path().unwrap());
+        // No default bridge: these daemons run in the host's network
+        // namespace, where a bridge and an nft table would outlive them.
         cmd.arg("daemon")
+            .args(["--bridge", "none"])
             .arg("--data-root")
             .arg(self.path("data"))
             .arg("--exec-root")
