@@ -427,6 +427,7 @@ impl WharfDaemon {
             child: None,
             netns: None,
         };
+        crate::netns::sweep_orphans("wharf-daemon-");
         d.netns = Some(FixtureNetns::create(&netns_name(&dir))?);
         // An empty config file, so that the host's /etc/wharf/daemon.json
         // never leaks into a test.

@@ -150,6 +150,7 @@ impl Dockerd {
             netns: None,
         };
         if opts.network {
+            crate::netns::sweep_orphans("wharf-dockerd-");
             d.netns = Some(FixtureNetns::create(&name)?);
         }
         // dockerd 20.10 keeps a trust key in /etc/docker unless told

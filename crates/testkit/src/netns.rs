@@ -100,6 +100,21 @@ impl Drop for FixtureNetns {
     }
 }
 
+/// Deletes the namespaces of fixtures whose directory `/tmp/<name>` is
+/// gone (a test killed before its drop ran), for names starting with
+/// `prefix`, after killing what still runs in them. A fixture makes its
+/// directory before its namespace and deletes it first, so a live fixture
+/// is never touched.
+pub fn sweep_orphans(prefix: &str) {
+    for entry in std::fs::read_dir(NETNS_DIR).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(prefix) && !Path::new("/tmp").join(&name).exists() {
+            kill_members(&entry.path());
+            remove(&name);
+        }
+    }
+}
+
 /// Deletes `/run/netns/<name>` if it exists (a missing one is fine).
 pub fn remove(name: &str) {
     if Path::new(NETNS_DIR).join(name).exists() {
