@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use wharf_net::netns::NetNs;
 
-use super::sandbox::{has_dns, mode_network};
+use super::sandbox::has_dns;
 use crate::error::{EngineError, Kind, Result};
 use crate::lifecycle::is_running;
 use crate::model::{EndpointOptions, Network};
@@ -82,15 +82,7 @@ impl Engine {
         } else {
             None
         };
-        // The mode's network, implied until now, is recorded too so that
-        // the container keeps it.
-        let implied = mode_network(mode, self.default_bridge())
-            .filter(|_| c.options.networks.is_empty())
-            .map(str::to_string);
         let c = entry.modify(self, |r| {
-            if let Some(p) = &implied {
-                r.c.options.networks.entry(p.clone()).or_default();
-            }
             r.c.options.networks.insert(n.name.clone(), opts.clone());
             if let Some(ep) = &endpoint {
                 r.c.network.endpoints.insert(n.name.clone(), ep.clone());
@@ -131,14 +123,7 @@ impl Engine {
                 self.net.store.release(&c.id, Some(&n.id))
             })?;
         }
-        let mode = c.options.host.network_mode.clone();
-        let implied = mode_network(&mode, self.default_bridge())
-            .filter(|_| c.options.networks.is_empty())
-            .map(str::to_string);
         let c = entry.modify(self, |r| {
-            if let Some(p) = &implied {
-                r.c.options.networks.entry(p.clone()).or_default();
-            }
             r.c.options.networks.remove(&n.name);
             r.c.options.networks.remove(&n.id);
             r.c.network.endpoints.remove(&n.name);

@@ -48,9 +48,9 @@ impl Engine {
         };
         let mut out: Vec<(Network, EndpointOptions)> = Vec::new();
         let given = &c.options.networks;
-        // A container made before networks were recorded per container
-        // joins its mode's network; one disconnected from it does not.
-        if given.is_empty() || given.contains_key(primary) {
+        // Its networks were resolved at create (its mode's among them);
+        // one disconnected from its mode's network does not join it.
+        if given.contains_key(primary) {
             let n = self.network(primary)?;
             out.push((n, given.get(primary).cloned().unwrap_or_default()));
         }
@@ -186,9 +186,16 @@ impl Engine {
         }
         let short = &c.id[..crate::lifecycle::SHORT_ID];
         let dns_names = if has_dns(n) {
+            // Docker's DNSNames: the name, the aliases, the short id and
+            // the host name given with --hostname.
             let mut v = vec![c.name.clone()];
             v.extend(opts.aliases.iter().cloned());
             v.push(short.to_string());
+            if let Some(h) = c.options.hostname.as_deref().filter(|h| !h.is_empty()) {
+                if !v.iter().any(|x| x == h) {
+                    v.push(h.to_string());
+                }
+            }
             v
         } else {
             Vec::new()
