@@ -6,12 +6,13 @@
 //! refusal at create is accepted too); what the failed start held (a link,
 //! a rule, an address, a port) must be gone.
 
-use wharf_testkit::daemon::Engine;
+use wharf_testkit::daemon::{Engine, Following};
 use wharf_testkit::engine_net_tests;
 use wharf_testkit::net_scenario::{
     address_on, docker_refused, fetch_until, import_net_image, inspect_format, serve, stderr_text,
     NET_IMG,
 };
+use wharf_testkit::netns::net_command;
 
 /// Runs `docker run args…`, expecting exit 125 and `want` as the first line
 /// of stderr; then the container `name` is `created` (dockerd creates it
@@ -182,3 +183,60 @@ fn port_in_use(e: &dyn Engine) {
 
 engine_net_tests!(port_in_use => engine_net_errors_port_dockerd,
     engine_net_errors_port_wharf);
+
+/// A host process, not a container, holds the port: the start fails in
+/// Docker's words (its userland proxy's bind) and leaves nothing; once the
+/// process is gone the container starts with the port.
+fn host_process_holds_port(e: &dyn Engine) {
+    import_net_image(e);
+    let before = e.net_leftovers();
+    let hold = "import socket, time; s = socket.socket(); s.bind(('0.0.0.0', 8091)); \
+                s.listen(); print('ready', flush=True); time.sleep(600)";
+    let cmd = match e.netns() {
+        Some(ns) => net_command(&ns, "python3", &["-c", hold]),
+        None => {
+            let mut c = std::process::Command::new("python3");
+            c.args(["-c", hold]);
+            c
+        }
+    };
+    let holder = Following::spawn(cmd);
+    holder.wait_until("the port held", |out| out.contains("ready"));
+
+    let args = [
+        "run", "-d", "--name", "hp", "-p", "8091:80", NET_IMG, "sleep", "1000",
+    ];
+    let out = e.docker(&args);
+    assert_eq!(out.status.code(), Some(125), "on {}", e.kind());
+    let err = stderr_text(&out);
+    let first = err.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with(
+            "docker: Error response from daemon: driver failed programming external connectivity \
+             on endpoint hp ("
+        ) && first.ends_with(
+            "): Error starting userland proxy: listen tcp4 0.0.0.0:8091: bind: address already in \
+             use"
+        ),
+        "on {}: {err}",
+        e.kind()
+    );
+    assert_eq!(
+        e.net_leftovers(),
+        before,
+        "what the failed start left on {}",
+        e.kind()
+    );
+    drop(holder);
+    e.docker_ok(&["start", "hp"]);
+    let port = e.docker_ok(&["port", "hp", "80"]);
+    assert_eq!(
+        port.lines().next(),
+        Some("0.0.0.0:8091"),
+        "on {}: {port}",
+        e.kind()
+    );
+}
+
+engine_net_tests!(host_process_holds_port => engine_net_errors_host_port_dockerd,
+    #[ignore = "networking lands this session"] engine_net_errors_host_port_wharf);
