@@ -30,6 +30,25 @@ fn run_fails(e: &dyn Engine, name: &str, args: &[&str], want: &str) {
     );
 }
 
+/// Runs `docker run args…` (container `name`), expecting exit 125 and a
+/// failure to program the endpoint's ports for `cause`, as the first line
+/// of stderr.
+fn start_refused(e: &dyn Engine, args: &[&str], name: &str, cause: &str) {
+    let out = e.docker(args);
+    assert_eq!(out.status.code(), Some(125), "on {}", e.kind());
+    let err = stderr_text(&out);
+    let first = err.lines().next().unwrap_or("");
+    let head = format!(
+        "docker: Error response from daemon: driver failed programming external connectivity on \
+         endpoint {name} ("
+    );
+    assert!(
+        first.starts_with(&head) && first.ends_with(&format!("): {cause}")),
+        "on {}: {err}",
+        e.kind()
+    );
+}
+
 /// Unknown network, `--ip` outside the subnet, `--ip` on the default
 /// bridge: each refused at start, nothing left but the created container;
 /// the address asked for outside stays free for a right request.
@@ -136,17 +155,11 @@ fn port_in_use(e: &dyn Engine) {
         "pnet",
     ];
     args.extend(["--ip", "10.98.0.77", NET_IMG, "sleep", "1000"]);
-    let out = e.docker(&args);
-    assert_eq!(out.status.code(), Some(125), "on {}", e.kind());
-    let err = stderr_text(&out);
-    let first = err.lines().next().unwrap_or("");
-    assert!(
-        first.starts_with(
-            "docker: Error response from daemon: driver failed programming external connectivity \
-             on endpoint p2 ("
-        ) && first.ends_with("): Bind for 0.0.0.0:8090 failed: port is already allocated"),
-        "on {}: {err}",
-        e.kind()
+    start_refused(
+        e,
+        &args,
+        "p2",
+        "Bind for 0.0.0.0:8090 failed: port is already allocated",
     );
     assert_eq!(
         inspect_format(e, "p2", "{{.State.Status}}"),
@@ -206,20 +219,11 @@ fn host_process_holds_port(e: &dyn Engine) {
     let args = [
         "run", "-d", "--name", "hp", "-p", "8091:80", NET_IMG, "sleep", "1000",
     ];
-    let out = e.docker(&args);
-    assert_eq!(out.status.code(), Some(125), "on {}", e.kind());
-    let err = stderr_text(&out);
-    let first = err.lines().next().unwrap_or("");
-    assert!(
-        first.starts_with(
-            "docker: Error response from daemon: driver failed programming external connectivity \
-             on endpoint hp ("
-        ) && first.ends_with(
-            "): Error starting userland proxy: listen tcp4 0.0.0.0:8091: bind: address already in \
-             use"
-        ),
-        "on {}: {err}",
-        e.kind()
+    start_refused(
+        e,
+        &args,
+        "hp",
+        "Error starting userland proxy: listen tcp4 0.0.0.0:8091: bind: address already in use",
     );
     assert_eq!(
         e.net_leftovers(),
