@@ -67,6 +67,9 @@ fn publish_and_release(e: &dyn Engine) {
     serve(e, "pub4", &["-p", "127.0.0.1:8081:80"]);
     fetch_until(e, "http://127.0.0.1:8081/", "pub4");
     e.docker_ok(&["rm", "-f", "pub4"]);
+    // A container that ends by itself, removed with it.
+    let once = ["run", "--rm", "-p", "127.0.0.1:8083:80", NET_IMG, "true"];
+    e.docker_ok(&once);
     assert_eq!(
         e.net_leftovers(),
         before,
@@ -80,10 +83,11 @@ engine_net_tests!(publish_and_release => engine_net_publish_dockerd,
 
 /// A container reaches another container's published port through its
 /// gateway (the host's address on the bridge) and the container itself at
-/// its address; `stop` keeps the mapping in inspect and `start` serves
-/// again.
+/// its address; `stop` leaves no link or rule and keeps the mapping in
+/// inspect, and `start` serves again.
 fn reach_from_container(e: &dyn Engine) {
     import_net_image(e);
+    let before = e.net_leftovers();
     serve(e, "srv", &["-p", "8082:80"]);
     fetch_until(e, "http://127.0.0.1:8082/", "srv");
     e.docker_ok(&["run", "-d", "--name", "cli", NET_IMG, "sleep", "1000"]);
@@ -94,7 +98,13 @@ fn reach_from_container(e: &dyn Engine) {
     let page = exec_until(e, "cli", &format!("wget -qO- http://{ip}:80/"));
     assert_eq!(page.trim(), "hello from srv", "on {}", e.kind());
 
-    e.docker_ok(&["stop", "-t", "1", "srv"]);
+    e.docker_ok(&["stop", "-t", "1", "srv", "cli"]);
+    assert_eq!(
+        e.net_leftovers(),
+        before,
+        "what stopped containers left on {}",
+        e.kind()
+    );
     let bindings = inspect_format(e, "srv", "{{json .HostConfig.PortBindings}}");
     assert_eq!(
         bindings,
