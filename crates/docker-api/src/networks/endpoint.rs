@@ -55,11 +55,10 @@ fn running(c: &Container) -> bool {
 }
 
 /// The names of `c`'s networks, in the `Networks` map's order. While it
-/// runs with a namespace of its own: its endpoints (none left after it
-/// was disconnected from all). Otherwise the engine's record of what it
-/// joins at start: the networks it was created with or connected to
-/// (keys given as ids resolved by `ids`), its mode's network among them
-/// when listed or when nothing is; `host` and `none` always show.
+/// runs: its endpoints (none left after it was disconnected from all).
+/// Otherwise the engine's record of what it joins at start: the networks
+/// it was created with or connected to (keys given as ids resolved by
+/// `ids`); `host` and `none` always show.
 pub fn network_names(c: &Container, ids: &NetIds) -> Vec<String> {
     let mode = c.options.host.network_mode.as_str();
     if mode.starts_with("container:") {
@@ -68,15 +67,13 @@ pub fn network_names(c: &Container, ids: &NetIds) -> Vec<String> {
     if mode == "host" || mode == "none" {
         return vec![mode.to_string()];
     }
-    let mut names: Vec<String> = c.network.endpoints.keys().cloned().collect();
-    if names.is_empty() && c.network.sandbox_key.as_os_str().is_empty() {
-        let primary = mode_network(mode).to_string();
-        let given: Vec<String> = c.options.networks.keys().map(|k| resolve(k, ids)).collect();
-        if given.is_empty() || given.contains(&primary) {
-            names.push(primary);
-        }
-        names.extend(given);
-    }
+    let mut names: Vec<String> = if running(c) {
+        c.network.endpoints.keys().cloned().collect()
+    } else {
+        // The engine records every network at create (its mode's among
+        // them) and keeps the record up to date on connect/disconnect.
+        c.options.networks.keys().map(|k| resolve(k, ids)).collect()
+    };
     names.sort();
     names.dedup();
     names

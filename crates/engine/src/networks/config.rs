@@ -28,6 +28,12 @@ impl Engine {
                 check_endpoint(o, false)?;
             }
             opts.networks.clear();
+            // Docker records the peer of `container:<name>` by its id.
+            if let Some(peer) = own.strip_prefix("container:") {
+                if let Ok(p) = self.container(peer) {
+                    opts.host.network_mode = format!("container:{}", p.id);
+                }
+            }
             return Ok(opts);
         };
         let mut out: BTreeMap<String, EndpointOptions> = BTreeMap::new();

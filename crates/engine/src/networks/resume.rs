@@ -29,7 +29,7 @@ impl Engine {
                 if !c.network.sandbox_key.as_os_str().is_empty() {
                     blocking(|| self.resume_one(&c));
                 }
-            } else if c.network != Default::default() {
+            } else if !c.network.endpoints.is_empty() || !c.network.ports.is_empty() {
                 self.network_down_entry(&entry);
             }
         }

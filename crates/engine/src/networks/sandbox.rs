@@ -259,10 +259,17 @@ impl Engine {
         }
     }
 
-    /// Takes the network state out of `entry`'s record and undoes it.
+    /// Takes the network state out of `entry`'s record (but the last
+    /// sandbox's id and key) and undoes it.
     pub(crate) fn network_down_entry(&self, entry: &Arc<Entry>) {
         let st = entry
-            .modify(self, |r| Ok(std::mem::take(&mut r.c.network)))
+            .modify(self, |r| {
+                let st = std::mem::take(&mut r.c.network);
+                // Inspect keeps showing the last sandbox, as Docker's does.
+                r.c.network.sandbox_id = st.sandbox_id.clone();
+                r.c.network.sandbox_key = st.sandbox_key.clone();
+                Ok(st)
+            })
             .unwrap_or_default();
         if st != NetworkState::default() {
             blocking(|| self.network_down(&entry.id, &st));

@@ -51,7 +51,10 @@ pub fn write_etc_files(dir: &Path, c: &Container) -> Result<()> {
     let host = &c.options.host;
     let name = hostname(c);
     let mut hosts = match host.network_mode.as_str() {
-        "host" => std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
+        // Docker copies the host's file unless --add-host asks for more.
+        "host" if host.extra_hosts.is_empty() => {
+            std::fs::read_to_string("/etc/hosts").unwrap_or_default()
+        }
         _ => String::from(
             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
              fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n\
@@ -87,12 +90,7 @@ pub fn write_etc_files(dir: &Path, c: &Container) -> Result<()> {
     let resolv = if embedded_dns {
         embedded_resolv_conf(host)
     } else {
-        let mut r = resolv_conf(host);
-        if !c.network.endpoints.is_empty() && !r.lines().any(|l| l.starts_with("nameserver")) {
-            // Docker's fallback when the host has no usable server.
-            r.push_str("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
-        }
-        r
+        resolv_conf(host)
     };
     let [(_, hostname_path), (_, hosts_path), (_, resolv_path)] = etc_paths(dir, c);
     for (path, content) in [
@@ -136,37 +134,69 @@ fn embedded_resolv_conf(host: &crate::model::HostOptions) -> String {
     out
 }
 
-/// The container's resolv.conf: the host's, with `--dns`, `--dns-search`
-/// and `--dns-option` replacing its lines (Docker). Loopback name servers
-/// of the host are useless in a new network namespace and are dropped.
+/// The container's resolv.conf as Docker writes it: without `--dns`,
+/// `--dns-search` or `--dns-option`, the host's file with its loopback
+/// name servers left out (they are unreachable from a namespace of its
+/// own); with any of them, a file built from them and the host's values
+/// for the rest: `search`, then `nameserver` lines, then `options`.
+/// Without a usable name server, Google's (Docker's fallback).
 fn resolv_conf(host: &crate::model::HostOptions) -> String {
     let base = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let own_netns = host.network_mode != "host";
-    let mut out = String::new();
-    for line in base.lines() {
-        let word = line.split_whitespace().next().unwrap_or_default();
-        let replaced = (word == "nameserver" && !host.dns.is_empty())
-            || (matches!(word, "search" | "domain") && !host.dns_search.is_empty())
-            || (word == "options" && !host.dns_options.is_empty());
-        let loopback = word == "nameserver"
-            && own_netns
-            && line
-                .split_whitespace()
-                .nth(1)
-                .is_some_and(|a| a.starts_with("127.") || a == "::1");
-        if !replaced && !loopback {
+    let usable = |ns: &str| !own_netns || !(ns.starts_with("127.") || ns == "::1");
+    let words = |key: &str| -> Vec<String> {
+        base.lines()
+            .filter_map(|l| l.split_once(char::is_whitespace))
+            .filter(|(k, _)| *k == key)
+            .flat_map(|(_, v)| v.split_whitespace().map(str::to_string))
+            .collect()
+    };
+    let fallback = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
+    if host.dns.is_empty() && host.dns_search.is_empty() && host.dns_options.is_empty() {
+        let mut out = String::new();
+        for line in base.lines() {
+            let mut w = line.split_whitespace();
+            if w.next() == Some("nameserver") && !w.next().is_some_and(usable) {
+                continue;
+            }
             out.push_str(line);
             out.push('\n');
         }
+        if own_netns && !out.lines().any(|l| l.starts_with("nameserver")) {
+            out.push_str(fallback);
+        }
+        return out;
     }
-    for ns in &host.dns {
+    let servers: Vec<String> = if host.dns.is_empty() {
+        words("nameserver")
+            .into_iter()
+            .filter(|n| usable(n))
+            .collect()
+    } else {
+        host.dns.clone()
+    };
+    let search = if host.dns_search.is_empty() {
+        words("search")
+    } else {
+        host.dns_search.clone()
+    };
+    let options = if host.dns_options.is_empty() {
+        words("options")
+    } else {
+        host.dns_options.clone()
+    };
+    let mut out = String::new();
+    if !search.is_empty() {
+        out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    for ns in &servers {
         out.push_str(&format!("nameserver {ns}\n"));
     }
-    if !host.dns_search.is_empty() {
-        out.push_str(&format!("search {}\n", host.dns_search.join(" ")));
+    if servers.is_empty() {
+        out.push_str(fallback);
     }
-    if !host.dns_options.is_empty() {
-        out.push_str(&format!("options {}\n", host.dns_options.join(" ")));
+    if !options.is_empty() {
+        out.push_str(&format!("options {}\n", options.join(" ")));
     }
     out
 }
@@ -206,7 +236,10 @@ mod tests {
         assert!(!resolv
             .lines()
             .any(|l| l.starts_with("nameserver") && l != "nameserver 9.9.9.9"));
-        assert!(resolv.contains("nameserver 9.9.9.9\nsearch example.com\noptions ndots:2\n"));
+        assert_eq!(
+            resolv,
+            "search example.com\nnameserver 9.9.9.9\noptions ndots:2\n"
+        );
 
         let mut c = container("bridge");
         c.options.hostname = Some("web".into());

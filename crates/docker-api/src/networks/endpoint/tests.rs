@@ -79,7 +79,11 @@ fn created_container_has_its_network_without_an_id_and_no_ports() {
     assert_eq!(un["IPAddress"], "");
     assert_eq!(un["IPAMConfig"], Value::Null);
     assert_eq!(keys(&s["Networks"]), vec!["un"]);
-    let d = container("default");
+    // The engine records the mode's network at create.
+    let mut d = container("default");
+    d.options
+        .networks
+        .insert("bridge".into(), EndpointOptions::default());
     assert_eq!(
         keys(&networks_json(&d, &ids(), Shown::List)),
         vec!["bridge"]
@@ -182,6 +186,9 @@ fn user_network_aliases_follow_the_api_version() {
 #[test]
 fn stopped_container_keeps_the_network_id_but_no_addresses_or_ports() {
     let mut c = container("un");
+    c.options
+        .networks
+        .insert("un".into(), EndpointOptions::default());
     running_on(&mut c, "un", UN, "10.77.0.3", &[]);
     c.state.status = Status::Exited;
     c.network = Default::default();
