@@ -151,7 +151,7 @@ fn two_service_app(e: &dyn Engine) {
 }
 
 engine_net_tests!(two_service_app => compose_two_services_dockerd,
-    #[ignore = "networking lands this session"] compose_two_services_wharf);
+    compose_two_services_wharf);
 
 /// What compose needs besides networking (volumes, labels, depends_on,
 /// exec, logs, stop/start), with services that have no network: up -d,

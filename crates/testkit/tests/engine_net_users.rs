@@ -203,4 +203,4 @@ fn reconnect_created(e: &dyn Engine) {
 }
 
 engine_net_tests!(reconnect_created => engine_net_reconnect_created_dockerd,
-    #[ignore = "networking lands this session"] engine_net_reconnect_created_wharf);
+    engine_net_reconnect_created_wharf);
