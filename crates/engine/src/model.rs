@@ -247,6 +247,9 @@ pub struct HostOptions {
     pub dns_options: Vec<String>,
     /// See `dns`.
     pub extra_hosts: Vec<String>,
+    /// `--link name:alias` (Docker's legacy links), kept as `name:alias`.
+    #[serde(default)]
+    pub links: Vec<String>,
     /// `--group-add`.
     pub group_add: Vec<String>,
     /// `--sysctl`.

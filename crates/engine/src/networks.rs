@@ -8,6 +8,7 @@
 mod config;
 mod connect;
 mod kernel;
+mod links;
 mod names;
 mod predefined;
 mod publish;

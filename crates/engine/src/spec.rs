@@ -25,7 +25,7 @@ use crate::error::{EngineError, Result};
 use crate::model::{Container, CreateOptions, HealthConfig};
 
 pub use caps::{all_caps, normalize_cap, tweak_caps};
-pub use etc::{etc_paths, hostname, write_etc_files};
+pub use etc::{etc_paths, hostname, write_etc_files, write_etc_files_with};
 pub use ipc::release_shm;
 pub(crate) use oci::errno_text;
 pub use validate::{parse_size, validate_host};

@@ -321,8 +321,9 @@ impl Engine {
         let rootfs = wharf_image::rootfs::mount_with_init(&snap)
             .map_err(sys_err(format!("failed to mount the rootfs of {}", c.id)))?;
         mounts::copy_up(self, &c.mounts, &rootfs)?;
+        let (link_hosts, link_env) = self.link_parts(c)?;
         if !c.network.endpoints.is_empty() {
-            spec::write_etc_files(&self.container_dir(&c.id), c)?;
+            spec::write_etc_files_with(&self.container_dir(&c.id), c, &link_hosts)?;
         }
         let user = wharf_image::user::resolve(&rootfs, &c.user)
             .map_err(|e| EngineError::new(Kind::System, e.to_string()))?;
@@ -338,6 +339,16 @@ impl Engine {
             peer_pid: &peer,
             peer: Some(&lookup),
             init: Some(self.config().wharf_exe.clone()),
+        };
+        // Link variables come first: the container's own env overrides them.
+        let with_links;
+        let c = if link_env.is_empty() {
+            c
+        } else {
+            let mut x = c.clone();
+            x.env = link_env.into_iter().chain(c.env.iter().cloned()).collect();
+            with_links = x;
+            &with_links
         };
         let oci = spec::container_spec_with(c, &rootfs, &user, &env)?;
         let bundle = self.bundle_dir(&c.id);

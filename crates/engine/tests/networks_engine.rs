@@ -443,3 +443,61 @@ fn bad_networks_are_refused_as_docker_refuses_them() {
         engine.remove(&c.id, true, false).await.unwrap();
     });
 }
+
+#[test]
+fn legacy_links_give_hosts_env_and_private_names() {
+    private_netns();
+    let roots = roots();
+    daemon(&roots, async |engine| {
+        let mut db = on("bridge", "db", &["sleep", "1000"]);
+        db.exposed_ports = vec!["6379/tcp".into()];
+        db.env = vec!["MODE=fast".into()];
+        let db = run(&engine, db).await;
+        let ip = engine.container(&db).unwrap().network.endpoints["bridge"]
+            .ip_address
+            .clone();
+        let check = format!(
+            "grep -q '^{ip}\tdata ' /etc/hosts && [ \"$DATA_PORT_6379_TCP_ADDR\" = {ip} ] \
+             && [ \"$DATA_ENV_MODE\" = fast ] && [ \"$DATA_NAME\" = /web/data ]"
+        );
+        let mut web = on("bridge", "web", &["sh", "-c", &check]);
+        web.host.links = vec!["db:data".into()];
+        let web = run(&engine, web).await;
+        assert_eq!(
+            exit_code(&engine, &web).await,
+            0,
+            "link hosts line or env missing"
+        );
+        let mut bad = on("bridge", "bad", &["true"]);
+        bad.host.links = vec!["nosuch:x".into()];
+        let e = engine.create(bad).await.unwrap_err();
+        assert!(
+            e.message.contains("could not get container for nosuch"),
+            "{}",
+            e.message
+        );
+
+        // On a user network a link is a name only the linking container resolves.
+        engine
+            .network_create(user_net("ln", "10.98.0.0/24"))
+            .unwrap();
+        run(&engine, on("ln", "store", &["sleep", "1000"])).await;
+        let mut asker = on("ln", "asker", &["nslookup", "vault"]);
+        asker.host.links = vec!["store:vault".into()];
+        let asker = run(&engine, asker).await;
+        assert_eq!(
+            exit_code(&engine, &asker).await,
+            0,
+            "the link alias did not resolve"
+        );
+        let other = run(&engine, on("ln", "other", &["nslookup", "vault"])).await;
+        assert_ne!(
+            exit_code(&engine, &other).await,
+            0,
+            "another container resolved the alias"
+        );
+        for c in engine.containers(true).unwrap() {
+            engine.remove(&c.id, true, false).await.unwrap();
+        }
+    });
+}

@@ -147,6 +147,8 @@ struct Host {
     #[serde(deserialize_with = "nullable")]
     extra_hosts: Vec<String>,
     #[serde(deserialize_with = "nullable")]
+    links: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
     group_add: Vec<String>,
     #[serde(deserialize_with = "nullable")]
     ipc_mode: String,
@@ -455,6 +457,7 @@ impl CreateBody {
             dns_search: h.dns_search,
             dns_options: h.dns_options,
             extra_hosts: h.extra_hosts,
+            links: h.links,
             group_add: h.group_add,
             sysctls: h.sysctls,
             shm_size: (h.shm_size > 0).then_some(h.shm_size),

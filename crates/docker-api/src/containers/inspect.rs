@@ -35,6 +35,24 @@ fn key_set(keys: &[String]) -> Value {
     Value::Object(m)
 }
 
+/// `HostConfig.Links` as Docker stores them: `/target:/linker/alias`.
+fn links(c: &Container) -> Value {
+    if c.options.host.links.is_empty() {
+        return Value::Null;
+    }
+    let v: Vec<String> = c
+        .options
+        .host
+        .links
+        .iter()
+        .map(|l| {
+            let (t, a) = l.split_once(':').unwrap_or((l, l));
+            format!("/{t}:/{}/{a}", c.name)
+        })
+        .collect();
+    json!(v)
+}
+
 /// One `Mounts` entry.
 pub fn mount_json(m: &MountPoint) -> Value {
     let mut v = json!({
@@ -207,7 +225,7 @@ pub fn inspect(engine: &Engine, c: &Container, version: (u32, u32)) -> Value {
         "GroupAdd": strs_or_null(&h.group_add),
         "IpcMode": if h.ipc_mode.is_empty() { "private" } else { &h.ipc_mode },
         "Cgroup": "",
-        "Links": null,
+        "Links": links(c),
         "OomScoreAdj": h.oom_score_adj,
         "PidMode": h.pid_mode,
         "Privileged": h.privileged,

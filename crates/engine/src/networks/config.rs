@@ -14,6 +14,7 @@ impl Engine {
     /// `opts` with its networks keyed by name, its mode's network among
     /// them; 400 on what Docker refuses.
     pub(crate) fn resolve_networks(&self, mut opts: CreateOptions) -> Result<CreateOptions> {
+        self.resolve_links(&mut opts)?;
         let mode = opts.host.network_mode.clone();
         let Some(primary) = mode_network(&mode, self.default_bridge()) else {
             // host, none, container:<x>: the mode's own entry is all a

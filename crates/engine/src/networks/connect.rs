@@ -92,7 +92,8 @@ impl Engine {
         if dns_started {
             // As Docker: its first user-defined network turns the
             // container's resolv.conf to the embedded server.
-            blocking(|| crate::spec::write_etc_files(&self.container_dir(&c.id), &c))?;
+            let (links, _) = self.link_parts(&c).unwrap_or_default();
+            blocking(|| crate::spec::write_etc_files_with(&self.container_dir(&c.id), &c, &links))?;
         }
         self.emit_network(n, "connect", &[("container", c.id.clone())]);
         Ok(())

@@ -11,9 +11,15 @@ use crate::lifecycle::is_running;
 use crate::model::Container;
 use crate::Engine;
 
-/// The (id, name) of the asker's user-defined networks, and every
-/// running container.
-type Scope = (Vec<(String, String)>, Vec<Container>);
+/// What one query may see.
+struct Scope {
+    /// The (id, name) of the asker's user-defined networks.
+    nets: Vec<(String, String)>,
+    /// Every running container.
+    all: Vec<Container>,
+    /// The asker's links (`target:alias`): names only it resolves.
+    links: Vec<String>,
+}
 
 /// [`wharf_net::dns::Names`] over the engine's containers.
 pub(crate) struct EngineNames {
@@ -48,14 +54,21 @@ impl EngineNames {
             .map(|e| e.get())
             .filter(|c| is_running(c.state.status))
             .collect();
-        Some((nets, all))
+        Some(Scope {
+            nets,
+            all,
+            links: me.options.host.links,
+        })
     }
 }
 
 impl wharf_net::dns::Names for EngineNames {
     fn lookup(&self, asker: &str, name: &str) -> Option<Vec<Ipv4Addr>> {
-        let (nets, all) = self.scope(asker)?;
+        let Scope { nets, all, links } = self.scope(asker)?;
         let name = name.trim_end_matches('.').to_ascii_lowercase();
+        let name = super::links::link_target(&links, &name)
+            .map(|t| t.to_ascii_lowercase())
+            .unwrap_or(name);
         let mut out = Vec::new();
         for (net_id, net_name) in &nets {
             // `web` or `web.<network>`.
@@ -81,7 +94,7 @@ impl wharf_net::dns::Names for EngineNames {
     }
 
     fn reverse(&self, asker: &str, ip: Ipv4Addr) -> Option<String> {
-        let (nets, all) = self.scope(asker)?;
+        let Scope { nets, all, .. } = self.scope(asker)?;
         let ip = ip.to_string();
         for (net_id, net_name) in &nets {
             for c in &all {

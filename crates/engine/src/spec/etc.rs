@@ -43,6 +43,12 @@ pub fn etc_paths(dir: &Path, c: &Container) -> [(&'static str, PathBuf); 3] {
 /// (`<data-root>/containers/<id>/`) at the paths `c.hostname_path`,
 /// `c.hosts_path` and `c.resolv_conf_path` (when empty: `dir/<name>`).
 pub fn write_etc_files(dir: &Path, c: &Container) -> Result<()> {
+    write_etc_files_with(dir, c, &[])
+}
+
+/// [`write_etc_files`] with `links`, the `/etc/hosts` lines of its legacy
+/// links (after `--add-host`'s, as Docker writes them).
+pub fn write_etc_files_with(dir: &Path, c: &Container, links: &[String]) -> Result<()> {
     let io = |what: &Path| {
         let what = what.display().to_string();
         move |e| EngineError::system(format!("failed to write {what}"), e)
@@ -66,6 +72,10 @@ pub fn write_etc_files(dir: &Path, c: &Container) -> Result<()> {
         if let Some((n, ip)) = extra.split_once([':', '=']) {
             hosts.push_str(&format!("{ip}\t{n}\n"));
         }
+    }
+    for l in links {
+        hosts.push_str(l);
+        hosts.push('\n');
     }
     // Its own address last (its first network's; loopback without one),
     // none with `none` or `host`.
@@ -140,7 +150,7 @@ fn embedded_resolv_conf(host: &crate::model::HostOptions) -> String {
 /// own); with any of them, a file built from them and the host's values
 /// for the rest: `search`, then `nameserver` lines, then `options`.
 /// Without a usable name server, Google's (Docker's fallback).
-fn resolv_conf(host: &crate::model::HostOptions) -> String {
+pub(crate) fn resolv_conf(host: &crate::model::HostOptions) -> String {
     let base = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let own_netns = host.network_mode != "host";
     let usable = |ns: &str| !own_netns || !(ns.starts_with("127.") || ns == "::1");
