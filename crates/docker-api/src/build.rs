@@ -8,7 +8,9 @@
 //! from dockerd, a build that fails before its first message (a
 //! Dockerfile that does not parse, a `target` no stage has: 400) is an
 //! HTTP error instead, and a client that goes away stops the build
-//! (see `cancel`).
+//! (see `cancel`). The `RUN` steps of a build on the default network
+//! share one sandbox on the daemon's default bridge, set up before the
+//! builder starts and removed when the build ends (see `net`).
 //!
 //! `rm` and `forcerm` are accepted and change nothing. dockerd runs each
 //! `RUN` in an engine container, removed after success (`rm`, the
@@ -23,6 +25,7 @@
 
 mod cancel;
 mod child;
+mod net;
 mod output;
 
 use std::collections::BTreeMap;
@@ -167,6 +170,13 @@ impl Work {
     /// The unpacked context.
     pub fn context(&self) -> PathBuf {
         self.dir.join("context")
+    }
+
+    /// The build's id: its directory's name without `build-`
+    /// (`<pid>-<seq>-<nanos>`).
+    pub fn id(&self) -> String {
+        let name = self.dir.file_name().unwrap_or_default().to_string_lossy();
+        name.strip_prefix("build-").unwrap_or(&name).to_string()
     }
 }
 

@@ -5,6 +5,7 @@
 //! ([`kernel`]), a network namespace, veth pairs, published ports and a
 //! DNS server per running container ([`sandbox`]).
 
+mod build;
 mod config;
 mod connect;
 mod kernel;
@@ -28,6 +29,7 @@ use crate::model::{Endpoint, EndpointOptions, Event, IpamPool, Network, NetworkC
 use crate::registry::{blocking, now_rfc3339};
 use crate::Engine;
 
+pub use build::BuildNetwork;
 pub(crate) use kernel::NetState;
 
 /// A container attached to a network (`network inspect`'s `Containers`).

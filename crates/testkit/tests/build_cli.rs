@@ -398,9 +398,9 @@ fn run_steps_get_no_host_network_unless_asked() {
     assert!(out.status.success(), "{}", stderr(&out));
     let out = root.ok(&["run", "--rm", "net", "cat", "/default", "/host"]);
     let counts: Vec<usize> = out.split_whitespace().map(|n| n.parse().unwrap()).collect();
-    // Loopback only by default; the host's interfaces (loopback and at
-    // least one more) with --network=host.
-    assert_eq!(counts[0], 1, "{out}");
+    // Loopback and eth0 on the daemon's default bridge by default (see
+    // build_net.rs); the host's interfaces with --network=host.
+    assert_eq!(counts[0], 2, "{out}");
     assert!(counts[1] > 1, "{out}");
 }
 

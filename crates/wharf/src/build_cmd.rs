@@ -14,7 +14,7 @@ use wharf_build::runner::StepNetwork;
 use wharf_image::reference::Reference;
 use wharf_image::store::Store;
 
-use crate::container_spec::Network;
+use crate::container_spec::{Network, Sandbox};
 use crate::step_runner::LocalStepRunner;
 
 /// What the daemon asks of `wharf build-internal` (one JSON document on
@@ -39,6 +39,9 @@ struct Job {
     no_cache: bool,
     /// `default`, `none`, `host`.
     network: String,
+    /// The daemon's sandbox on its default bridge, for the steps of a
+    /// `default`/`bridge` build (absent: the daemon has no bridge).
+    sandbox: Option<Sandbox>,
     /// Where the outcome goes: `{"id":…}` or `{"error":…,"code":…,"status":…}`.
     result: PathBuf,
 }
@@ -111,8 +114,9 @@ fn runner(store: &Store, job: &Job, network: StepNetwork) -> LocalStepRunner {
     LocalStepRunner {
         runtime_root: job.runtime_root.clone(),
         bundles: store.root().join("tmp"),
-        network: match network {
-            StepNetwork::Host => Network::Host,
+        network: match (network, &job.sandbox) {
+            (StepNetwork::Host, _) => Network::Host,
+            (StepNetwork::Default, Some(s)) => Network::Path(s.clone()),
             _ => Network::None,
         },
     }
@@ -149,7 +153,8 @@ fn run_job(job: &Job) -> Result<wharf_image::digest::Digest, Failure> {
         tags.push(r.with_default_tag());
     }
     let network = match job.network.as_str() {
-        "" | "default" | "none" | "bridge" => StepNetwork::None,
+        "" | "default" | "bridge" => StepNetwork::Default,
+        "none" => StepNetwork::None,
         "host" => StepNetwork::Host,
         other => {
             return Err(Failure::plain(format!(

@@ -12,12 +12,28 @@ use wharf_build::dispatch::{get_env, set_env, DEFAULT_PATH};
 use wharf_image::user::ResolvedUser;
 
 /// The network namespace a container gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Network {
     /// A new namespace with only loopback (`--network none`).
     None,
     /// The host's namespace (`--network host`).
     Host,
+    /// An existing namespace, joined by its file (a build's sandbox on
+    /// the daemon's default bridge).
+    Path(Sandbox),
+}
+
+/// A network namespace the daemon set up, and what a container in it
+/// gets in its `/etc` files.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Sandbox {
+    /// The namespace file.
+    pub netns: PathBuf,
+    /// The container's address (its `/etc/hosts` names its host name
+    /// with it).
+    pub address: String,
+    /// The `/etc/resolv.conf` text.
+    pub resolv_conf: String,
 }
 
 /// The process of a container, already resolved against its image.
@@ -42,7 +58,7 @@ pub fn container_spec(
     files_dir: &Path,
     hostname: &str,
     process: &ProcessSpec,
-    network: Network,
+    network: &Network,
 ) -> Result<Spec> {
     let etc = write_etc_files(files_dir, hostname, network)?;
     let mut doc = serde_json::to_value(wharf_runtime::spec::default_spec(false))?;
@@ -65,10 +81,15 @@ pub fn container_spec(
             "options": ["rbind", "rprivate"]
         }));
     }
-    if network == Network::Host {
-        let ns = doc["linux"]["namespaces"]
-            .as_array_mut()
-            .expect("namespaces is an array");
+    let ns = doc["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("namespaces is an array");
+    if let Network::Path(sandbox) = network {
+        for n in ns.iter_mut().filter(|n| n["type"] == "network") {
+            n["path"] = json!(sandbox.netns);
+        }
+    }
+    if *network == Network::Host {
         ns.retain(|n| n["type"] != "network");
         // The host's /sys belongs to the host's network namespace; sysfs
         // cannot be mounted fresh without a network namespace of our own.
@@ -84,17 +105,28 @@ pub fn container_spec(
 
 /// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` for the container,
 /// as (destination, source) pairs.
-fn write_etc_files(dir: &Path, hostname: &str, network: Network) -> Result<Vec<(String, PathBuf)>> {
+fn write_etc_files(
+    dir: &Path,
+    hostname: &str,
+    network: &Network,
+) -> Result<Vec<(String, PathBuf)>> {
     std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
+    let own = match network {
+        Network::Path(sandbox) => sandbox.address.as_str(),
+        _ => "127.0.0.1",
+    };
     let hosts = match network {
         Network::Host => std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
-        Network::None => format!(
+        _ => format!(
             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
              fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n\
-             ff02::2\tip6-allrouters\n127.0.0.1\t{hostname}\n"
+             ff02::2\tip6-allrouters\n{own}\t{hostname}\n"
         ),
     };
-    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let resolv = match network {
+        Network::Path(sandbox) => sandbox.resolv_conf.clone(),
+        _ => std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+    };
     let files = [
         ("/etc/hostname", format!("{hostname}\n")),
         ("/etc/hosts", hosts),

@@ -33,7 +33,7 @@ pub struct Launch<'a> {
 /// Writes the bundle and runs the container to its end; returns its exit
 /// code. The bundle directory is left for the caller to remove.
 pub fn launch(l: &Launch<'_>) -> Result<i32> {
-    let spec = container_spec(l.rootfs, &l.bundle, l.hostname, &l.process, l.network)?;
+    let spec = container_spec(l.rootfs, &l.bundle, l.hostname, &l.process, &l.network)?;
     let config = l.bundle.join("config.json");
     std::fs::write(&config, serde_json::to_vec(&spec)?)
         .with_context(|| format!("failed to write {}", config.display()))?;
@@ -54,7 +54,8 @@ pub struct LocalStepRunner {
     pub runtime_root: PathBuf,
     /// Where step bundles go.
     pub bundles: PathBuf,
-    /// `--network` of the build.
+    /// What `RUN` steps get by default: the build's `--network` (the
+    /// daemon's sandbox on its default bridge, `host` or `none`).
     pub network: Network,
 }
 
@@ -65,7 +66,7 @@ impl StepRunner for LocalStepRunner {
         wharf_image::rootfs::mkdir_all(step.rootfs, step.workdir)
             .with_context(|| format!("failed to create {} in the container", step.workdir))?;
         let network = match step.network {
-            StepNetwork::Default => self.network,
+            StepNetwork::Default => self.network.clone(),
             StepNetwork::None => Network::None,
             StepNetwork::Host => Network::Host,
         };

@@ -17,6 +17,7 @@ use wharf_engine::{Engine, EngineError};
 use wharf_image::layer::ApplyOptions;
 
 use super::cancel::{self, Group};
+use super::net::Sandbox;
 use super::output::Output;
 use super::{BuildRequest, Work};
 use crate::images::pipe::BodyReader;
@@ -81,6 +82,13 @@ fn chain(e: &dyn std::error::Error) -> String {
 pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, out: Output) {
     let result_file = work.dir.join("result.json");
     let runtime_root = engine.config().exec_root.join("build");
+    let internal = |text: String| out.fail(StatusCode::INTERNAL_SERVER_ERROR, &text, None);
+    // Dropped last but `out`: torn down after the builder and its steps
+    // are gone, before the response ends.
+    let sandbox = match Sandbox::up(engine, &work.id(), &req.network) {
+        Ok(s) => s,
+        Err(e) => return internal(e.full_message()),
+    };
     let job = json!({
         "data_root": engine.config().data_root,
         "runtime_root": runtime_root,
@@ -92,9 +100,9 @@ pub(super) fn run(engine: &Engine, work: &Work, req: &BuildRequest, out: Output)
         "target": req.target,
         "no_cache": req.no_cache,
         "network": req.network,
+        "sandbox": sandbox.job_field(),
         "result": result_file,
     });
-    let internal = |text: String| out.fail(StatusCode::INTERNAL_SERVER_ERROR, &text, None);
     let (reader, writer) = match std::io::pipe() {
         Ok(p) => p,
         Err(e) => return internal(format!("failed to create a pipe: {e}")),
