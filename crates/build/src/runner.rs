@@ -8,9 +8,8 @@ use std::path::Path;
 /// The network a `RUN` step gets (`RUN --network=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StepNetwork {
-    /// The builder's default, which the [`StepRunner`] decides (Wharf's
-    /// local runner: a namespace with only loopback until bridge
-    /// networking exists).
+    /// The builder's default, which the [`StepRunner`] decides (Wharf's:
+    /// the daemon's default bridge, as Docker's classic builder).
     #[default]
     Default,
     /// A network namespace with only loopback.
