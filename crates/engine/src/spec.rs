@@ -25,6 +25,7 @@ use crate::error::{EngineError, Result};
 use crate::model::{Container, CreateOptions, HealthConfig};
 
 pub use caps::{all_caps, normalize_cap, tweak_caps};
+pub(crate) use etc::resolv_conf;
 pub use etc::{etc_paths, hostname, write_etc_files, write_etc_files_with};
 pub use ipc::release_shm;
 pub(crate) use oci::errno_text;

@@ -92,27 +92,10 @@ impl Engine {
             resolv_conf: String::new(),
             host_ifname: ep.host_ifname,
         };
-        match self.default_resolv_conf(&pseudo) {
-            Ok(text) => b.resolv_conf = text,
-            Err(e) => {
-                self.build_network_down(&b);
-                return Err(e);
-            }
-        }
+        // What a container on the default bridge gets: the host's file
+        // without its loopback name servers.
+        b.resolv_conf = crate::spec::resolv_conf(&crate::model::HostOptions::default());
         Ok(Some(b))
-    }
-
-    /// The resolv.conf of a container on the default bridge, written by
-    /// the engine's own rules for `pseudo` into a scratch directory.
-    fn default_resolv_conf(&self, pseudo: &Container) -> Result<String> {
-        let dir = self.store().tmp_dir().join(format!("{}-etc", pseudo.id));
-        let written = crate::spec::write_etc_files(&dir, pseudo).and_then(|()| {
-            let file = dir.join("resolv.conf");
-            std::fs::read_to_string(&file)
-                .map_err(|e| EngineError::system(format!("failed to read {}", file.display()), e))
-        });
-        let _ = std::fs::remove_dir_all(&dir);
-        written
     }
 
     /// Removes what [`Engine::build_network_up`] set up: the veth pair
