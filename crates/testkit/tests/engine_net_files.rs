@@ -117,7 +117,7 @@ fn etc_files(e: &dyn Engine) {
 }
 
 engine_net_tests!(etc_files => engine_net_files_etc_dockerd,
-    #[ignore = "networking lands this session"] engine_net_files_etc_wharf);
+    engine_net_files_etc_wharf);
 
 /// `--network host`: the daemon's namespace's interfaces and the host's
 /// name, a generated hosts file with `--add-host`; `--network
@@ -222,4 +222,4 @@ fn shared_namespaces(e: &dyn Engine) {
 }
 
 engine_net_tests!(shared_namespaces => engine_net_files_shared_dockerd,
-    #[ignore = "networking lands this session"] engine_net_files_shared_wharf);
+    engine_net_files_shared_wharf);

@@ -169,4 +169,4 @@ fn idle_settings(e: &dyn Engine) {
 }
 
 engine_net_tests!(idle_settings => engine_net_inspect_idle_dockerd,
-    #[ignore = "networking lands this session"] engine_net_inspect_idle_wharf);
+    engine_net_inspect_idle_wharf);
