@@ -135,6 +135,23 @@ pub fn first_free(
         .find(|ip| !reserved.contains(ip))
 }
 
+/// Docker's serial allocation: the first free address of `subnet`
+/// (inside `range` when given, never in `reserved`) after `after`, going
+/// round to the start when the end is reached; an address just given
+/// back is thus not handed out again at once (stale ARP entries and a
+/// dying veth pair may still name it).
+pub fn next_free(
+    subnet: Ipv4Net,
+    range: Option<Ipv4Net>,
+    reserved: &BTreeSet<Ipv4Addr>,
+    after: Option<Ipv4Addr>,
+) -> Option<Ipv4Addr> {
+    let free = |ip: &Ipv4Addr| range.is_none_or(|r| r.contains(*ip)) && !reserved.contains(ip);
+    after
+        .and_then(|a| subnet.hosts().filter(|ip| *ip > a).find(free))
+        .or_else(|| subnet.hosts().find(free))
+}
+
 /// The first network of `size` bits carved from each pool in turn that
 /// overlaps none of `taken`; pools are `(base, size)` as Docker's
 /// `default-address-pools` (`{"base":"192.168.0.0/16","size":20}`).

@@ -619,6 +619,20 @@ impl Engine for WharfDaemon {
     fn netns(&self) -> Option<PathBuf> {
         self.netns.as_ref().map(FixtureNetns::path)
     }
+
+    /// The kernel's leftovers and the addresses the engine still grants.
+    fn net_leftovers(&self) -> Vec<String> {
+        let mut left = crate::netns::net_leftovers(
+            self.netns().as_deref(),
+            &self.exec_root(),
+            &self.scratch(),
+        );
+        left.extend(crate::netns::address_rows(
+            &self.data_root().join("wharf.db"),
+        ));
+        left.sort();
+        left
+    }
 }
 
 impl Drop for WharfDaemon {

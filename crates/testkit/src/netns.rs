@@ -186,6 +186,31 @@ pub fn run_host(netns: Option<&Path>, args: &[&str], out_dir: &Path) -> Output {
     .unwrap_or_else(|e| panic!("failed to run {}: {e}", args.join(" ")))
 }
 
+/// The addresses a wharf engine grants (`address <ip> <holder>`, from
+/// its database, read-only): an address a stopped or removed container
+/// kept is a leak like a veth. Empty when there is no database or table.
+pub fn address_rows(db: &Path) -> Vec<String> {
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let Ok(conn) = rusqlite::Connection::open_with_flags(db, flags) else {
+        return Vec::new();
+    };
+    let _ = conn.busy_timeout(std::time::Duration::from_secs(30));
+    let rows = conn
+        .prepare("SELECT address, container_id FROM network_addresses")
+        .and_then(|mut st| {
+            st.query_map([], |r| {
+                Ok(format!(
+                    "address {} {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()
+        });
+    rows.unwrap_or_default()
+}
+
 /// What networking left, one line each, sorted (a daemon that restarts may
 /// put the same rules back in another order): every link of
 /// `netns` but `lo` (`link <name>`), every rule and set element of its

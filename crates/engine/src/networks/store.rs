@@ -1,6 +1,6 @@
-//! The network records: one row per network (its JSON) and one row per
-//! address handed out, in the engine's database, with the networks also
-//! kept in memory for lookups. An address row is the only claim on an
+//! The network records: one row per network (its JSON), one row per
+//! address handed out and the last address each network granted, in the
+//! engine's database, with the networks also kept in memory for lookups. An address row is the only claim on an
 //! address: `UNIQUE(network, address)` makes a double grant impossible,
 //! across daemon restarts too.
 
@@ -19,6 +19,10 @@ CREATE TABLE IF NOT EXISTS networks (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
     json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS network_cursors (
+    network_id TEXT PRIMARY KEY,
+    last TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS network_addresses (
     network_id TEXT NOT NULL,
@@ -134,6 +138,10 @@ impl NetStore {
                 "DELETE FROM network_addresses WHERE network_id = ?1",
                 params![id],
             )?;
+            tx.execute(
+                "DELETE FROM network_cursors WHERE network_id = ?1",
+                params![id],
+            )?;
             tx.execute("DELETE FROM networks WHERE id = ?1", params![id])?;
             Ok(())
         })?;
@@ -145,7 +153,8 @@ impl NetStore {
     }
 
     /// Grants `container` an address on network `net` from `pool`: the
-    /// one asked for, or the lowest free one.
+    /// one asked for, or the next free one after the last granted (Docker's
+    /// serial allocation, so a freed address is not reused at once).
     pub(crate) fn allocate(
         &self,
         net: &Network,
@@ -172,10 +181,18 @@ impl NetStore {
             if let Some(g) = pool.gateway {
                 used.insert(g);
             }
+            let last: Option<Ipv4Addr> = tx
+                .query_row(
+                    "SELECT last FROM network_cursors WHERE network_id = ?1",
+                    params![net.id],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?
+                .and_then(|l| l.parse().ok());
             let ip = match wanted {
                 Some(ip) if used.contains(&ip) => return Ok(Outcome::InUse(ip)),
                 Some(ip) => ip,
-                None => match wharf_net::ipam::first_free(pool.subnet, pool.range, &used) {
+                None => match wharf_net::ipam::next_free(pool.subnet, pool.range, &used, last) {
                     Some(ip) => ip,
                     None => return Ok(Outcome::Exhausted),
                 },
@@ -185,6 +202,13 @@ impl NetStore {
                  VALUES (?1, ?2, ?3)",
                 params![net.id, ip.to_string(), container],
             )?;
+            if wanted.is_none() {
+                tx.execute(
+                    "INSERT INTO network_cursors (network_id, last) VALUES (?1, ?2)
+                     ON CONFLICT(network_id) DO UPDATE SET last = excluded.last",
+                    params![net.id, ip.to_string()],
+                )?;
+            }
             Ok(Outcome::Granted(ip))
         })?;
         match outcome {

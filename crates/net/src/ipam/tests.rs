@@ -157,3 +157,34 @@ fn host_routes_reads_this_namespace() {
         assert!(n.prefix() > 0);
     }
 }
+
+#[test]
+fn next_free_goes_on_after_the_last_and_wraps() {
+    let s = net("10.77.0.0/29");
+    let mut used: BTreeSet<_> = [ip("10.77.0.1")].into();
+    assert_eq!(next_free(s, None, &used, None), Some(ip("10.77.0.2")));
+    used.insert(ip("10.77.0.2"));
+    assert_eq!(
+        next_free(s, None, &used, Some(ip("10.77.0.2"))),
+        Some(ip("10.77.0.3"))
+    );
+    // .2 given back: the next one still goes on from .3.
+    used.remove(&ip("10.77.0.2"));
+    used.insert(ip("10.77.0.3"));
+    assert_eq!(
+        next_free(s, None, &used, Some(ip("10.77.0.3"))),
+        Some(ip("10.77.0.4"))
+    );
+    // At the end it goes round to the lowest free one.
+    assert_eq!(
+        next_free(s, None, &used, Some(ip("10.77.0.6"))),
+        Some(ip("10.77.0.2"))
+    );
+    let r = Some(net("10.77.0.4/30"));
+    assert_eq!(
+        next_free(s, r, &used, Some(ip("10.77.0.5"))),
+        Some(ip("10.77.0.6"))
+    );
+    let full: BTreeSet<_> = s.hosts().collect();
+    assert_eq!(next_free(s, None, &full, Some(ip("10.77.0.3"))), None);
+}
