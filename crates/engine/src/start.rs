@@ -256,6 +256,7 @@ impl Engine {
             r.c.network = net;
             Ok(r.c.clone())
         })?;
+        self.emit_endpoints(&c.id, &c.network, "connect");
         let result = self.launch_in_network(entry, &c).await;
         if result.is_err() {
             self.network_down_entry(entry);

@@ -60,4 +60,4 @@ fn network_events(e: &dyn Engine) {
 }
 
 engine_net_tests!(network_events => engine_net_events_dockerd,
-    #[ignore = "networking lands this session"] engine_net_events_wharf);
+    engine_net_events_wharf);

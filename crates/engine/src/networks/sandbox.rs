@@ -124,6 +124,16 @@ impl Engine {
         Ok(())
     }
 
+    /// A network event (`connect`, `disconnect`) for each endpoint of `st`,
+    /// as Docker sends them when a container starts and stops.
+    pub(crate) fn emit_endpoints(&self, id: &str, st: &NetworkState, action: &str) {
+        for ep in st.endpoints.values() {
+            if let Ok(n) = self.net.store.find(&ep.network_id) {
+                self.emit_network(&n, action, &[("container", id.to_string())]);
+            }
+        }
+    }
+
     /// `<exec-root>/netns/<short id>`.
     pub(crate) fn netns_path(&self, id: &str) -> PathBuf {
         self.config()
@@ -273,6 +283,7 @@ impl Engine {
             .unwrap_or_default();
         if st != NetworkState::default() {
             blocking(|| self.network_down(&entry.id, &st));
+            self.emit_endpoints(&entry.id, &st, "disconnect");
         }
     }
 
