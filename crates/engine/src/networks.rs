@@ -332,49 +332,100 @@ impl Engine {
     }
 }
 
+/// Docker's `invalid network config` error: one fault on its line, more
+/// as a `* ` list.
+fn invalid_config(faults: Vec<String>) -> EngineError {
+    let text = match faults.as_slice() {
+        [one] => one.clone(),
+        many => format!("* {}", many.join("\n* ")),
+    };
+    EngineError::invalid(format!("invalid network config:\n{text}"))
+}
+
 /// The first host address of a subnet (Docker's default gateway).
 pub(crate) fn first_host(subnet: Ipv4Net) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(subnet.network()) + 1)
 }
 
-/// A pool a create asked for, checked as Docker checks it.
+/// A pool a create asked for, checked as Docker checks it (since API
+/// 1.44, `ValidateIPAM`: every fault listed, 400), then against the other
+/// networks (403).
 fn checked_pool(p: &IpamPool, taken: &[Ipv4Net]) -> Result<IpamPool> {
-    let subnet: Ipv4Net = p.subnet.parse().map_err(|e: wharf_net::ipam::IpamError| {
-        EngineError::invalid(format!("Invalid subnet {} : {e}", p.subnet))
-    })?;
+    let mut faults = Vec::new();
+    let Ok(subnet) = p.subnet.parse::<Ipv4Net>() else {
+        return Err(invalid_config(vec![format!(
+            "invalid subnet {}: invalid CIDR block notation",
+            p.subnet
+        )]));
+    };
+    if subnet.addr() != subnet.network() {
+        faults.push(format!(
+            "invalid subnet {subnet}: it should be {}",
+            subnet.trunc()
+        ));
+    }
+    let range = match p.ip_range.as_str() {
+        "" => None,
+        r => match r.parse::<Ipv4Net>() {
+            Err(_) => {
+                faults.push(format!("invalid ip-range {r}: invalid CIDR block notation"));
+                None
+            }
+            Ok(range) => {
+                if range.prefix() < subnet.prefix() {
+                    faults.push(format!(
+                        "invalid ip-range {r}: CIDR block is bigger than its parent subnet {subnet}"
+                    ));
+                }
+                if range.addr() != range.network() {
+                    faults.push(format!(
+                        "invalid ip-range {r}: it should be {}",
+                        range.trunc()
+                    ));
+                }
+                if !range.overlaps(&subnet) {
+                    faults.push(format!(
+                        "invalid ip-range {r}: parent subnet {subnet} doesn't contain ip-range"
+                    ));
+                }
+                Some(range.trunc())
+            }
+        },
+    };
+    let gateway = match p.gateway.as_str() {
+        "" => None,
+        g => match g.parse::<Ipv4Addr>() {
+            Err(_) => {
+                faults.push(format!("invalid gateway {g}: invalid address"));
+                None
+            }
+            Ok(ip) if !subnet.contains(ip) => {
+                faults.push(format!(
+                    "invalid gateway {g}: parent subnet {subnet} doesn't contain this address"
+                ));
+                None
+            }
+            Ok(ip) => Some(ip),
+        },
+    };
+    if !faults.is_empty() {
+        return Err(invalid_config(faults));
+    }
+    let subnet = subnet.trunc();
     if taken.iter().any(|t| t.overlaps(&subnet)) {
         return Err(EngineError::new(
             Kind::Forbidden,
             "Pool overlaps with other one on this address space",
         ));
     }
-    let range = match p.ip_range.as_str() {
-        "" => None,
-        r => {
-            let range: Ipv4Net = r.parse().map_err(|e: wharf_net::ipam::IpamError| {
-                EngineError::invalid(format!("Invalid range {r} : {e}"))
-            })?;
-            if !subnet.contains(range.network()) || range.prefix() < subnet.prefix() {
-                return Err(EngineError::invalid(format!(
-                    "Invalid range {r}: it is not inside the subnet {subnet}"
-                )));
-            }
-            Some(range)
+    let gateway = match gateway {
+        None => first_host(subnet),
+        Some(ip) if ip == subnet.network() || ip == subnet.broadcast() => {
+            return Err(EngineError::invalid(format!(
+                "failed to allocate gateway ({ip}): Requested address is out of range"
+            )))
         }
-    };
-    let gateway = match p.gateway.as_str() {
-        "" => first_host(subnet),
-        g => {
-            let ip: Ipv4Addr = g.parse().map_err(|_| {
-                EngineError::invalid(format!("invalid gateway address {g} in the pool {subnet}"))
-            })?;
-            if !subnet.contains(ip) || ip == subnet.network() || ip == subnet.broadcast() {
-                return Err(EngineError::invalid(format!(
-                    "failed to allocate gateway ({g}): Requested address is out of range"
-                )));
-            }
-            ip
-        }
+        Some(ip) => ip,
     };
     Ok(IpamPool {
         subnet: subnet.to_string(),

@@ -372,7 +372,7 @@ fn bad_networks_are_refused_as_docker_refuses_them() {
             (
                 user_net("two", "10.300.0.0/16"),
                 Kind::InvalidArgument,
-                "invalid CIDR address: 10.300.0.0/16",
+                "invalid network config:\ninvalid subnet 10.300.0.0/16: invalid CIDR block notation",
             ),
             (
                 user_net("one", "10.95.0.0/24"),
@@ -389,7 +389,7 @@ fn bad_networks_are_refused_as_docker_refuses_them() {
         outside.ipam[0].gateway = "10.97.0.1".into();
         let e = engine.network_create(outside).unwrap_err();
         assert!(
-            e.message.contains("Requested address is out of range"),
+            e.message.contains("invalid gateway 10.97.0.1: parent subnet 10.96.0.0/24 doesn't contain this address"),
             "{}",
             e.message
         );

@@ -70,7 +70,7 @@ impl Engine {
             check_endpoint(&o, has_dns(&n))?;
             if let Some(a) = o.ipv4_address.as_deref().filter(|a| !a.is_empty()) {
                 let pool = super::pool_of(&n)?;
-                super::sandbox::check_address(&n, &pool, a)?;
+                super::sandbox::check_address(&pool, a)?;
             }
             if let Some(m) = o.mac_address.as_deref().filter(|m| !m.is_empty()) {
                 super::sandbox::parse_mac(m)?;

@@ -161,7 +161,7 @@ impl Engine {
         }
         let pool = super::pool_of(n)?;
         let wanted = match opts.ipv4_address.as_deref().filter(|a| !a.is_empty()) {
-            Some(a) => Some(check_address(n, &pool, a)?),
+            Some(a) => Some(check_address(&pool, a)?),
             None => None,
         };
         let ip = self.net.store.allocate(n, &pool, &c.id, wanted)?;
@@ -327,8 +327,8 @@ impl Engine {
     }
 }
 
-/// A `--ip` checked against the network.
-pub(crate) fn check_address(n: &Network, pool: &super::store::Pool, a: &str) -> Result<Ipv4Addr> {
+/// A `--ip` checked against the network's pool.
+pub(crate) fn check_address(pool: &super::store::Pool, a: &str) -> Result<Ipv4Addr> {
     let ip: Ipv4Addr = a
         .parse()
         .map_err(|_| EngineError::invalid(format!("invalid IPv4 address: {a}")))?;
@@ -337,8 +337,7 @@ pub(crate) fn check_address(n: &Network, pool: &super::store::Pool, a: &str) -> 
         .map_or(pool.subnet.contains(ip), |r| r.contains(ip));
     if !inside || ip == pool.subnet.network() || ip == pool.subnet.broadcast() {
         return Err(EngineError::invalid(format!(
-            "Invalid address {a}: It does not belong to any of this network's subnets ({})",
-            n.name
+            "Invalid address {a}: It does not belong to any of this network's subnets"
         )));
     }
     Ok(ip)
