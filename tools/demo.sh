@@ -8,8 +8,9 @@
 #     a named volume that outlives its container, `build` of a Dockerfile
 #     (then again from the cache), `stop`, `rm`; it kills the daemon with
 #     SIGKILL and shows a running container survive into the next daemon
-#     (live restore); the docker CLI, when installed, talks to the same
-#     socket;
+#     (live restore); a user network whose containers find each other by
+#     name and a port published on 127.0.0.1; the docker CLI, when
+#     installed, talks to the same socket;
 #  2. the runtime: runs containers with `wharf runtime run` (through a
 #     `wharf-runc` symlink) that show, from inside, their own hostname,
 #     being pid 1, their own mounts, the pids and memory limits of their
@@ -32,8 +33,10 @@ daemon_pid=
 rt() { "$RUNTIME" --root "$work/state" "$@"; }
 wharf() { "$rel/wharf" -H "$sock" "$@"; }
 start_daemon() {
+  # A bridge and an nftables table of the demo's own, removed at the end.
   "$rel/wharf" daemon --data-root "$work/data" --exec-root "$work/exec" \
-    -H "$sock" --pidfile "$work/wharf.pid" >>"$work/daemon.log" 2>&1 &
+    -H "$sock" --pidfile "$work/wharf.pid" --bridge wharfdemo0 --nft-table wharf_demo \
+    >>"$work/daemon.log" 2>&1 &
   daemon_pid=$!
   for _ in $(seq 100); do wharf version >/dev/null 2>&1 && return; sleep 0.05; done
   cat "$work/daemon.log" >&2
@@ -42,9 +45,13 @@ start_daemon() {
 cleanup() {
   if [[ -n $daemon_pid ]] && kill -0 "$daemon_pid" 2>/dev/null; then
     wharf ps -aq 2>/dev/null | xargs -r "$rel/wharf" -H "$sock" rm -f >/dev/null 2>&1 || true
+    wharf network prune -f >/dev/null 2>&1 || true
     kill "$daemon_pid" 2>/dev/null || true
     wait "$daemon_pid" 2>/dev/null || true
   fi
+  # The default bridge and the rules outlive a daemon, as docker0 does.
+  ip link del wharfdemo0 2>/dev/null || true
+  nft delete table ip wharf_demo 2>/dev/null || true
   for c in demo-shell demo-forkbomb demo-oom; do rt delete --force "$c" >/dev/null 2>&1 || true; done
   # Anything still mounted below the work directory (an interrupted run).
   grep -o " $work/[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
@@ -92,6 +99,18 @@ if [[ ${RUNTIME:-} == "" || $RUNTIME == "$work/wharf-runc" ]]; then
   wharf stop -t 1 demo-web >/dev/null
   wharf rm demo-web >/dev/null
   wharf run --rm -v demo-data:/data busybox sh -c 'echo "the volume still has $(wc -l </data/ticks) ticks"'
+  echo
+  echo "== networking: a user network with its DNS, a published port"
+  wharf network create demo-net >/dev/null
+  wharf network inspect demo-net --format 'network {{.Name}}: {{range .IPAM.Config}}{{.Subnet}} via {{.Gateway}}{{end}}'
+  wharf run -d --name demo-http --network demo-net -p 127.0.0.1::80 busybox \
+    sh -c 'echo "hello from $(hostname) over the network" >/tmp/index.html; exec httpd -f -p 80 -h /tmp' >/dev/null
+  wharf port demo-http
+  port=$(wharf port demo-http 80 | sed 's/.*://')
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/" && break; sleep 0.05; done
+  wharf run --rm --network demo-net busybox sh -c 'wget -qO- http://demo-http/ | sed "s/^/by name from another container: /"'
+  wharf rm -f demo-http >/dev/null
+  wharf network rm demo-net >/dev/null
   echo
   echo "== wharf build: a Dockerfile on top of busybox"
   mkdir -p "$work/app"
