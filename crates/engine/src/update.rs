@@ -166,10 +166,17 @@ impl Engine {
             .modify(self, |r| {
                 r.c.name = new.clone();
                 r.c.options.name = Some(new.clone());
+                // Its name on its user networks changes at once.
+                for ep in r.c.network.endpoints.values_mut() {
+                    for n in ep.dns_names.iter_mut().filter(|n| **n == old) {
+                        *n = new.clone();
+                    }
+                }
                 Ok(r.c.clone())
             })
             .map_err(alloc)?;
         self.inner.rename(&c.id, &old, &new);
+        self.rename_links(&old, &new);
         self.emit_container(&c, "rename", &[("oldName", format!("/{old}"))]);
         Ok(())
     }

@@ -489,6 +489,21 @@ fn legacy_links_give_hosts_env_and_private_names() {
             0,
             "link hosts line or env missing"
         );
+        // A rename of the target keeps the link (Docker keeps links by name).
+        let mut later = on(
+            "bridge",
+            "later",
+            &["sh", "-c", &check.replace("/web/", "/later/")],
+        );
+        later.host.links = vec!["db:data".into()];
+        let later = engine.create(later).await.unwrap().id;
+        engine.rename("db", "database").unwrap();
+        engine.start(&later).await.unwrap();
+        assert_eq!(
+            exit_code(&engine, &later).await,
+            0,
+            "the link lost its renamed target"
+        );
         let mut bad = on("bridge", "bad", &["true"]);
         bad.host.links = vec!["nosuch:x".into()];
         let e = engine.create(bad).await.unwrap_err();
@@ -510,6 +525,14 @@ fn legacy_links_give_hosts_env_and_private_names() {
             exit_code(&engine, &asker).await,
             0,
             "the link alias did not resolve"
+        );
+        // A renamed container answers to its new name at once.
+        engine.rename("store", "depot").unwrap();
+        let renamed = run(&engine, on("ln", "renamed", &["nslookup", "depot"])).await;
+        assert_eq!(
+            exit_code(&engine, &renamed).await,
+            0,
+            "the new name did not resolve"
         );
         let other = run(&engine, on("ln", "other", &["nslookup", "vault"])).await;
         assert_ne!(

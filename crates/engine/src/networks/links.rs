@@ -59,6 +59,33 @@ impl Engine {
         Ok(())
     }
 
+    /// Points the links to the container once named `old` at `new` (a
+    /// rename, as Docker keeps links by name).
+    pub(crate) fn rename_links(&self, old: &str, new: &str) {
+        for e in self.inner.all() {
+            let linked = e
+                .get()
+                .options
+                .host
+                .links
+                .iter()
+                .any(|l| parse_link(l).is_ok_and(|(target, _)| target == old));
+            if !linked {
+                continue;
+            }
+            let _ = e.modify(self, |r| {
+                for l in r.c.options.host.links.iter_mut() {
+                    if let Ok((target, alias)) = parse_link(l) {
+                        if target == old {
+                            *l = format!("{new}:{alias}");
+                        }
+                    }
+                }
+                Ok(())
+            });
+        }
+    }
+
     /// The `/etc/hosts` lines and environment `c`'s links give it on the
     /// default bridge, as it starts; an error names a target that does not
     /// run there.
