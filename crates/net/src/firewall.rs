@@ -168,6 +168,14 @@ pub struct Published {
     pub bridge: String,
 }
 
+impl Published {
+    /// The one host address the port is published on; `None` for every
+    /// address (`host_ip` unset or 0.0.0.0).
+    pub fn host_addr(&self) -> Option<Ipv4Addr> {
+        self.host_ip.filter(|ip| *ip != Ipv4Addr::UNSPECIFIED)
+    }
+}
+
 /// The daemon's rules, opened.
 #[derive(Debug, Clone)]
 pub struct Firewall {

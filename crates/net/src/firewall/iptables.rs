@@ -285,7 +285,7 @@ struct PortKey {
 
 fn key_of(p: &Published) -> (PortKey, String) {
     let key = PortKey {
-        host_ip: p.host_ip.filter(|ip| *ip != Ipv4Addr::UNSPECIFIED),
+        host_ip: p.host_addr(),
         proto: p.proto.as_str().to_string(),
         host_port: p.host_port,
     };

@@ -5,7 +5,6 @@
 //! addresses, ports and protocols are typed values.
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
 
 use super::{FirewallError, NetRules, Published};
 
@@ -141,7 +140,7 @@ pub fn network_elements(n: &NetRules, all: bool) -> Vec<(&'static str, String)> 
 /// second item.
 pub fn port_element(p: &Published) -> (&'static str, String, String) {
     let to = format!("{} . {}", p.container_ip, p.container_port);
-    match p.host_ip.filter(|ip| *ip != Ipv4Addr::UNSPECIFIED) {
+    match p.host_addr() {
         Some(ip) => {
             let key = format!("{ip} . {} . {}", p.proto, p.host_port);
             ("ports_ip", format!("{key} : {to}"), key)
