@@ -22,7 +22,8 @@ fn strs(v: &[String]) -> Value {
     json!(v)
 }
 
-fn strs_or_null(v: &[String]) -> Value {
+/// A list, or null when empty (as Go prints a nil slice).
+pub(crate) fn strs_or_null(v: &[String]) -> Value {
     if v.is_empty() {
         Value::Null
     } else {
@@ -37,9 +38,6 @@ fn key_set(keys: &[String]) -> Value {
 
 /// `HostConfig.Links` as Docker stores them: `/target:/linker/alias`.
 fn links(c: &Container) -> Value {
-    if c.options.host.links.is_empty() {
-        return Value::Null;
-    }
     let v: Vec<String> = c
         .options
         .host
@@ -50,7 +48,7 @@ fn links(c: &Container) -> Value {
             format!("/{t}:/{}/{a}", c.name)
         })
         .collect();
-    json!(v)
+    strs_or_null(&v)
 }
 
 /// One `Mounts` entry.

@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use wharf_engine::model::{Container, Endpoint, EndpointOptions, Status};
 
 use super::shape::PREDEFINED;
+use crate::containers::inspect::strs_or_null;
 
 /// Network name → id (see [`super::network_ids`]).
 pub type NetIds = BTreeMap<String, String>;
@@ -114,14 +115,6 @@ pub fn network_id(c: &Container, name: &str, ids: &NetIds) -> String {
         .unwrap_or_default()
 }
 
-fn null_if_empty(v: &[String]) -> Value {
-    if v.is_empty() {
-        Value::Null
-    } else {
-        json!(v)
-    }
-}
-
 /// One entry of `NetworkSettings.Networks`.
 pub fn endpoint_settings(c: &Container, name: &str, ids: &NetIds, shown: Shown) -> Value {
     let ep = attached(c, name);
@@ -143,10 +136,10 @@ pub fn endpoint_settings(c: &Container, name: &str, ids: &NetIds, shown: Shown) 
             }
             let dns = match ep {
                 // dockerd names endpoints on user-defined networks only.
-                Some(e) if minor >= 44 && user_defined => null_if_empty(&e.dns_names),
+                Some(e) if minor >= 44 && user_defined => strs_or_null(&e.dns_names),
                 _ => Value::Null,
             };
-            (null_if_empty(&aliases), dns)
+            (strs_or_null(&aliases), dns)
         }
     };
     let network_id = network_id(c, name, ids);
