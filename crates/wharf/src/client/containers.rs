@@ -411,8 +411,7 @@ pub fn confirm(warning: &str) -> Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES"))
 }
 
-/// A prune's `Deleted <kind>:` list and its blank line (nothing when
-/// none was deleted).
+/// A prune's `Deleted <kind>:` list of the strings in `list` (JSON).
 pub fn print_deleted(kind: &str, list: &Value) {
     let deleted: Vec<&str> = list
         .as_array()
@@ -420,6 +419,12 @@ pub fn print_deleted(kind: &str, list: &Value) {
         .flatten()
         .filter_map(Value::as_str)
         .collect();
+    print_deleted_names(kind, &deleted);
+}
+
+/// A prune's `Deleted <kind>:` list and its blank line (nothing when
+/// none was deleted).
+pub fn print_deleted_names(kind: &str, deleted: &[impl std::fmt::Display]) {
     if !deleted.is_empty() {
         println!("Deleted {kind}:");
         for d in deleted {

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::args::{DfArgs, EventsArgs, FormatArg, SystemPruneArgs};
 use super::conn::{q, Client, MAX_API};
-use super::containers::{api_time, confirm};
+use super::containers::{api_time, confirm, print_deleted, print_deleted_names};
 use super::format::{bytes_size, human_size, tabwrite_with};
 use super::json::Json;
 use super::ps::filters_json;
@@ -576,22 +576,16 @@ pub async fn prune(c: &Client, a: SystemPruneArgs) -> Result<u8> {
             .await?,
     )?;
     total += v["SpaceReclaimed"].as_u64().unwrap_or(0);
-    super::containers::print_deleted("Containers", &v["ContainersDeleted"]);
+    print_deleted("Containers", &v["ContainersDeleted"]);
     let v: Value = serde_json::from_slice(
         &c.call("POST", &format!("/networks/prune{filters}"), None)
             .await?,
     )?;
-    super::containers::print_deleted("Networks", &v["NetworksDeleted"]);
+    print_deleted("Networks", &v["NetworksDeleted"]);
     if a.volumes {
         let (r, deleted) = super::volumes::prune_call(c, false, &a.filter).await?;
         total += r;
-        if !deleted.is_empty() {
-            println!("Deleted Volumes:");
-            for d in deleted {
-                println!("{d}");
-            }
-            println!();
-        }
+        print_deleted_names("Volumes", &deleted);
     }
     let mut f = a.filter.clone();
     f.push(format!("dangling={}", !a.all));

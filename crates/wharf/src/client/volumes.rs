@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::args::{PruneArgs, VolumeCreateArgs, VolumeInspectArgs, VolumeLsArgs, VolumeRmArgs};
 use super::conn::{q, Client};
-use super::containers::{collected, confirm};
+use super::containers::{collected, confirm, print_deleted_names};
 use super::format::human_size;
 use super::json::Json;
 use super::ps::filters_json;
@@ -147,13 +147,7 @@ pub async fn prune(c: &Client, a: PruneArgs) -> Result<u8> {
         return Ok(0);
     }
     let (reclaimed, deleted) = prune_call(c, a.all, &a.filter).await?;
-    if !deleted.is_empty() {
-        println!("Deleted Volumes:");
-        for d in &deleted {
-            println!("{d}");
-        }
-        println!();
-    }
+    print_deleted_names("Volumes", &deleted);
     println!("Total reclaimed space: {}", human_size(reclaimed));
     Ok(0)
 }
