@@ -37,11 +37,7 @@ impl Nft {
     }
 
     pub(super) fn remove_network(&self, n: &NetRules) -> Result<(), FirewallError> {
-        let all = rules::network_elements(n, true);
-        // `delete` of a missing element fails the whole batch, so each is
-        // added first (a no-op when present), then deleted.
-        let mut batch = rules::element_lines("add", &self.table, &all);
-        batch.push_str(&rules::element_lines("delete", &self.table, &all));
+        let batch = self.add_then_delete(&rules::network_elements(n, true));
         self.run("remove a network", &batch)
     }
 
@@ -61,9 +57,7 @@ impl Nft {
 
     /// One element; gone, or now another container's, is fine.
     fn unpublish(&self, p: &Published) -> Result<(), FirewallError> {
-        let one = port_elements(std::slice::from_ref(p));
-        let mut batch = rules::element_lines("add", &self.table, &one);
-        batch.push_str(&rules::element_lines("delete", &self.table, &one));
+        let batch = self.add_then_delete(&port_elements(std::slice::from_ref(p)));
         match self.run("unpublish a port", &batch) {
             Err(e) if exists(&e) => Ok(()),
             r => r,
@@ -83,9 +77,7 @@ impl Nft {
     /// All in one run; one by one when a host port is now another
     /// container's.
     pub(super) fn unpublish_all(&self, ps: &[Published]) -> Result<(), FirewallError> {
-        let elements = port_elements(ps);
-        let mut batch = rules::element_lines("add", &self.table, &elements);
-        batch.push_str(&rules::element_lines("delete", &self.table, &elements));
+        let batch = self.add_then_delete(&port_elements(ps));
         match self.run("unpublish ports", &batch) {
             Err(e) if exists(&e) => ps.iter().try_for_each(|p| self.unpublish(p)),
             r => r,
@@ -94,6 +86,15 @@ impl Nft {
 
     pub(super) fn destroy(&self) -> Result<(), FirewallError> {
         self.run("delete the table", &rules::destroy_batch(&self.table))
+    }
+
+    /// Lines deleting `elements` whether present or not: `delete` of a
+    /// missing element fails the whole batch, so each is added first (a
+    /// no-op when present), then deleted.
+    fn add_then_delete(&self, elements: &[(&str, String)]) -> String {
+        let mut batch = rules::element_lines("add", &self.table, elements);
+        batch.push_str(&rules::element_lines("delete", &self.table, elements));
+        batch
     }
 
     /// Feeds `batch` to `nft -f -`.
