@@ -439,13 +439,7 @@ pub async fn prune(c: &Client, a: PruneArgs) -> Result<u8> {
     if !a.force && !confirm("WARNING! This will remove all stopped containers.")? {
         return Ok(0);
     }
-    let mut path = "/containers/prune".to_string();
-    if !a.filter.is_empty() {
-        path.push_str(&format!(
-            "?filters={}",
-            q(&super::ps::filters_json(&a.filter))
-        ));
-    }
+    let path = format!("/containers/prune{}", super::ps::filters_query(&a.filter));
     let v: Value = serde_json::from_slice(&c.call("POST", &path, None).await?)?;
     print_deleted("Containers", &v["ContainersDeleted"]);
     println!(

@@ -13,7 +13,7 @@ use super::net_args::{
     NetConnectArgs, NetCreateArgs, NetDisconnectArgs, NetInspectArgs, NetLsArgs, NetPruneArgs,
     NetRmArgs, NetworkCmd,
 };
-use super::ps::filters_json;
+use super::ps::filters_query;
 use super::render::Render;
 use super::Exit;
 
@@ -132,10 +132,7 @@ async fn ls(c: &Client, a: NetLsArgs) -> Result<u8> {
     if !a.extra.is_empty() {
         return Err(arity("ls", "[OPTIONS]", "accepts no arguments"));
     }
-    let mut path = "/networks".to_string();
-    if !a.filter.is_empty() {
-        path.push_str(&format!("?filters={}", q(&filters_json(&a.filter))));
-    }
+    let path = format!("/networks{}", filters_query(&a.filter));
     let v = Json::parse(&c.get(&path).await?).map_err(anyhow::Error::msg)?;
     let mut nets: Vec<Json> = match v {
         Json::Arr(a) => a,
@@ -262,10 +259,7 @@ async fn prune(c: &Client, a: NetPruneArgs) -> Result<u8> {
     {
         return Ok(0);
     }
-    let mut path = "/networks/prune".to_string();
-    if !a.filter.is_empty() {
-        path.push_str(&format!("?filters={}", q(&filters_json(&a.filter))));
-    }
+    let path = format!("/networks/prune{}", filters_query(&a.filter));
     let v: Value = serde_json::from_slice(&c.call("POST", &path, None).await?)?;
     print_deleted("Networks", &v["NetworksDeleted"]);
     Ok(0)

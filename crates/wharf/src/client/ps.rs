@@ -42,6 +42,14 @@ pub fn filters_json(filters: &[String]) -> String {
     serde_json::to_string(&map).unwrap_or_default()
 }
 
+/// `?filters=…` for a path, or nothing when there are no filters.
+pub fn filters_query(filters: &[String]) -> String {
+    if filters.is_empty() {
+        return String::new();
+    }
+    format!("?filters={}", q(&filters_json(filters)))
+}
+
 /// `ps`.
 pub async fn ps(c: &Client, a: PsArgs) -> Result<u8> {
     let format = match (&a.format, a.quiet) {

@@ -11,7 +11,7 @@ use super::conn::{q, Client, MAX_API};
 use super::containers::{api_time, confirm, print_deleted, print_deleted_names};
 use super::format::{bytes_size, human_size, tabwrite_with};
 use super::json::Json;
-use super::ps::filters_json;
+use super::ps::{filters_json, filters_query};
 use super::render::{self, Render};
 
 fn client_json(c: &Client) -> Json {
@@ -565,11 +565,7 @@ pub async fn prune(c: &Client, a: SystemPruneArgs) -> Result<u8> {
             return Ok(0);
         }
     }
-    let filters = if a.filter.is_empty() {
-        String::new()
-    } else {
-        format!("?filters={}", q(&filters_json(&a.filter)))
-    };
+    let filters = filters_query(&a.filter);
     let mut total = 0u64;
     let v: Value = serde_json::from_slice(
         &c.call("POST", &format!("/containers/prune{filters}"), None)

@@ -8,7 +8,7 @@ use super::conn::{q, Client};
 use super::containers::{collected, confirm, print_deleted_names};
 use super::format::human_size;
 use super::json::Json;
-use super::ps::filters_json;
+use super::ps::filters_query;
 use super::render::Render;
 
 /// `volume create`.
@@ -36,10 +36,7 @@ pub async fn create(c: &Client, a: VolumeCreateArgs) -> Result<u8> {
 
 /// `volume ls`.
 pub async fn ls(c: &Client, a: VolumeLsArgs) -> Result<u8> {
-    let mut path = "/volumes".to_string();
-    if !a.filter.is_empty() {
-        path.push_str(&format!("?filters={}", q(&filters_json(&a.filter))));
-    }
+    let path = format!("/volumes{}", filters_query(&a.filter));
     let v = Json::parse(&c.get(&path).await?).map_err(anyhow::Error::msg)?;
     let mut vols: Vec<Json> = match v.get("Volumes") {
         Some(Json::Arr(a)) => a.clone(),
@@ -158,10 +155,7 @@ pub async fn prune_call(c: &Client, all: bool, filter: &[String]) -> Result<(u64
     if all && c.version.as_str() >= "1.42" {
         filters.push("all=true".into());
     }
-    let mut path = "/volumes/prune".to_string();
-    if !filters.is_empty() {
-        path.push_str(&format!("?filters={}", q(&filters_json(&filters))));
-    }
+    let path = format!("/volumes/prune{}", filters_query(&filters));
     let v: Value = serde_json::from_slice(&c.call("POST", &path, None).await?)?;
     let deleted = v["VolumesDeleted"]
         .as_array()
