@@ -153,6 +153,23 @@ pub fn address_on(e: &dyn Engine, name: &str, network: &str) -> String {
     inspect_format(e, name, &format)
 }
 
+/// The name servers of the host's resolv.conf as a container on a bridge
+/// gets them: loopback ones left out, Google's when none is left.
+pub fn host_nameservers() -> Vec<String> {
+    let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let kept: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("nameserver"))
+        .map(|ns| ns.trim().to_string())
+        .filter(|ns| !ns.starts_with("127.") && ns != "::1")
+        .collect();
+    if kept.is_empty() {
+        vec!["8.8.8.8".into(), "8.8.4.4".into()]
+    } else {
+        kept
+    }
+}
+
 /// The standard error of `out`, trimmed.
 pub fn stderr_text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).trim().to_string()

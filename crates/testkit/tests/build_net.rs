@@ -16,7 +16,7 @@ use std::time::Duration;
 use wharf_testkit::daemon::{Engine, Following, WharfDaemon};
 use wharf_testkit::engine_net_tests;
 use wharf_testkit::host::wait_for;
-use wharf_testkit::net_scenario::{import_net_image, NET_IMG};
+use wharf_testkit::net_scenario::{host_nameservers, import_net_image, NET_IMG};
 use wharf_testkit::output::explain;
 
 /// A hang guard, not a time the test asserts.
@@ -85,23 +85,6 @@ fn parse_cidr(s: &str) -> (Ipv4Addr, u8) {
 fn contains((net, prefix): (Ipv4Addr, u8), ip: Ipv4Addr) -> bool {
     let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
     u32::from(net) & mask == u32::from(ip) & mask
-}
-
-/// The host's name servers as a container on the default bridge gets
-/// them: loopback ones left out, Google's when none is left.
-fn host_nameservers() -> Vec<String> {
-    let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let kept: Vec<String> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("nameserver"))
-        .map(|ns| ns.trim().to_string())
-        .filter(|ns| !ns.starts_with("127.") && ns != "::1")
-        .collect();
-    if kept.is_empty() {
-        vec!["8.8.8.8".into(), "8.8.4.4".into()]
-    } else {
-        kept
-    }
 }
 
 /// Waits until what networking leaves equals `before`, then checks it.

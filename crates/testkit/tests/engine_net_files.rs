@@ -8,7 +8,9 @@
 
 use wharf_testkit::daemon::Engine;
 use wharf_testkit::engine_net_tests;
-use wharf_testkit::net_scenario::{address_on, import_net_image, inspect_format, NET_IMG};
+use wharf_testkit::net_scenario::{
+    address_on, host_nameservers, import_net_image, inspect_format, NET_IMG,
+};
 
 /// The lines every generated `/etc/hosts` starts with.
 const HOSTS_HEAD: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
@@ -32,31 +34,22 @@ fn short_id(e: &dyn Engine, name: &str) -> String {
     inspect_format(e, name, "{{.Id}}")[..12].to_string()
 }
 
-/// The `nameserver` lines dockerd copies from the host's resolv.conf:
-/// loopback servers left out, Google's when none is left.
-fn host_nameservers() -> String {
-    let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let kept: Vec<&str> = text
-        .lines()
-        .filter(|l| l.starts_with("nameserver"))
-        .filter(|l| {
-            let ip = l.split_whitespace().nth(1).unwrap_or("");
-            !ip.starts_with("127.") && ip != "::1"
-        })
-        .collect();
-    if kept.is_empty() {
-        "nameserver 8.8.8.8\nnameserver 8.8.4.4\n".into()
-    } else {
-        kept.iter().map(|l| format!("{l}\n")).collect()
-    }
+/// The `nameserver` lines a container on a bridge gets from the host's
+/// resolv.conf, in the form [`nameservers`] gives.
+fn host_ns_lines() -> String {
+    host_nameservers()
+        .iter()
+        .map(|ns| format!("nameserver {ns}\n"))
+        .collect()
 }
 
-/// Only the nameserver lines of a resolv.conf section.
+/// Only the nameserver lines of a resolv.conf section, one space after
+/// the keyword.
 fn nameservers(resolv: &str) -> String {
     resolv
         .lines()
-        .filter(|l| l.starts_with("nameserver"))
-        .map(|l| format!("{l}\n"))
+        .filter_map(|l| l.strip_prefix("nameserver"))
+        .map(|ns| format!("nameserver {}\n", ns.trim()))
         .collect()
 }
 
@@ -73,7 +66,7 @@ fn etc_files(e: &dyn Engine) {
     let s = sections(&out);
     assert_eq!(s[0], format!("{HOSTS_HEAD}{ip}\t{id}\n"), "on {}", e.kind());
     assert_eq!(s[1], format!("{id}\n"), "on {}", e.kind());
-    assert_eq!(nameservers(&s[2]), host_nameservers(), "on {}", e.kind());
+    assert_eq!(nameservers(&s[2]), host_ns_lines(), "on {}", e.kind());
     assert_eq!(s[3], format!("{id}\n"), "on {}", e.kind());
 
     let opts = [
@@ -103,7 +96,7 @@ fn etc_files(e: &dyn Engine) {
     let s = sections(&out);
     assert_eq!(s[0], HOSTS_HEAD, "on {}", e.kind());
     assert_eq!(s[1], format!("{id}\n"), "on {}", e.kind());
-    assert_eq!(nameservers(&s[2]), host_nameservers(), "on {}", e.kind());
+    assert_eq!(nameservers(&s[2]), host_ns_lines(), "on {}", e.kind());
 
     // A user network: the embedded server, whatever --dns says (it
     // forwards there).
@@ -134,7 +127,7 @@ fn shared_namespaces(e: &dyn Engine) {
         e.kind()
     );
     assert_eq!(s[1], host, "on {}", e.kind());
-    assert_eq!(nameservers(&s[2]), host_nameservers(), "on {}", e.kind());
+    assert_eq!(nameservers(&s[2]), host_ns_lines(), "on {}", e.kind());
     // Without --add-host: a copy of the host's files.
     let plain = e.docker_ok(&[
         "run",
@@ -183,7 +176,7 @@ fn shared_namespaces(e: &dyn Engine) {
     let out = files_of(e, "fc", &["--network", "container:base"]);
     let want = format!(
         "{HOSTS_HEAD}{ip}\tbasehost\n---\nbasehost\n---\n{}---\nbasehost\n",
-        host_nameservers()
+        host_ns_lines()
     );
     let s = sections(&out);
     let got = format!(
