@@ -421,9 +421,13 @@ fn run_network_flags(e: &dyn Engine) {
     let settings = "{{json .HostConfig.PortBindings}} {{json .Config.ExposedPorts}} {{.HostConfig.NetworkMode}} {{json .HostConfig.Dns}} {{json .HostConfig.DnsSearch}} {{json .HostConfig.DnsOptions}} {{json .HostConfig.ExtraHosts}} {{.HostConfig.PublishAllPorts}}";
     for args in made {
         p.same_after(&fresh("m1"), args);
+        // `same_after` ran wharf last: make m1 with docker again.
+        fresh("m1")();
+        e.docker_ok(args);
         let docker_made = e.docker_ok(&["inspect", "-f", settings, "m1"]);
         fresh("m1")();
-        assert!(p.wharf(args).status.success(), "wharf {args:?}");
+        let out = p.wharf(args);
+        assert!(out.status.success(), "wharf {args:?}: {out:?}");
         let wharf_made = e.docker_ok(&["inspect", "-f", settings, "m1"]);
         assert_eq!(
             docker_made,
