@@ -22,6 +22,8 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::protocols::NETLINK_ROUTE;
 use netlink_sys::{Socket, SocketAddr};
 
+use crate::ipam::Ipv4Net;
+
 /// Room for one datagram: the kernel's dump messages stay below 32 KiB.
 const RECV_BUF: usize = 64 * 1024;
 
@@ -153,10 +155,9 @@ impl Rtnl {
         msg.attributes.push(AddressAttribute::Local(address.into()));
         msg.attributes
             .push(AddressAttribute::Address(address.into()));
-        if prefix < 31 {
-            let host_bits = u32::MAX.checked_shr(u32::from(prefix)).unwrap_or(0);
-            let broadcast = Ipv4Addr::from(u32::from(address) | host_bits);
-            msg.attributes.push(AddressAttribute::Broadcast(broadcast));
+        if let Some(net) = Ipv4Net::new(address, prefix).filter(|_| prefix < 31) {
+            msg.attributes
+                .push(AddressAttribute::Broadcast(net.broadcast()));
         }
         self.request(
             RouteNetlinkMessage::NewAddress(msg),
