@@ -118,7 +118,8 @@ pub struct PortMapping {
     pub host_port: u16,
 }
 
-/// A container's network state while it runs (empty when it does not).
+/// A container's network state while it runs. After a stop only the last
+/// sandbox's id and key stay (inspect shows them, as Docker's does).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct NetworkState {
     /// Its network namespace file (`<exec-root>/netns/<id12>`); empty

@@ -157,7 +157,7 @@ impl Engine {
                 "only one IPv4 address pool per network is supported",
             ));
         }
-        let taken = self.taken_subnets(None)?;
+        let taken = self.taken_subnets(None);
         let pool = match opts.ipam.first() {
             Some(p) => checked_pool(p, &taken)?,
             None => {
@@ -198,20 +198,15 @@ impl Engine {
         })
     }
 
-    /// The subnets of the networks (but `except`) and of the host's routes.
-    fn taken_subnets(&self, except: Option<&str>) -> Result<Vec<Ipv4Net>> {
-        let mut taken = Vec::new();
-        for n in self.net.store.all() {
-            if Some(n.id.as_str()) == except {
-                continue;
-            }
-            if let Some(p) = n.ipam.first() {
-                if let Ok(s) = p.subnet.parse::<Ipv4Net>() {
-                    taken.push(s);
-                }
-            }
-        }
-        Ok(taken)
+    /// The subnets of the networks (but `except`).
+    fn taken_subnets(&self, except: Option<&str>) -> Vec<Ipv4Net> {
+        self.net
+            .store
+            .all()
+            .iter()
+            .filter(|n| Some(n.id.as_str()) != except)
+            .filter_map(|n| n.ipam.first()?.subnet.parse().ok())
+            .collect()
     }
 
     /// The first default pool that overlaps neither a network nor a route

@@ -60,10 +60,7 @@ impl Engine {
         }
         let n = self.network("bridge")?;
         let holder = format!("build-{build_id}");
-        let dir = self.config().exec_root.join("netns");
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| EngineError::system(format!("failed to create {}", dir.display()), e))?;
-        let path = dir.join(&holder);
+        let path = self.netns_dir().join(&holder);
         let ns = NetNs::create(&path).map_err(|e| {
             EngineError::system(
                 format!("failed to create the network namespace of {holder}"),

@@ -82,7 +82,7 @@ impl Engine {
                     )
                 }
                 None => {
-                    let taken = self.taken_subnets(old.as_ref().map(|o| o.id.as_str()))?;
+                    let taken = self.taken_subnets(old.as_ref().map(|o| o.id.as_str()));
                     let subnet = self.free_pool(&taken, Some(&cfg.bridge))?;
                     (subnet, super::first_host(subnet))
                 }

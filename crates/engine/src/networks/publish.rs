@@ -104,7 +104,7 @@ impl Engine {
             .map_err(|e| EngineError::system("bad endpoint address", e))?;
         let endpoint_id = ep.endpoint_id.clone();
         let firewall = self.net.firewall()?;
-        let range = wharf_net::ports::ip_local_port_range().unwrap_or((32768, 60999));
+        let range = port_range();
         let failed = |e: Box<dyn std::error::Error + Send + Sync>| {
             EngineError::system(
                 format!(
@@ -158,41 +158,59 @@ impl Engine {
         firewall.publish_all(&rules).map_err(|e| failed(e.into()))
     }
 
-    /// Removes the DNAT elements of `st.ports` (the sockets go with the
-    /// container's [`Live`]).
-    pub(crate) fn unpublish_ports(&self, id: &str, st: &NetworkState) {
-        if st.ports.is_empty() {
-            return;
-        }
+    /// The DNAT elements `st.ports` stand for (to remove them, or to add
+    /// them again after a restart).
+    pub(crate) fn recorded_rules(&self, st: &NetworkState) -> Vec<Published> {
         let Some((ip, bridge)) = st.endpoints.get(&st.primary).and_then(|ep| {
             let n = self.net.store.find(&ep.network_id).ok()?;
             Some((ep.ip_address.parse::<Ipv4Addr>().ok()?, n.bridge))
         }) else {
-            return;
+            return Vec::new();
         };
-        let Ok(firewall) = self.net.firewall() else {
-            return;
-        };
-        let rules: Vec<Published> = st
-            .ports
+        st.ports
             .iter()
             .filter_map(|m| {
                 Some(Published {
                     proto: m.proto.parse().ok()?,
-                    host_ip: m
-                        .host_ip
-                        .parse::<Ipv4Addr>()
-                        .ok()
-                        .filter(|i| !i.is_unspecified()),
+                    host_ip: host_ip_of(m),
                     host_port: m.host_port,
                     container_ip: ip,
                     container_port: m.container_port,
                     bridge: bridge.clone(),
                 })
             })
-            .collect();
-        if let Err(e) = firewall.unpublish_all(&rules) {
-            eprintln!("wharf: failed to unpublish the ports of {id}: {e}");
+            .collect()
+    }
+
+    /// Removes the DNAT elements of `st.ports` (the sockets go with the
+    /// container's [`Live`]).
+    pub(crate) fn unpublish_ports(&self, id: &str, st: &NetworkState) {
+        let rules = self.recorded_rules(st);
+        if rules.is_empty() {
+            return;
+        }
+        let unpublished = self.net.firewall().and_then(|f| {
+            f.unpublish_all(&rules)
+                .map_err(|e| EngineError::system("the firewall refused", e))
+        });
+        if let Err(e) = unpublished {
+            eprintln!(
+                "wharf: failed to unpublish the ports of {id}: {}",
+                e.full_message()
+            );
         }
     }
+}
+
+/// The host address of a mapping (None: every address).
+pub(crate) fn host_ip_of(m: &PortMapping) -> Option<Ipv4Addr> {
+    m.host_ip
+        .parse::<Ipv4Addr>()
+        .ok()
+        .filter(|i| !i.is_unspecified())
+}
+
+/// The kernel's local port range, where `-p 80` finds a host port.
+pub(crate) fn port_range() -> (u16, u16) {
+    wharf_net::ports::ip_local_port_range().unwrap_or(wharf_net::ports::DEFAULT_RANGE)
 }

@@ -4,10 +4,8 @@
 //! stopped or died while no daemon ran is undone.
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use wharf_net::firewall::Published;
 use wharf_net::netns::NetNs;
 use wharf_net::ports::PortSpec;
 
@@ -39,27 +37,17 @@ impl Engine {
     /// Holds the ports of `c` and serves its DNS again.
     fn resume_one(self: &Arc<Self>, c: &Container) {
         let mut live = Live::default();
-        let primary = c.network.endpoints.get(&c.network.primary);
-        let bridge =
-            primary.and_then(|ep| self.net.store.find(&ep.network_id).ok().map(|n| n.bridge));
-        let ip = primary.and_then(|ep| ep.ip_address.parse::<Ipv4Addr>().ok());
-        let mut rules = Vec::new();
+        let range = super::publish::port_range();
         for m in &c.network.ports {
             let Ok(proto) = m.proto.parse() else {
                 continue;
             };
-            let host_ip = m
-                .host_ip
-                .parse::<Ipv4Addr>()
-                .ok()
-                .filter(|i| !i.is_unspecified());
             let spec = PortSpec {
                 proto,
-                host_ip,
+                host_ip: super::publish::host_ip_of(m),
                 host_port: m.host_port,
                 container_port: m.container_port,
             };
-            let range = wharf_net::ports::ip_local_port_range().unwrap_or((32768, 60999));
             match wharf_net::ports::reserve(&spec, range) {
                 Ok((_, r)) => live.ports.push(r),
                 Err(e) => eprintln!(
@@ -67,17 +55,8 @@ impl Engine {
                     m.host_port, c.id
                 ),
             }
-            if let (Some(ip), Some(bridge)) = (ip, &bridge) {
-                rules.push(Published {
-                    proto,
-                    host_ip,
-                    host_port: m.host_port,
-                    container_ip: ip,
-                    container_port: m.container_port,
-                    bridge: bridge.clone(),
-                });
-            }
         }
+        let rules = self.recorded_rules(&c.network);
         if !rules.is_empty() {
             if let Err(e) = self.net.firewall().and_then(|f| {
                 f.publish_all(&rules)
@@ -120,7 +99,7 @@ impl Engine {
             }
             Err(e) => eprintln!("wharf: failed to list the address holders: {e}"),
         }
-        let dir = self.config().exec_root.join("netns");
+        let dir = self.netns_dir();
         let Ok(files) = std::fs::read_dir(&dir) else {
             return;
         };

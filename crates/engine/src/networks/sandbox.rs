@@ -93,9 +93,7 @@ impl Engine {
         wanted: &[(Network, EndpointOptions)],
         st: &mut NetworkState,
     ) -> Result<()> {
-        let dir = self.config().exec_root.join("netns");
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| EngineError::system(format!("failed to create {}", dir.display()), e))?;
+        // (NetNs::create makes the directory, private, when missing.)
         let ns = NetNs::create(&st.sandbox_key).map_err(|e| {
             EngineError::system(
                 format!("failed to create the network namespace of {}", c.id),
@@ -134,11 +132,14 @@ impl Engine {
         }
     }
 
+    /// `<exec-root>/netns`: the namespace files of containers and builds.
+    pub(crate) fn netns_dir(&self) -> PathBuf {
+        self.config().exec_root.join("netns")
+    }
+
     /// `<exec-root>/netns/<short id>`.
     pub(crate) fn netns_path(&self, id: &str) -> PathBuf {
-        self.config()
-            .exec_root
-            .join("netns")
+        self.netns_dir()
             .join(&id[..id.len().min(crate::lifecycle::SHORT_ID)])
     }
 
