@@ -129,10 +129,7 @@ pub fn first_free(
     range: Option<Ipv4Net>,
     reserved: &BTreeSet<Ipv4Addr>,
 ) -> Option<Ipv4Addr> {
-    subnet
-        .hosts()
-        .filter(|ip| range.is_none_or(|r| r.contains(*ip)))
-        .find(|ip| !reserved.contains(ip))
+    next_free(subnet, range, reserved, None)
 }
 
 /// Docker's serial allocation: the first free address of `subnet`
