@@ -219,7 +219,7 @@ pub fn address_rows(db: &Path) -> Vec<String> {
 /// Compare two calls to see what a step left behind.
 pub fn net_leftovers(netns: Option<&Path>, exec_root: &Path, out_dir: &Path) -> Vec<String> {
     let mut left = Vec::new();
-    let links = run_host(netns, &["ip", "-o", "link", "show"], out_dir);
+    let links = listed(netns, &["ip", "-o", "link", "show"], out_dir);
     for line in String::from_utf8_lossy(&links.stdout).lines() {
         let Some(name) = line.split(": ").nth(1) else {
             continue;
@@ -229,7 +229,7 @@ pub fn net_leftovers(netns: Option<&Path>, exec_root: &Path, out_dir: &Path) -> 
             left.push(format!("link {name}"));
         }
     }
-    let nft = run_host(netns, &["nft", "list", "ruleset"], out_dir);
+    let nft = listed(netns, &["nft", "list", "ruleset"], out_dir);
     for line in String::from_utf8_lossy(&nft.stdout).lines() {
         let line = normalise_rule(line);
         let structural = line.is_empty()
@@ -248,6 +248,19 @@ pub fn net_leftovers(netns: Option<&Path>, exec_root: &Path, out_dir: &Path) -> 
     }
     left.sort();
     left
+}
+
+/// [`run_host`] of a listing that must succeed: a listing that failed
+/// would list nothing, and two empty lists always compare equal.
+fn listed(netns: Option<&Path>, args: &[&str], out_dir: &Path) -> Output {
+    let out = run_host(netns, args, out_dir);
+    assert!(
+        out.status.success(),
+        "{} failed: {}",
+        args.join(" "),
+        crate::output::explain(&out)
+    );
+    out
 }
 
 /// A ruleset line without its counters and trailing comment handles.
