@@ -2,7 +2,7 @@
 //! `prune`, printed as docker CLI 28 prints them.
 
 use anyhow::Result;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::args::InspectArgs;
 use super::conn::{q, Client};
@@ -15,6 +15,7 @@ use super::net_args::{
 };
 use super::ps::filters_query;
 use super::render::Render;
+use super::run_args::kv_map;
 use super::Exit;
 
 /// Runs one `network` command.
@@ -46,17 +47,6 @@ fn arity(op: &str, usage: &str, rule: &str) -> anyhow::Error {
     .into()
 }
 
-/// `k=v` flags as a JSON object.
-fn kv(items: &[String]) -> Map<String, Value> {
-    items
-        .iter()
-        .map(|i| {
-            let (k, v) = i.split_once('=').unwrap_or((i, ""));
-            (k.to_string(), json!(v))
-        })
-        .collect()
-}
-
 async fn create(c: &Client, a: NetCreateArgs) -> Result<u8> {
     if a.names.len() != 1 {
         return Err(arity("create", "[OPTIONS] NETWORK", "requires 1 argument"));
@@ -65,14 +55,14 @@ async fn create(c: &Client, a: NetCreateArgs) -> Result<u8> {
     let mut body = json!({
         "Driver": a.driver,
         "Scope": a.scope.clone().unwrap_or_default(),
-        "IPAM": {"Driver": a.ipam_driver, "Options": kv(&a.ipam_opt), "Config": config},
+        "IPAM": {"Driver": a.ipam_driver, "Options": kv_map(&a.ipam_opt), "Config": config},
         "Internal": a.internal,
         "Attachable": a.attachable,
         "Ingress": a.ingress,
         "ConfigOnly": false,
         "ConfigFrom": null,
-        "Options": kv(&a.opt),
-        "Labels": kv(&a.label),
+        "Options": kv_map(&a.opt),
+        "Labels": kv_map(&a.label),
         "Name": a.names[0],
     });
     if let Some(v4) = a.ipv4 {
@@ -225,7 +215,7 @@ async fn connect(c: &Client, a: NetConnectArgs) -> Result<u8> {
         &a.link,
         &a.alias,
         "",
-        Value::Object(kv(&a.driver_opt)),
+        Value::Object(kv_map(&a.driver_opt)),
         a.gw_priority,
     );
     let body = json!({"Container": ctr, "EndpointConfig": endpoint});

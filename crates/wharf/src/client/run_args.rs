@@ -354,7 +354,8 @@ fn read_kv_file(path: &str, from_env: bool) -> Result<Vec<String>> {
     Ok(out)
 }
 
-fn kv_map(items: &[String]) -> Map<String, Value> {
+/// `k=v` flags as a JSON object (`k` alone: an empty value).
+pub fn kv_map(items: &[String]) -> Map<String, Value> {
     let mut m = Map::new();
     for i in items {
         let (k, v) = i.split_once('=').unwrap_or((i, ""));

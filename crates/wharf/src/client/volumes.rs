@@ -10,24 +10,16 @@ use super::format::human_size;
 use super::json::Json;
 use super::ps::filters_query;
 use super::render::Render;
+use super::run_args::kv_map;
 
 /// `volume create`.
 pub async fn create(c: &Client, a: VolumeCreateArgs) -> Result<u8> {
     let name = a.name.clone().or(a.name_flag.clone()).unwrap_or_default();
-    let kv = |items: &[String]| -> serde_json::Map<String, Value> {
-        items
-            .iter()
-            .map(|i| {
-                let (k, v) = i.split_once('=').unwrap_or((i, ""));
-                (k.to_string(), json!(v))
-            })
-            .collect()
-    };
     let body = json!({
         "Name": name,
         "Driver": a.driver,
-        "DriverOpts": kv(&a.opts),
-        "Labels": kv(&a.labels),
+        "DriverOpts": kv_map(&a.opts),
+        "Labels": kv_map(&a.labels),
     });
     let v: Value = serde_json::from_slice(&c.post_json("/volumes/create", &body).await?)?;
     println!("{}", v["Name"].as_str().unwrap_or_default());
