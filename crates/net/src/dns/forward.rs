@@ -7,13 +7,14 @@
 //! daemon's own network namespace: that is where the host's resolvers
 //! (loopback ones included) are reachable, not inside the container.
 
+use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
-use tokio::time::{timeout_at, Instant};
+use tokio::time::timeout;
 
 use super::wire;
 
@@ -26,9 +27,18 @@ pub const MAX_MESSAGE: usize = u16::MAX as usize;
 /// the query's id, or None when none gave one in time.
 pub async fn udp(upstreams: &[SocketAddr], query: &[u8]) -> Option<Vec<u8>> {
     let id = wire::message_id(query)?;
+    first_useful(upstreams, |upstream| udp_one(upstream, query, id)).await
+}
+
+/// Asks each upstream in turn with `ask`, each given [`UPSTREAM_TIMEOUT`];
+/// the first useful reply.
+async fn first_useful<F, Fut>(upstreams: &[SocketAddr], ask: F) -> Option<Vec<u8>>
+where
+    F: Fn(SocketAddr) -> Fut,
+    Fut: Future<Output = io::Result<Vec<u8>>>,
+{
     for upstream in upstreams {
-        let deadline = Instant::now() + UPSTREAM_TIMEOUT;
-        if let Ok(Ok(reply)) = timeout_at(deadline, udp_one(*upstream, query, id)).await {
+        if let Ok(Ok(reply)) = timeout(UPSTREAM_TIMEOUT, ask(*upstream)).await {
             if useful(&reply) {
                 return Some(reply);
             }
@@ -67,15 +77,7 @@ async fn udp_one(upstream: SocketAddr, query: &[u8], id: u16) -> io::Result<Vec<
 /// Forwards `query` over TCP (the client asked over TCP, usually after a
 /// truncated UDP reply); the first upstream's useful reply, or None.
 pub async fn tcp(upstreams: &[SocketAddr], query: &[u8]) -> Option<Vec<u8>> {
-    for upstream in upstreams {
-        let deadline = Instant::now() + UPSTREAM_TIMEOUT;
-        if let Ok(Ok(reply)) = timeout_at(deadline, tcp_one(*upstream, query)).await {
-            if useful(&reply) {
-                return Some(reply);
-            }
-        }
-    }
-    None
+    first_useful(upstreams, |upstream| tcp_one(upstream, query)).await
 }
 
 async fn tcp_one(upstream: SocketAddr, query: &[u8]) -> io::Result<Vec<u8>> {
