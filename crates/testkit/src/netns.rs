@@ -153,19 +153,25 @@ pub fn net_command(netns: &Path, program: impl AsRef<std::ffi::OsStr>, args: &[&
     cmd
 }
 
+/// `program args…` in `netns` ([`net_command`]), or in the caller's
+/// namespace when None.
+pub fn host_command(netns: Option<&Path>, program: &str, args: &[&str]) -> Command {
+    match netns {
+        Some(ns) => net_command(ns, program, args),
+        None => {
+            let mut c = Command::new(program);
+            c.args(args);
+            c
+        }
+    }
+}
+
 /// Runs `args` in `netns` (or in the caller's namespace when None), with
 /// the proxy variables removed, two minutes at most; output files go in
 /// `out_dir`.
 pub fn run_host(netns: Option<&Path>, args: &[&str], out_dir: &Path) -> Output {
     let (program, rest) = args.split_first().expect("a command");
-    let mut cmd = match netns {
-        Some(ns) => net_command(ns, program, rest),
-        None => {
-            let mut c = Command::new(program);
-            c.args(rest);
-            c
-        }
-    };
+    let mut cmd = host_command(netns, program, rest);
     for var in [
         "http_proxy",
         "https_proxy",

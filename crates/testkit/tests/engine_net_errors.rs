@@ -12,7 +12,7 @@ use wharf_testkit::net_scenario::{
     address_on, docker_refused, fetch_until, import_net_image, inspect_format, serve, stderr_text,
     NET_IMG,
 };
-use wharf_testkit::netns::net_command;
+use wharf_testkit::netns::host_command;
 
 /// Runs `docker run args…`, expecting exit 125 and `want` as the first line
 /// of stderr; then the container `name` is `created` (dockerd creates it
@@ -205,14 +205,7 @@ fn host_process_holds_port(e: &dyn Engine) {
     let before = e.net_leftovers();
     let hold = "import socket, time; s = socket.socket(); s.bind(('0.0.0.0', 8091)); \
                 s.listen(); print('ready', flush=True); time.sleep(600)";
-    let cmd = match e.netns() {
-        Some(ns) => net_command(&ns, "python3", &["-c", hold]),
-        None => {
-            let mut c = std::process::Command::new("python3");
-            c.args(["-c", hold]);
-            c
-        }
-    };
+    let cmd = host_command(e.netns().as_deref(), "python3", &["-c", hold]);
     let holder = Following::spawn(cmd);
     holder.wait_until("the port held", |out| out.contains("ready"));
 
