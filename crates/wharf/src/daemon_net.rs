@@ -111,57 +111,42 @@ impl NetArgs {
         Ok(Some(false))
     }
 
-    /// The engine's settings.
+    /// The engine's settings, checked.
     pub fn config(&self) -> Result<NetworkConfig> {
-        network_config(
-            self.bridge.clone(),
-            self.bip.clone(),
-            self.default_address_pool.clone(),
-            self.nft_table.clone(),
-        )
-    }
-}
-
-/// The engine's settings from the flags (or the config file's keys).
-fn network_config(
-    bridge: Option<String>,
-    bip: Option<String>,
-    pools: Vec<(String, u8)>,
-    nft_table: Option<String>,
-) -> Result<NetworkConfig> {
-    let mut n = NetworkConfig::default();
-    if let Some(b) = bridge {
-        if b.is_empty() || b.len() > 15 || b.contains(['/', ' ']) {
-            bail!("invalid bridge name {b:?}: 1 to 15 characters, no '/' or spaces");
+        let mut n = NetworkConfig::default();
+        if let Some(b) = &self.bridge {
+            if b.is_empty() || b.len() > 15 || b.contains(['/', ' ']) {
+                bail!("invalid bridge name {b:?}: 1 to 15 characters, no '/' or spaces");
+            }
+            n.bridge = b.clone();
         }
-        n.bridge = b;
-    }
-    if let Some(bip) = bip {
-        let Some((ip, prefix)) = cidr(&bip) else {
-            bail!("invalid --bip {bip:?}: an IPv4 CIDR (e.g. 172.17.0.1/16) is expected");
-        };
-        if n.bridge == "none" {
-            bail!("you specified -b & --bip, mutually exclusive options. Configure IP address for the bridge instead");
+        if let Some(bip) = &self.bip {
+            let Some((ip, prefix)) = cidr(bip) else {
+                bail!("invalid --bip {bip:?}: an IPv4 CIDR (e.g. 172.17.0.1/16) is expected");
+            };
+            if n.bridge == "none" {
+                bail!("you specified -b & --bip, mutually exclusive options. Configure IP address for the bridge instead");
+            }
+            let host_bits = u32::MAX.checked_shr(u32::from(prefix)).unwrap_or(0);
+            let host = u32::from(ip) & host_bits;
+            if prefix >= 31 || host == 0 || host == host_bits {
+                bail!("invalid --bip {bip:?}: the address must be a host of its network (e.g. 172.17.0.1/16)");
+            }
+            n.bip = Some(bip.clone());
         }
-        let host_bits = u32::MAX.checked_shr(u32::from(prefix)).unwrap_or(0);
-        let host = u32::from(ip) & host_bits;
-        if prefix >= 31 || host == 0 || host == host_bits {
-            bail!("invalid --bip {bip:?}: the address must be a host of its network (e.g. 172.17.0.1/16)");
+        n.default_pools = self.default_address_pool.clone();
+        if let Some(t) = &self.nft_table {
+            if t.is_empty()
+                || !t
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                bail!("invalid --nft-table {t:?}: letters, digits, '_' and '-' only");
+            }
+            n.nft_table = t.clone();
         }
-        n.bip = Some(bip);
+        Ok(n)
     }
-    n.default_pools = pools;
-    if let Some(t) = nft_table {
-        if t.is_empty()
-            || !t
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            bail!("invalid --nft-table {t:?}: letters, digits, '_' and '-' only");
-        }
-        n.nft_table = t;
-    }
-    Ok(n)
 }
 
 #[cfg(test)]
@@ -227,29 +212,27 @@ mod tests {
 
     #[test]
     fn bridge_bip_and_table_checked() {
-        let n = network_config(
-            Some("wh-t1".into()),
-            Some("10.210.0.1/24".into()),
-            Vec::new(),
-            Some("wharf_t1".into()),
-        )
-        .unwrap();
+        let net = |bridge: Option<&str>, bip: Option<&str>, nft_table: Option<&str>| NetArgs {
+            bridge: bridge.map(String::from),
+            bip: bip.map(String::from),
+            default_address_pool: Vec::new(),
+            nft_table: nft_table.map(String::from),
+        };
+        let n = net(Some("wh-t1"), Some("10.210.0.1/24"), Some("wharf_t1"))
+            .config()
+            .unwrap();
         assert_eq!(n.bridge, "wh-t1");
         assert_eq!(n.bip.as_deref(), Some("10.210.0.1/24"));
         assert_eq!(n.nft_table, "wharf_t1");
         assert_eq!(
-            network_config(None, None, Vec::new(), None).unwrap(),
+            net(None, None, None).config().unwrap(),
             NetworkConfig::default()
         );
-        assert!(network_config(
-            Some("none".into()),
-            Some("10.0.0.1/24".into()),
-            Vec::new(),
-            None
-        )
-        .is_err());
-        assert!(network_config(None, Some("10.0.0.0/24".into()), Vec::new(), None).is_err());
-        assert!(network_config(None, Some("10.0.0/24".into()), Vec::new(), None).is_err());
-        assert!(network_config(None, None, Vec::new(), Some("a b".into())).is_err());
+        assert!(net(Some("none"), Some("10.0.0.1/24"), None)
+            .config()
+            .is_err());
+        assert!(net(None, Some("10.0.0.0/24"), None).config().is_err());
+        assert!(net(None, Some("10.0.0/24"), None).config().is_err());
+        assert!(net(None, None, Some("a b")).config().is_err());
     }
 }
