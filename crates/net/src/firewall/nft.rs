@@ -44,7 +44,7 @@ impl Nft {
     /// One element, replacing one of another value under the same key.
     fn publish(&self, p: &Published) -> Result<(), FirewallError> {
         let (map, element, key) = rules::port_element(p);
-        let add = rules::element_lines("add", &self.table, &[(map, element.clone())]);
+        let add = rules::element_lines("add", &self.table, &[(map, element)]);
         match self.run("publish a port", &add) {
             Err(e) if exists(&e) => {
                 let mut batch = rules::element_lines("delete", &self.table, &[(map, key)]);
