@@ -226,11 +226,7 @@ pub fn address_rows(db: &Path) -> Vec<String> {
 pub fn net_leftovers(netns: Option<&Path>, exec_root: &Path, out_dir: &Path) -> Vec<String> {
     let mut left = Vec::new();
     let links = listed(netns, &["ip", "-o", "link", "show"], out_dir);
-    for line in String::from_utf8_lossy(&links.stdout).lines() {
-        let Some(name) = line.split(": ").nth(1) else {
-            continue;
-        };
-        let name = name.split('@').next().unwrap_or(name);
+    for name in link_names(&String::from_utf8_lossy(&links.stdout)) {
         if name != "lo" {
             left.push(format!("link {name}"));
         }
@@ -254,6 +250,16 @@ pub fn net_leftovers(netns: Option<&Path>, exec_root: &Path, out_dir: &Path) -> 
     }
     left.sort();
     left
+}
+
+/// The interface names in `ip -o link` output, in its order (`veth1@if2`
+/// gives `veth1`).
+pub fn link_names(ip_o_link: &str) -> Vec<String> {
+    ip_o_link
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .map(|n| n.split('@').next().unwrap_or(n).to_string())
+        .collect()
 }
 
 /// [`run_host`] of a listing that must succeed: a listing that failed

@@ -17,6 +17,7 @@ use wharf_testkit::daemon::{Engine, Following, WharfDaemon};
 use wharf_testkit::engine_net_tests;
 use wharf_testkit::host::wait_for;
 use wharf_testkit::net_scenario::{host_nameservers, import_net_image, NET_IMG};
+use wharf_testkit::netns::link_names;
 use wharf_testkit::output::explain;
 
 /// A hang guard, not a time the test asserts.
@@ -238,12 +239,12 @@ fn build_net_run_flags_wharf() {
     );
     let out = build_ok(&e, &context(&e, "flags", &dockerfile), &[]);
     let names = |key: &str| -> Vec<String> {
-        let mut v: Vec<String> = out
+        let ours: String = out
             .lines()
             .filter_map(|l| l.strip_prefix(key))
-            .filter_map(|l| l.split(": ").nth(1))
-            .map(|n| n.split('@').next().unwrap_or(n).to_string())
+            .map(|l| format!("{l}\n"))
             .collect();
+        let mut v = link_names(&ours);
         v.sort();
         v
     };

@@ -11,6 +11,7 @@ use wharf_testkit::engine_net_tests;
 use wharf_testkit::net_scenario::{
     address_on, host_nameservers, import_net_image, inspect_format, NET_IMG,
 };
+use wharf_testkit::netns::link_names;
 
 /// The lines every generated `/etc/hosts` starts with.
 const HOSTS_HEAD: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
@@ -153,13 +154,7 @@ fn shared_namespaces(e: &dyn Engine) {
         "link",
     ]);
     let ours = wharf_testkit::stdout_text(&e.host_cmd(&["ip", "-o", "link"]));
-    let names = |t: &str| -> Vec<String> {
-        t.lines()
-            .filter_map(|l| l.split(": ").nth(1))
-            .map(|n| n.split('@').next().unwrap_or(n).to_string())
-            .collect()
-    };
-    assert_eq!(names(&links), names(&ours), "on {}", e.kind());
+    assert_eq!(link_names(&links), link_names(&ours), "on {}", e.kind());
 
     e.docker_ok(&[
         "run",
