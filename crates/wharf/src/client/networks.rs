@@ -201,12 +201,11 @@ async fn connect(c: &Client, a: NetConnectArgs) -> Result<u8> {
             "requires 2 arguments",
         ));
     };
-    let ipam = json!({
+    let mut ipam = json!({
         "IPv4Address": a.ip.clone().unwrap_or_default(),
         "IPv6Address": a.ip6.clone().unwrap_or_default(),
         "LinkLocalIPs": a.link_local_ip,
     });
-    let mut ipam = ipam;
     if let Some(m) = ipam.as_object_mut() {
         m.retain(|_, v| v != "" && v != &json!([]));
     }
