@@ -19,9 +19,6 @@ use std::sync::Mutex;
 use rustix::fs::{statx, AtFlags, StatxFlags, CWD};
 use wharf_sys::mount::{self, Propagation};
 
-/// `NSFS_MAGIC` (`<linux/magic.h>`): the filesystem of `/proc/*/ns/*` files.
-const NSFS_MAGIC: i64 = 0x6e73_6673;
-
 /// Errors of network namespace handling.
 #[derive(Debug, thiserror::Error)]
 pub enum NetnsError {
@@ -141,11 +138,11 @@ impl NetNs {
             path: path.to_owned(),
             source,
         })?;
-        let fs = rustix::fs::fstatfs(&file).map_err(|e| NetnsError::Open {
+        let magic = wharf_sys::fs::fs_magic(file.as_fd()).map_err(|source| NetnsError::Open {
             path: path.to_owned(),
-            source: e.into(),
+            source,
         })?;
-        if fs.f_type != NSFS_MAGIC {
+        if magic != wharf_sys::fs::NSFS_MAGIC {
             return Err(NetnsError::NotNamespace {
                 path: path.to_owned(),
             });

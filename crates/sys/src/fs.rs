@@ -18,6 +18,8 @@ pub const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 pub const SYSFS_MAGIC: i64 = 0x6265_6572;
 /// `f_type` of tmpfs.
 pub const TMPFS_MAGIC: i64 = 0x0102_1994;
+/// `f_type` of nsfs, the filesystem of `/proc/*/ns/*` files.
+pub const NSFS_MAGIC: i64 = 0x6e73_6673;
 /// Inode number of the root directory of every procfs instance.
 pub const PROC_ROOT_INO: u64 = 1;
 
