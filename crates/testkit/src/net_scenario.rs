@@ -60,6 +60,15 @@ pub fn serve(e: &dyn Engine, name: &str, opts: &[&str]) -> String {
     e.docker_ok(&args).trim().to_string()
 }
 
+/// `docker run -d --name <name> <opts…> NET_IMG sleep 1000`: a container
+/// that stays up; returns its id.
+pub fn sleeper(e: &dyn Engine, name: &str, opts: &[&str]) -> String {
+    let mut args = vec!["run", "-d", "--name", name];
+    args.extend_from_slice(opts);
+    args.extend([NET_IMG, "sleep", "1000"]);
+    e.docker_ok(&args).trim().to_string()
+}
+
 /// `curl` of `url` from the daemon's network namespace: the body, or the
 /// error text.
 pub fn fetch(e: &dyn Engine, url: &str) -> Result<String, String> {

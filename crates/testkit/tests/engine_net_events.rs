@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use wharf_testkit::daemon::Engine;
 use wharf_testkit::engine_net_tests;
-use wharf_testkit::net_scenario::{import_net_image, NET_IMG};
+use wharf_testkit::net_scenario::{import_net_image, sleeper};
 
 fn now() -> u64 {
     SystemTime::now()
@@ -23,8 +23,7 @@ fn network_events(e: &dyn Engine) {
     import_net_image(e);
     let since = now().saturating_sub(1).to_string();
     e.docker_ok(&["network", "create", "--subnet", "10.84.0.0/24", "ev1"]);
-    let run = ["run", "-d", "--name", "evc", "--network", "ev1"];
-    let id = e.docker_ok(&[&run[..], &[NET_IMG, "sleep", "1000"]].concat());
+    let id = sleeper(e, "evc", &["--network", "ev1"]);
     e.docker_ok(&["network", "disconnect", "ev1", "evc"]);
     e.docker_ok(&["network", "connect", "ev1", "evc"]);
     e.docker_ok(&["rm", "-f", "evc"]);
@@ -43,7 +42,6 @@ fn network_events(e: &dyn Engine) {
         "--format",
         format,
     ]);
-    let id = id.trim();
     let want = [
         "create ev1 bridge <no value>".to_string(),
         format!("connect ev1 bridge {id}"),

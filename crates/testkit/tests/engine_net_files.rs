@@ -9,7 +9,7 @@
 use wharf_testkit::daemon::Engine;
 use wharf_testkit::engine_net_tests;
 use wharf_testkit::net_scenario::{
-    address_on, host_nameservers, import_net_image, inspect_format, NET_IMG,
+    address_on, host_nameservers, import_net_image, inspect_format, sleeper, NET_IMG,
 };
 use wharf_testkit::netns::link_names;
 
@@ -24,10 +24,7 @@ const SHOW: &str = "cat /etc/hosts; echo ---; cat /etc/hostname; echo ---; \
 /// What `SHOW` prints in a container run detached as `name` with `opts`
 /// (it keeps running, for its id and address).
 fn files_of(e: &dyn Engine, name: &str, opts: &[&str]) -> String {
-    let mut args = vec!["run", "-d", "--name", name];
-    args.extend_from_slice(opts);
-    args.extend([NET_IMG, "sleep", "1000"]);
-    e.docker_ok(&args);
+    sleeper(e, name, opts);
     e.docker_ok(&["exec", name, "sh", "-c", SHOW])
 }
 

@@ -8,7 +8,8 @@
 use wharf_testkit::daemon::Engine;
 use wharf_testkit::engine_net_tests;
 use wharf_testkit::net_scenario::{
-    exec_until, fetch_until, host_port, import_net_image, inspect_format, port_free, serve, NET_IMG,
+    exec_until, fetch_until, host_port, import_net_image, inspect_format, port_free, serve,
+    sleeper, NET_IMG,
 };
 
 /// `-p 127.0.0.1:8081:80`, `-p 80` and `-P`: each page is fetched through
@@ -90,7 +91,7 @@ fn reach_from_container(e: &dyn Engine) {
     let before = e.net_leftovers();
     serve(e, "srv", &["-p", "8082:80"]);
     fetch_until(e, "http://127.0.0.1:8082/", "srv");
-    e.docker_ok(&["run", "-d", "--name", "cli", NET_IMG, "sleep", "1000"]);
+    sleeper(e, "cli", &[]);
     let through_gateway = "wget -qO- http://$(ip route | awk '/^default/ {print $3}'):8082/";
     let page = exec_until(e, "cli", through_gateway);
     assert_eq!(page.trim(), "hello from srv", "on {}", e.kind());

@@ -8,7 +8,7 @@
 use wharf_testkit::daemon::{Engine, WharfDaemon};
 use wharf_testkit::dockerd::{Dockerd, DockerdOptions};
 use wharf_testkit::net_scenario::{
-    address_on, exec_until, fetch_until, import_net_image, serve, NET_IMG,
+    address_on, exec_until, fetch_until, import_net_image, serve, sleeper,
 };
 
 /// What was there before the containers, and their addresses.
@@ -24,8 +24,7 @@ fn set_up(e: &dyn Engine) -> Before {
     e.docker_ok(&["network", "create", "--subnet", "10.87.0.0/24", "keep"]);
     let leftovers = e.net_leftovers();
     serve(e, "web", &["--network", "keep", "-p", "127.0.0.1:8096:80"]);
-    let run = ["run", "-d", "--name", "client", "--network", "keep"];
-    e.docker_ok(&[&run[..], &[NET_IMG, "sleep", "1000"]].concat());
+    sleeper(e, "client", &["--network", "keep"]);
     fetch_until(e, "http://127.0.0.1:8096/", "web");
     let page = exec_until(e, "client", "wget -qO- http://web/");
     assert_eq!(page.trim(), "hello from web", "on {}", e.kind());
@@ -54,8 +53,7 @@ fn check_after(e: &dyn Engine, before: &Before) {
     fetch_until(e, "http://127.0.0.1:8096/", "web");
     let page = exec_until(e, "client", "wget -qO- http://web/");
     assert_eq!(page.trim(), "hello from web", "on {}", e.kind());
-    let run = ["run", "-d", "--name", "late", "--network", "keep"];
-    e.docker_ok(&[&run[..], &[NET_IMG, "sleep", "1000"]].concat());
+    sleeper(e, "late", &["--network", "keep"]);
     let late = address_on(e, "late", "keep");
     assert!(
         late != before.web && late != before.client,

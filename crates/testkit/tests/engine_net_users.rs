@@ -8,16 +8,9 @@
 use wharf_testkit::daemon::Engine;
 use wharf_testkit::engine_net_tests;
 use wharf_testkit::net_scenario::{
-    address_on, exec_sh, exec_until, import_net_image, serve, stderr_text, NET_IMG,
+    address_on, exec_sh, exec_until, import_net_image, serve, sleeper, stderr_text, NET_IMG,
 };
 use wharf_testkit::{explain, stdout_text};
-
-fn sleeper(e: &dyn Engine, name: &str, opts: &[&str]) {
-    let mut args = vec!["run", "-d", "--name", name];
-    args.extend_from_slice(opts);
-    args.extend([NET_IMG, "sleep", "1000"]);
-    e.docker_ok(&args);
-}
 
 /// Two containers on `front` find each other by name and by alias, with
 /// the addresses inspect gives; `back` and the default bridge do not.
