@@ -100,10 +100,11 @@ async fn list(ctx: Ctx, req: Request) -> ApiResult {
         if limit > 0 {
             list.truncate(limit as usize);
         }
+        let ids = crate::networks::network_ids(&engine);
         Ok(list
             .iter()
             .map(|c| {
-                let mut v = list::list_entry(c);
+                let mut v = list::list_entry(c, &ids);
                 if size {
                     let (rw, root) = inspect::sizes(&engine, c);
                     if rw > 0 {

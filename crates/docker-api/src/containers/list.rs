@@ -96,8 +96,9 @@ pub fn status_text(c: &Container) -> String {
     }
 }
 
-/// One entry of `GET /containers/json`.
-pub fn list_entry(c: &Container) -> Value {
+/// One entry of `GET /containers/json`; `ids` names the networks' ids
+/// (a stopped container shows the ids of the networks it joins).
+pub fn list_entry(c: &Container, ids: &NetIds) -> Value {
     let mut command = vec![c.path.clone()];
     command.extend(c.args.iter().cloned());
     let created = nanos(&c.created).map_or(0, |n| n / 1_000_000_000);
@@ -114,7 +115,7 @@ pub fn list_entry(c: &Container) -> Value {
         "Status": status_text(c),
         "HostConfig": { "NetworkMode": c.options.host.network_mode },
         "NetworkSettings": {
-            "Networks": endpoint::networks_json(c, &NetIds::new(), Shown::List),
+            "Networks": endpoint::networks_json(c, ids, Shown::List),
         },
         "Mounts": c.mounts.iter().map(mount_json).collect::<Vec<_>>(),
     })

@@ -99,9 +99,10 @@ fn df_value(engine: &Engine, kinds: &[String]) -> wharf_engine::Result<Value> {
         out.insert("Images".into(), json!(list));
     }
     if want("container") {
+        let ids = crate::networks::network_ids(engine);
         let list: Vec<Value> = containers
             .iter()
-            .map(|c| container_json(engine, c))
+            .map(|c| container_json(engine, c, &ids))
             .collect();
         out.insert("Containers".into(), json!(list));
     }
@@ -156,7 +157,11 @@ fn dir_size(dir: &Path) -> u64 {
 
 /// A container summary as `system df` lists it: the list entry with its
 /// sizes.
-fn container_json(engine: &Engine, c: &Container) -> Value {
+fn container_json(
+    engine: &Engine,
+    c: &Container,
+    ids: &crate::networks::endpoint::NetIds,
+) -> Value {
     let size_rw = engine
         .store()
         .snapshot(&c.snapshot)
@@ -168,7 +173,7 @@ fn container_json(engine: &Engine, c: &Container) -> Value {
         .ok()
         .and_then(|d| engine.store().image_by_id(&d).ok())
         .map_or(0, |i| i.size);
-    let mut v = crate::containers::list::list_entry(c);
+    let mut v = crate::containers::list::list_entry(c, ids);
     v["SizeRw"] = json!(size_rw);
     v["SizeRootFs"] = json!(size_rw + image_size);
     v
