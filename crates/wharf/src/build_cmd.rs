@@ -170,8 +170,6 @@ fn run_job(job: &Job) -> Result<wharf_image::digest::Digest, Failure> {
         labels: job.labels.clone(),
         target: job.target.clone(),
         no_cache: job.no_cache,
-        // The daemon holds a quiet build's output back (as dockerd).
-        quiet: false,
         network,
     };
     let null = std::fs::File::open("/dev/null").map_err(Failure::plain)?;

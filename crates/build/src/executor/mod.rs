@@ -47,8 +47,6 @@ pub struct BuildOptions {
     pub target: Option<String>,
     /// `--no-cache`.
     pub no_cache: bool,
-    /// `-q`: print only the image id at the end.
-    pub quiet: bool,
     /// `--network` for RUN steps.
     pub network: StepNetwork,
 }
@@ -138,12 +136,11 @@ pub fn build(
 }
 
 impl Executor<'_> {
-    /// One line of build output (nothing with `-q`).
+    /// One line of build output (a quiet build's is held back by the
+    /// daemon, as dockerd holds it).
     pub(crate) fn say(&mut self, line: std::fmt::Arguments<'_>) {
-        if !self.opts.quiet {
-            let _ = writeln!(self.out, "{line}");
-            let _ = self.out.flush();
-        }
+        let _ = writeln!(self.out, "{line}");
+        let _ = self.out.flush();
     }
 
     fn step_header(&mut self, original: &str) {
